@@ -1,0 +1,38 @@
+"""End-to-end: the installed `typetool` command on the bundled example project."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+EXAMPLE = Path(__file__).parent / "data" / "projects" / "inventory"
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "typetool", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_slices_json_on_example() -> None:
+    proc = run("slices", str(EXAMPLE), "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    ids = {s["id"] for s in data["slices"]}
+    base = str(EXAMPLE.relative_to(Path.cwd()) if EXAMPLE.is_relative_to(Path.cwd()) else EXAMPLE).replace("\\", "/")
+    assert f"{base}/inventory/pricing.py::param::apply_discount::rate" in ids
+    assert f"{base}/inventory/models.py::attribute::Item::quantity" in ids
+    rate = next(s for s in data["slices"] if s["id"].endswith("apply_discount::rate"))
+    assert "default literal float" in rate["text"] or "default = DEFAULT_RATE" in rate["text"]
+
+
+def test_missing_path_is_usage_error() -> None:
+    proc = run("slices", "does/not/exist.py")
+    assert proc.returncode == 2
+    assert "no such file" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_unknown_option_is_usage_error() -> None:
+    proc = run("slices", "--no-such-option")
+    assert proc.returncode == 2

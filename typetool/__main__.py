@@ -1,0 +1,5 @@
+"""`python -m typetool` runs the CLI."""
+
+from typetool.cli import main
+
+main()

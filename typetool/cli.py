@@ -1,0 +1,184 @@
+"""The `typetool` command line (typer + rich). A thin front end: every command calls `typetool.pipeline`.
+
+Exit codes, as black and ruff: 0 clean, 1 `--check` found work (or findings), 2 usage error, 123 internal error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from typetool import __version__
+from typetool.diagnostics import Diagnostic, Severity
+
+EXIT_OK = 0
+EXIT_FOUND = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 123
+
+app = typer.Typer(
+    name="typetool",
+    help="Predict type annotations for Python code with a trained model, with calibrated confidence, "
+    "and write them back safely.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+def report(diagnostics: list[Diagnostic], quiet: bool = False) -> None:
+    for d in diagnostics:
+        if quiet and d.severity != Severity.ERROR:
+            continue
+        style = "red" if d.severity == Severity.ERROR else "yellow"
+        err.print(d.format(), style=style, markup=False)
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        out.print(f"typetool {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=version_callback, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    """typetool: predicted type annotations you can trust."""
+
+
+KINDS_HELP = "Comma-separated slot kinds: params,returns,variables,attributes."
+
+
+def parse_kinds(value: str) -> frozenset[Any]:
+    from typetool.slots import SlotKind
+
+    mapping = {"params": SlotKind.PARAM, "param": SlotKind.PARAM, "returns": SlotKind.RETURN,
+               "return": SlotKind.RETURN, "variables": SlotKind.VARIABLE, "variable": SlotKind.VARIABLE,
+               "attributes": SlotKind.ATTRIBUTE, "attribute": SlotKind.ATTRIBUTE}
+    kinds = set()
+    for part in value.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if part not in mapping:
+            raise typer.BadParameter(f"unknown slot kind {part!r}; expected params, returns, variables, attributes")
+        kinds.add(mapping[part])
+    return frozenset(kinds)
+
+
+@app.command()
+def slices(
+    paths: Annotated[list[Path], typer.Argument(help="Files or directories to analyse.")],
+    format: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.text,
+    sites: Annotated[str, typer.Option("--sites", help=KINDS_HELP)] = "params,returns,variables,attributes",
+    unannotated: Annotated[bool, typer.Option("--unannotated", help="Only slots without an annotation.")] = False,
+    max_file_size: Annotated[float, typer.Option(help="Skip files larger than this many MB.")] = 2.0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only report errors.")] = False,
+) -> None:
+    """Print the usage slice of every type slot: the evidence the model reads."""
+    from typetool.pipeline import slice_paths
+    from typetool.slices import render_slice
+
+    kinds = parse_kinds(sites)
+    run = slice_paths(paths, kinds, unannotated, int(max_file_size * 1e6))
+    report(run.diagnostics, quiet)
+    if not run.project.modules and not any(d.severity == Severity.ERROR for d in run.diagnostics):
+        err.print("no Python files found under the given paths", style="yellow")
+    if format == OutputFormat.json:
+        payload = {
+            "slices": [s.to_json() for s in run.slices],
+            "diagnostics": [diag_json(d) for d in run.diagnostics],
+        }
+        sys.stdout.write(json.dumps(payload, indent=1, ensure_ascii=False) + "\n")
+    else:
+        for s in run.slices:
+            ann = f"  (annotated: {s.slot.annotation})" if s.slot.annotation else ""
+            out.print(f"# {s.slot.file}:{s.slot.line}:{s.slot.column + 1} {s.slot.id}{ann}", markup=False,
+                      style="bold")
+            out.print(render_slice(s), markup=False)
+            out.print()
+    if not run.project.modules:
+        raise typer.Exit(EXIT_USAGE)
+
+
+def diag_json(d: Diagnostic) -> dict[str, object]:
+    return {"path": d.path, "line": d.line, "column": d.column, "severity": d.severity.value, "code": d.code,
+            "message": d.message}
+
+
+@app.command()
+def graph(
+    file: Annotated[Path, typer.Argument(help="The Python file whose part of the graph to print.")],
+    project_root: Annotated[Path | None, typer.Option(
+        "--project", help="Directory whose files take part in call resolution (default: the file's package).")]
+    = None,
+) -> None:
+    """Print the code property graph of FILE as sorted text (nodes, then edges), for reading and diffing."""
+    from typetool.project import Project, dump_graph
+    from typetool.sources import find_project_root, relpath_for
+
+    if not file.is_file():
+        err.print(f"{file}: not a file", style="red")
+        raise typer.Exit(EXIT_USAGE)
+    if project_root is not None:
+        paths = [project_root, file]
+    elif (file.parent / "__init__.py").exists():
+        paths = [find_project_root(file), file]
+    else:
+        paths = [file]
+    project = Project.load(paths)
+    report(project.diagnostics)
+    rel = relpath_for(file, Path.cwd())
+    if rel not in project.modules:
+        err.print(f"{file}: could not be analysed", style="red")
+        raise typer.Exit(EXIT_FOUND)
+    sys.stdout.write(dump_graph(project.graph(only=[rel]), rel))
+
+
+def main() -> None:
+    """Entry point: run the app, turning unexpected exceptions into exit code 123 with a short message."""
+    try:
+        rc = app(standalone_mode=False)
+        sys.exit(rc if isinstance(rc, int) else EXIT_OK)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("aborted", style="red")
+        sys.exit(EXIT_USAGE)
+    except typer.BadParameter.__mro__[2] as exc:  # typer's vendored click.ClickException (UsageError etc.)
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        sys.exit(EXIT_USAGE)
+    except KeyboardInterrupt:
+        err.print("interrupted", style="red")
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(EXIT_OK)
+    except Exception as exc:  # noqa: BLE001 - the one place internal errors are caught
+        err.print(f"typetool: internal error: {type(exc).__name__}: {exc}", style="red", markup=False)
+        if os.environ.get("TYPETOOL_DEBUG"):
+            traceback.print_exc()
+        else:
+            err.print("(set TYPETOOL_DEBUG=1 for the traceback, and please report it)", style="dim")
+        sys.exit(EXIT_INTERNAL)

@@ -1,0 +1,376 @@
+"""The type-expression grammar that constrained decoding walks, at the level of tokenizer tokens.
+
+Does: keeps the names a prediction may use (builtin/typing/stdlib names per language, the training type
+vocabulary, and per-example scope names) as tries of token-id sequences; tracks a decoding state (bracket
+stack, expecting a type / inside a name / after a complete atom) and gives the token ids allowed next, with a
+length budget so that every hypothesis can still close its brackets before the target length runs out;
+renders a token sequence in canonical text (`dict[str, list[int]]`, `int | None`) with each token's span.
+Does not: run the model (`predict.py`), emit `Literal[...]` values, string forward references, `tuple[()]`
+or TypeScript-only syntax (`T[]`, `Array<T>`, object and function types): TypeScript targets must use the
+bracket form (`Array[number]`, `Promise[string] | null`) to be reachable.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import torch
+from tokenizers import Tokenizer
+
+from typetool.model.tokenizer import EOS, ELLIPSIS, py_or_ts
+
+NAME_RE = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+_FULL_NAME_RE = re.compile(rf"^{NAME_RE.pattern}$")
+_STRING_RE = re.compile(r"'[^']*'|\"[^\"]*\"")
+INF = 1 << 20
+MAX_DEPTH = 6
+MAX_ARGS = 8
+EXCLUDED_NAMES = frozenset({"Literal", "typing.Literal", "Annotated", "typing.Annotated"})
+
+# fmt: off
+_PY_GENERIC = """list dict set frozenset tuple type List Dict Set FrozenSet Tuple Type DefaultDict OrderedDict Counter
+ChainMap Deque deque defaultdict Optional Union Callable Iterable Iterator Generator AsyncIterable AsyncIterator
+AsyncGenerator Awaitable Coroutine Sequence MutableSequence Mapping MutableMapping AbstractSet MutableSet Collection
+Container Reversible ClassVar Final IO Pattern Match re.Pattern re.Match os.PathLike PathLike Queue Task Future
+asyncio.Task asyncio.Future asyncio.Queue subprocess.CompletedProcess CompletedProcess Popen subprocess.Popen
+TypeGuard ContextManager AsyncContextManager KeysView ValuesView ItemsView Required NotRequired
+collections.OrderedDict collections.Counter collections.deque collections.defaultdict collections.abc.Iterable
+collections.abc.Iterator collections.abc.Sequence collections.abc.Mapping collections.abc.Callable
+collections.abc.Generator collections.abc.AsyncIterator collections.abc.Awaitable collections.abc.Coroutine
+typing.Optional typing.Union typing.Callable typing.List typing.Dict typing.Tuple typing.Iterable typing.Iterator"""
+_PY_PLAIN = """int float complex str bytes bytearray memoryview bool object None Any NoReturn Never Self Hashable
+Sized SupportsInt SupportsFloat SupportsIndex TextIO BinaryIO LiteralString typing.Any range slice property
+BaseException Exception ValueError TypeError KeyError RuntimeError OSError Path PurePath pathlib.Path datetime date
+time timedelta timezone datetime.datetime datetime.date datetime.timedelta Decimal Fraction UUID uuid.UUID Enum
+IntEnum Logger logging.Logger Namespace argparse.Namespace ArgumentParser argparse.ArgumentParser Thread Lock
+Event threading.Thread threading.Lock threading.Event AbstractEventLoop asyncio.AbstractEventLoop socket.socket
+StringIO BytesIO TextIOWrapper io.StringIO io.BytesIO ModuleType types.ModuleType TracebackType FrameType
+CodeType FunctionType Element ElementTree"""
+_TS_GENERIC = """Array ReadonlyArray Promise Record Map Set WeakMap WeakSet Partial Required Readonly Pick Omit
+Iterable Iterator AsyncIterable Generator"""
+_TS_PLAIN = "string number boolean any unknown void undefined null never object bigint symbol Date RegExp Error Function"
+# fmt: on
+TUPLE_HEADS = frozenset({"tuple", "Tuple", "typing.Tuple"})
+CALLABLE_HEADS = frozenset({"Callable", "typing.Callable", "collections.abc.Callable"})
+_ARITY: dict[str, tuple[int, int]] = {  # (min, max) args of known generics; others take 1..MAX_ARGS
+    **{h: (1, 1) for h in "list set frozenset type List Set FrozenSet Type Deque deque Optional Sequence "
+       "Iterable Iterator Collection AbstractSet MutableSet MutableSequence Awaitable Array Promise".split()},
+    **{h: (2, 2) for h in "dict Dict Mapping MutableMapping DefaultDict defaultdict OrderedDict Record Map "
+       "Callable typing.Callable collections.abc.Callable".split()},
+    **{h: (1, 3) for h in "Generator Coroutine".split()},
+    **{h: (1, 16) for h in TUPLE_HEADS},
+    "Union": (2, MAX_ARGS),
+}
+
+
+def arity(head: str) -> tuple[int, int]:
+    return _ARITY.get(head, _ARITY.get(head.rsplit(".", 1)[-1], (1, MAX_ARGS)))
+
+
+def builtin_names(language: str) -> dict[str, bool]:
+    """name -> may take `[...]`, for the names every prediction in `language` ("py" or "ts") may use."""
+    generic, plain = (_TS_GENERIC, _TS_PLAIN) if language == "ts" else (_PY_GENERIC, _PY_PLAIN)
+    return {**{n: False for n in plain.split()}, **{n: True for n in generic.split()}}
+
+
+# --------------------------------------------------------------------------------------------- type vocabulary
+
+
+@dataclass
+class TypeVocab:
+    """The type names seen in training targets, with counts, and those seen with `[...]` after them."""
+
+    names: dict[str, int] = field(default_factory=dict)
+    generic: set[str] = field(default_factory=set)
+
+    @classmethod
+    def from_targets(cls, targets: Iterable[str]) -> TypeVocab:
+        counts: Counter[str] = Counter()
+        generic: set[str] = set()
+        for t in targets:
+            t = _STRING_RE.sub("", t)  # Literal values are not names
+            for m in NAME_RE.finditer(t):
+                counts[m.group()] += 1
+                if t[m.end():m.end() + 1] == "[":
+                    generic.add(m.group())
+        return cls(dict(counts.most_common()), generic)
+
+    def merge(self, other: TypeVocab) -> TypeVocab:
+        counts = Counter(self.names)
+        counts.update(other.names)
+        return TypeVocab(dict(counts.most_common()), self.generic | other.generic)
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps({"names": self.names, "generic": sorted(self.generic)}, indent=0) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> TypeVocab:
+        d = json.loads(path.read_text())
+        return cls(dict(d["names"]), set(d["generic"]))
+
+
+# ------------------------------------------------------------------------------------------------- name tries
+
+
+class NameTrie:
+    """Names as token-id paths. Node 0 is the root; `name[n]` is set where a whole name ends."""
+
+    def __init__(self) -> None:
+        self.children: list[dict[int, int]] = [{}]
+        self.name: list[str | None] = [None]
+        self.generic: list[bool] = [False]
+        self.min_rem: list[int] = [INF]  # fewest tokens from this node to the end of some name
+        self._tensors: dict[int, tuple[torch.Tensor, torch.Tensor, int]] = {}
+
+    def add(self, ids: list[int], name: str, generic: bool) -> None:
+        node = 0
+        for i in ids:
+            nxt = self.children[node].get(i)
+            if nxt is None:
+                nxt = len(self.children)
+                self.children[node][i] = nxt
+                self.children.append({})
+                self.name.append(None)
+                self.generic.append(False)
+                self.min_rem.append(INF)
+            node = nxt
+        self.name[node] = name
+        self.generic[node] = self.generic[node] or generic
+
+    def finalize(self) -> NameTrie:
+        for n in range(len(self.children) - 1, -1, -1):  # children are created after their parents
+            best = 0 if self.name[n] is not None else INF
+            for c in self.children[n].values():
+                best = min(best, 1 + self.min_rem[c])
+            self.min_rem[n] = best
+        self._tensors.clear()
+        return self
+
+    def child_ids(self, node: int, budget: int) -> torch.Tensor:
+        """Token ids leading from `node` to a child with `min_rem <= budget`."""
+        if node not in self._tensors:
+            kids = self.children[node]
+            ids = torch.tensor(list(kids.keys()), dtype=torch.long)
+            rem = torch.tensor([self.min_rem[c] for c in kids.values()], dtype=torch.long)
+            self._tensors[node] = (ids, rem, int(rem.max()) if len(kids) else 0)
+        ids, rem, worst = self._tensors[node]
+        return ids if budget >= worst else ids[rem <= budget]
+
+    def __len__(self) -> int:
+        return sum(n is not None for n in self.name)
+
+
+EMPTY_TRIE = NameTrie().finalize()
+
+
+# ------------------------------------------------------------------------------------------- decoding states
+
+ATOM, NAME, AFTER, DONE = range(4)
+Frame = tuple[str, int, bool]  # (generic head or "" for a bare `[...]` list, index of the current arg, bare)
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    phase: int = ATOM
+    stack: tuple[Frame, ...] = ()
+    gnode: int = -1  # NAME: node in the global trie (-1: not on a global path)
+    snode: int = -1  # NAME: node in the example's scope trie
+    head: str = ""  # AFTER: the name just completed, when it may take `[`
+    unionable: bool = False  # AFTER: `|` may follow
+    ellipsis: bool = False  # AFTER: the atom was `...`
+    union_rhs: bool = False  # ATOM: right of `|`, so a name must come
+
+
+class TypeGrammar:
+    """Allowed-next-token sets for well-formed type expressions over a tokenizer's vocabulary."""
+
+    def __init__(self, tokenizer: Tokenizer, vocab: TypeVocab, min_name_count: int = 1,
+                 max_depth: int = MAX_DEPTH) -> None:
+        self.tokenizer = tokenizer
+        self.max_depth = max_depth
+        tid = tokenizer.token_to_id
+        ids = [tid(s) for s in ("[", "]", ",", "|", ELLIPSIS, EOS)]
+        if any(i is None for i in ids):
+            raise ValueError("tokenizer lacks a structural token ([ ] , | ... </s>)")
+        self.lb, self.rb, self.comma, self.bar, self.ell, self.eos = (int(i) for i in ids)
+        self.id_to_token = [tokenizer.id_to_token(i) or "" for i in range(tokenizer.get_vocab_size())]
+        self._name_cache: dict[str, list[int] | None] = {}
+        learned = {n: n in vocab.generic for n, c in vocab.names.items() if c >= min_name_count}
+        self.tries = {lang: self.build_trie({**learned, **builtin_names(lang)}) for lang in ("py", "ts")}
+
+    # names -> tries
+    def name_ids(self, names: list[str]) -> list[list[int] | None]:
+        """Each name's canonical token ids, or None where it is not a dotted identifier or has unknown chars."""
+        todo = [n for n in dict.fromkeys(names) if n not in self._name_cache]
+        ok = [n for n in todo if _FULL_NAME_RE.match(n) and n not in EXCLUDED_NAMES]
+        for n in todo:
+            self._name_cache[n] = None
+        for n, enc in zip(ok, self.tokenizer.encode_batch(ok, add_special_tokens=False)):
+            if "".join(self.id_to_token[i] for i in enc.ids) == n:
+                self._name_cache[n] = list(enc.ids)
+        return [self._name_cache[n] for n in names]
+
+    def build_trie(self, names: dict[str, bool]) -> NameTrie:
+        trie = NameTrie()
+        for (name, generic), ids in zip(names.items(), self.name_ids(list(names))):
+            if ids:
+                trie.add(ids, name, generic)
+        return trie.finalize()
+
+    def scope_trie(self, names: Iterable[str]) -> NameTrie:
+        """A trie of an example's scope names (project classes etc.); they never take `[...]`."""
+        return self.build_trie({n: False for n in names}) if names else EMPTY_TRIE
+
+    def allowed_names(self, language: str, scope: Iterable[str] = ()) -> set[str]:
+        return {n for n in self.tries[language].name if n} | {n for n in self.scope_trie(list(scope)).name if n}
+
+    # the state machine
+    @staticmethod
+    def _close_cost(stack: tuple[Frame, ...], min_name: int) -> int:
+        """Fewest tokens that complete every open frame (missing args, `]`) and then emit EOS."""
+        cost = 1
+        for head, i, bare in stack:
+            lo = 1 if bare else arity(head)[0]
+            cost += 1 + (1 + min_name) * max(0, lo - (i + 1))
+        return cost
+
+    def cost(self, s: State, strie: NameTrie, min_name: int) -> int:
+        if s.phase == DONE:
+            return 0
+        rest = self._close_cost(s.stack, min_name)
+        if s.phase == AFTER:
+            return rest
+        if s.phase == ATOM:
+            return min_name + rest
+        g = self.tries_min(s.gnode, s.snode, strie)
+        return g + rest
+
+    def tries_min(self, gnode: int, snode: int, strie: NameTrie, language: str = "py") -> int:
+        g = self._gtrie.min_rem[gnode] if gnode >= 0 else INF
+        return min(g, strie.min_rem[snode] if snode >= 0 else INF)
+
+    def _complete(self, s: State, strie: NameTrie) -> State | None:
+        """NAME -> AFTER, if a whole name ends here."""
+        gname = self._gtrie.name[s.gnode] if s.gnode >= 0 else None
+        sname = strie.name[s.snode] if s.snode >= 0 else None
+        name = gname or sname
+        if name is None:
+            return None
+        generic = (gname is not None and self._gtrie.generic[s.gnode]) or (
+            sname is not None and strie.generic[s.snode])
+        return State(AFTER, s.stack, head=name if generic else "", unionable=True)
+
+    def _struct_moves(self, s: State) -> list[tuple[int, State]]:
+        """Moves by non-name tokens from an ATOM or AFTER state."""
+        top = s.stack[-1] if s.stack else None
+        out: list[tuple[int, State]] = []
+        if s.phase == ATOM:
+            if top is None or s.union_rhs:
+                return out
+            head, i, bare = top
+            if bare and i == 0:
+                out.append((self.rb, State(AFTER, s.stack[:-1], unionable=False)))
+            if head in CALLABLE_HEADS and i == 0:
+                out.append((self.lb, State(ATOM, s.stack + (("", 0, True),))))
+                out.append((self.ell, State(AFTER, s.stack, ellipsis=True)))
+            elif head in TUPLE_HEADS and i == 1:
+                out.append((self.ell, State(AFTER, s.stack, ellipsis=True)))
+            return out
+        if s.head and len(s.stack) < self.max_depth:
+            out.append((self.lb, State(ATOM, s.stack + ((s.head, 0, False),))))
+        if s.unionable:
+            out.append((self.bar, State(ATOM, s.stack, union_rhs=True)))
+        if top is None:
+            out.append((self.eos, State(DONE)))
+            return out
+        head, i, bare = top
+        lo, hi = (0, MAX_ARGS) if bare else arity(head)
+        tuple_ell = s.ellipsis and head in TUPLE_HEADS
+        if i + 1 < hi and not tuple_ell:
+            out.append((self.comma, State(ATOM, s.stack[:-1] + ((head, i + 1, bare),))))
+        if i + 1 >= lo and not (s.ellipsis and head in CALLABLE_HEADS):
+            out.append((self.rb, State(AFTER, s.stack[:-1], unionable=not bare)))
+        return out
+
+    def start(self, language: str) -> State:
+        self._gtrie = self.tries[language]
+        return State()
+
+    def use_language(self, language: str) -> None:
+        self._gtrie = self.tries[language]
+
+    def allowed(self, s: State, strie: NameTrie, remaining: int) -> list[torch.Tensor]:
+        """Token ids allowed next (as tensors to concatenate) when `remaining` tokens, EOS included, may
+        still be emitted. Never empty for a state reached through `allowed` and `advance`."""
+        min_name = min(self._gtrie.min_rem[0], strie.min_rem[0])
+        after = remaining - 1
+        out: list[torch.Tensor] = []
+        structural = self._struct_moves(s) if s.phase != NAME else []
+        if s.phase == NAME:
+            done = self._complete(s, strie)
+            structural = self._struct_moves(done) if done is not None else []
+            gnode, snode = s.gnode, s.snode
+        elif s.phase == ATOM:
+            gnode, snode = 0, 0
+        else:
+            gnode = snode = -1
+        if gnode >= 0 or snode >= 0:
+            if s.phase == ATOM and s.stack and s.stack[-1][0] in CALLABLE_HEADS and s.stack[-1][1] == 0 \
+                    and not s.stack[-1][2]:
+                pass  # Callable's first argument is `[...]` or `...`
+            else:
+                budget = after - self._close_cost(s.stack, min_name)
+                if gnode >= 0:
+                    out.append(self._gtrie.child_ids(gnode, budget))
+                if snode >= 0 and strie is not EMPTY_TRIE:
+                    out.append(strie.child_ids(snode, budget))
+        ok = [t for t, nxt in structural if self.cost(nxt, strie, min_name) <= after]
+        if ok:
+            out.append(torch.tensor(ok, dtype=torch.long))
+        return out
+
+    def advance(self, s: State, token: int, strie: NameTrie) -> State:
+        """The state after emitting `token` (which must be allowed)."""
+        if s.phase == NAME:
+            g = self._gtrie.children[s.gnode].get(token, -1) if s.gnode >= 0 else -1
+            n = strie.children[s.snode].get(token, -1) if s.snode >= 0 else -1
+            if g >= 0 or n >= 0:
+                return State(NAME, s.stack, gnode=g, snode=n)
+            done = self._complete(s, strie)
+            assert done is not None, "token not allowed"
+            s = done
+        elif s.phase == ATOM:
+            g = self._gtrie.children[0].get(token, -1)
+            n = strie.children[0].get(token, -1)
+            if g >= 0 or n >= 0:
+                return State(NAME, s.stack, gnode=g, snode=n)
+        for t, nxt in self._struct_moves(s):
+            if t == token:
+                return nxt
+        raise ValueError(f"token {self.id_to_token[token]!r} not allowed in {s}")
+
+    def render(self, ids: list[int]) -> tuple[str, list[tuple[int, int]]]:
+        """Canonical text of a type's token ids (EOS excluded) and each token's [start, end) span in it.
+        Separators own their spaces (`, `, ` | `), so the spans partition the text."""
+        parts: list[str] = []
+        spans: list[tuple[int, int]] = []
+        pos = 0
+        for i in ids:
+            text = ", " if i == self.comma else " | " if i == self.bar else self.id_to_token[i]
+            parts.append(text)
+            spans.append((pos, pos + len(text)))
+            pos += len(text)
+        return "".join(parts), spans
+
+
+def language_of(text: str) -> str:
+    return py_or_ts(text)
+
+
+def with_language(s: State, **kw: object) -> State:
+    return replace(s, **kw)  # type: ignore[arg-type]
