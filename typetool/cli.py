@@ -155,6 +155,11 @@ def graph(
     sys.stdout.write(dump_graph(project.graph(only=[rel]), rel))
 
 
+from typetool.cli_corpus import corpus_app  # noqa: E402
+
+app.add_typer(corpus_app, name="corpus")
+
+
 def main() -> None:
     """Entry point: run the app, turning unexpected exceptions into exit code 123 with a short message."""
     try:

@@ -41,7 +41,7 @@ from typetool.pyfacts import (
     new_id,
     text,
 )
-from typetool.sources import DEFAULT_MAX_BYTES, SourceFile, discover, find_project_root, read_source
+from typetool.sources import DEFAULT_MAX_BYTES, PYTHON_SUFFIXES, SourceFile, discover, find_project_root, read_source
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +79,12 @@ class Project:
     # -- loading -----------------------------------------------------------------------------------------
 
     @classmethod
-    def load(cls, paths: Sequence[Path], root: Path | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> Project:
+    def load(cls, paths: Sequence[Path], root: Path | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
+             suffixes: tuple[str, ...] = PYTHON_SUFFIXES) -> Project:
         root = root if root is not None else Path.cwd()
         sources: list[SourceFile] = []
         diagnostics: list[Diagnostic] = []
-        for item in discover(paths):
+        for item in discover(paths, suffixes):
             if isinstance(item, Diagnostic):
                 diagnostics.append(item)
                 continue

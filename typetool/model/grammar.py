@@ -16,13 +16,13 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from tokenizers import Tokenizer
 
-from typetool.model.tokenizer import EOS, ELLIPSIS, py_or_ts
+from typetool.model.tokenizer import ELLIPSIS, EOS
 
 NAME_RE = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 _FULL_NAME_RE = re.compile(rf"^{NAME_RE.pattern}$")
@@ -186,6 +186,18 @@ class State:
     union_rhs: bool = False  # ATOM: right of `|`, so a name must come
 
 
+@dataclass(frozen=True)
+class Context:
+    """What one example decodes against: its language's global trie and its scope trie."""
+
+    gtrie: NameTrie
+    strie: NameTrie
+
+    @property
+    def min_name(self) -> int:
+        return min(self.gtrie.min_rem[0], self.strie.min_rem[0])
+
+
 class TypeGrammar:
     """Allowed-next-token sets for well-formed type expressions over a tokenizer's vocabulary."""
 
@@ -197,7 +209,7 @@ class TypeGrammar:
         ids = [tid(s) for s in ("[", "]", ",", "|", ELLIPSIS, EOS)]
         if any(i is None for i in ids):
             raise ValueError("tokenizer lacks a structural token ([ ] , | ... </s>)")
-        self.lb, self.rb, self.comma, self.bar, self.ell, self.eos = (int(i) for i in ids)
+        self.lb, self.rb, self.comma, self.bar, self.ell, self.eos = (int(i) for i in ids)  # type: ignore[arg-type]
         self.id_to_token = [tokenizer.id_to_token(i) or "" for i in range(tokenizer.get_vocab_size())]
         self._name_cache: dict[str, list[int] | None] = {}
         learned = {n: n in vocab.generic for n, c in vocab.names.items() if c >= min_name_count}
@@ -222,12 +234,13 @@ class TypeGrammar:
                 trie.add(ids, name, generic)
         return trie.finalize()
 
-    def scope_trie(self, names: Iterable[str]) -> NameTrie:
-        """A trie of an example's scope names (project classes etc.); they never take `[...]`."""
-        return self.build_trie({n: False for n in names}) if names else EMPTY_TRIE
+    def context(self, language: str, scope_names: Iterable[str] = ()) -> Context:
+        """The decoding context of one example; scope names (project classes etc.) never take `[...]`."""
+        scope = [n for n in scope_names if n not in EXCLUDED_NAMES]
+        return Context(self.tries[language], self.build_trie(dict.fromkeys(scope, False)) if scope else EMPTY_TRIE)
 
-    def allowed_names(self, language: str, scope: Iterable[str] = ()) -> set[str]:
-        return {n for n in self.tries[language].name if n} | {n for n in self.scope_trie(list(scope)).name if n}
+    def allowed_names(self, ctx: Context) -> set[str]:
+        return {n for n in ctx.gtrie.name if n} | {n for n in ctx.strie.name if n}
 
     # the state machine
     @staticmethod
@@ -239,30 +252,29 @@ class TypeGrammar:
             cost += 1 + (1 + min_name) * max(0, lo - (i + 1))
         return cost
 
-    def cost(self, s: State, strie: NameTrie, min_name: int) -> int:
+    def cost(self, s: State, ctx: Context) -> int:
+        """A lower bound on the tokens, EOS included, that any completion of `s` needs (exact enough that
+        some allowed move always lowers it by one)."""
         if s.phase == DONE:
             return 0
-        rest = self._close_cost(s.stack, min_name)
+        rest = self._close_cost(s.stack, ctx.min_name)
         if s.phase == AFTER:
             return rest
         if s.phase == ATOM:
-            return min_name + rest
-        g = self.tries_min(s.gnode, s.snode, strie)
-        return g + rest
+            return ctx.min_name + rest
+        g = ctx.gtrie.min_rem[s.gnode] if s.gnode >= 0 else INF
+        return min(g, ctx.strie.min_rem[s.snode] if s.snode >= 0 else INF) + rest
 
-    def tries_min(self, gnode: int, snode: int, strie: NameTrie, language: str = "py") -> int:
-        g = self._gtrie.min_rem[gnode] if gnode >= 0 else INF
-        return min(g, strie.min_rem[snode] if snode >= 0 else INF)
-
-    def _complete(self, s: State, strie: NameTrie) -> State | None:
+    @staticmethod
+    def _complete(s: State, ctx: Context) -> State | None:
         """NAME -> AFTER, if a whole name ends here."""
-        gname = self._gtrie.name[s.gnode] if s.gnode >= 0 else None
-        sname = strie.name[s.snode] if s.snode >= 0 else None
+        gname = ctx.gtrie.name[s.gnode] if s.gnode >= 0 else None
+        sname = ctx.strie.name[s.snode] if s.snode >= 0 else None
         name = gname or sname
         if name is None:
             return None
-        generic = (gname is not None and self._gtrie.generic[s.gnode]) or (
-            sname is not None and strie.generic[s.snode])
+        generic = (gname is not None and ctx.gtrie.generic[s.gnode]) or (
+            sname is not None and ctx.strie.generic[s.snode])
         return State(AFTER, s.stack, head=name if generic else "", unionable=True)
 
     def _struct_moves(self, s: State) -> list[tuple[int, State]]:
@@ -273,8 +285,8 @@ class TypeGrammar:
             if top is None or s.union_rhs:
                 return out
             head, i, bare = top
-            if bare and i == 0:
-                out.append((self.rb, State(AFTER, s.stack[:-1], unionable=False)))
+            if bare and i == 0:  # `Callable[[], R]`
+                out.append((self.rb, State(AFTER, s.stack[:-1])))
             if head in CALLABLE_HEADS and i == 0:
                 out.append((self.lb, State(ATOM, s.stack + (("", 0, True),))))
                 out.append((self.ell, State(AFTER, s.stack, ellipsis=True)))
@@ -289,67 +301,53 @@ class TypeGrammar:
             out.append((self.eos, State(DONE)))
             return out
         head, i, bare = top
-        lo, hi = (0, MAX_ARGS) if bare else arity(head)
-        tuple_ell = s.ellipsis and head in TUPLE_HEADS
-        if i + 1 < hi and not tuple_ell:
+        lo, hi = (1, MAX_ARGS) if bare else arity(head)
+        if i + 1 < hi and not (s.ellipsis and head in TUPLE_HEADS):
             out.append((self.comma, State(ATOM, s.stack[:-1] + ((head, i + 1, bare),))))
         if i + 1 >= lo and not (s.ellipsis and head in CALLABLE_HEADS):
             out.append((self.rb, State(AFTER, s.stack[:-1], unionable=not bare)))
         return out
 
-    def start(self, language: str) -> State:
-        self._gtrie = self.tries[language]
-        return State()
+    def _name_nodes(self, s: State) -> tuple[int, int]:
+        """Trie nodes whose children may come next: the roots when a type starts, the current nodes in a name."""
+        if s.phase == NAME:
+            return s.gnode, s.snode
+        if s.phase != ATOM:
+            return -1, -1
+        top = s.stack[-1] if s.stack else None
+        if top is not None and not s.union_rhs and top[0] in CALLABLE_HEADS and top[1] == 0:
+            return -1, -1  # Callable's first argument is `[...]` or `...`
+        return 0, 0
 
-    def use_language(self, language: str) -> None:
-        self._gtrie = self.tries[language]
-
-    def allowed(self, s: State, strie: NameTrie, remaining: int) -> list[torch.Tensor]:
-        """Token ids allowed next (as tensors to concatenate) when `remaining` tokens, EOS included, may
-        still be emitted. Never empty for a state reached through `allowed` and `advance`."""
-        min_name = min(self._gtrie.min_rem[0], strie.min_rem[0])
+    def allowed(self, s: State, ctx: Context, remaining: int) -> list[torch.Tensor]:
+        """Token ids allowed next, as tensors to concatenate, when at most `remaining` more tokens (EOS
+        included) may be emitted. Never empty for a state reached from `State()` through allowed moves with
+        `remaining >= cost(state)`."""
         after = remaining - 1
         out: list[torch.Tensor] = []
-        structural = self._struct_moves(s) if s.phase != NAME else []
-        if s.phase == NAME:
-            done = self._complete(s, strie)
-            structural = self._struct_moves(done) if done is not None else []
-            gnode, snode = s.gnode, s.snode
-        elif s.phase == ATOM:
-            gnode, snode = 0, 0
-        else:
-            gnode = snode = -1
+        gnode, snode = self._name_nodes(s)
         if gnode >= 0 or snode >= 0:
-            if s.phase == ATOM and s.stack and s.stack[-1][0] in CALLABLE_HEADS and s.stack[-1][1] == 0 \
-                    and not s.stack[-1][2]:
-                pass  # Callable's first argument is `[...]` or `...`
-            else:
-                budget = after - self._close_cost(s.stack, min_name)
-                if gnode >= 0:
-                    out.append(self._gtrie.child_ids(gnode, budget))
-                if snode >= 0 and strie is not EMPTY_TRIE:
-                    out.append(strie.child_ids(snode, budget))
-        ok = [t for t, nxt in structural if self.cost(nxt, strie, min_name) <= after]
-        if ok:
-            out.append(torch.tensor(ok, dtype=torch.long))
+            budget = after - self._close_cost(s.stack, ctx.min_name)
+            if gnode >= 0:
+                out.append(ctx.gtrie.child_ids(gnode, budget))
+            if snode >= 0 and ctx.strie is not EMPTY_TRIE:
+                out.append(ctx.strie.child_ids(snode, budget))
+        base = self._complete(s, ctx) if s.phase == NAME else s
+        if base is not None:
+            ok = [t for t, nxt in self._struct_moves(base) if self.cost(nxt, ctx) <= after]
+            if ok:
+                out.append(torch.tensor(ok, dtype=torch.long))
         return out
 
-    def advance(self, s: State, token: int, strie: NameTrie) -> State:
-        """The state after emitting `token` (which must be allowed)."""
-        if s.phase == NAME:
-            g = self._gtrie.children[s.gnode].get(token, -1) if s.gnode >= 0 else -1
-            n = strie.children[s.snode].get(token, -1) if s.snode >= 0 else -1
-            if g >= 0 or n >= 0:
-                return State(NAME, s.stack, gnode=g, snode=n)
-            done = self._complete(s, strie)
-            assert done is not None, "token not allowed"
-            s = done
-        elif s.phase == ATOM:
-            g = self._gtrie.children[0].get(token, -1)
-            n = strie.children[0].get(token, -1)
-            if g >= 0 or n >= 0:
-                return State(NAME, s.stack, gnode=g, snode=n)
-        for t, nxt in self._struct_moves(s):
+    def advance(self, s: State, token: int, ctx: Context) -> State:
+        """The state after emitting `token`; ValueError if the grammar does not allow it."""
+        gnode, snode = self._name_nodes(s)
+        g = ctx.gtrie.children[gnode].get(token, -1) if gnode >= 0 else -1
+        n = ctx.strie.children[snode].get(token, -1) if snode >= 0 else -1
+        if g >= 0 or n >= 0:
+            return State(NAME, s.stack, gnode=g, snode=n)
+        base = self._complete(s, ctx) if s.phase == NAME else s
+        for t, nxt in self._struct_moves(base) if base is not None else []:
             if t == token:
                 return nxt
         raise ValueError(f"token {self.id_to_token[token]!r} not allowed in {s}")
@@ -366,11 +364,3 @@ class TypeGrammar:
             spans.append((pos, pos + len(text)))
             pos += len(text)
         return "".join(parts), spans
-
-
-def language_of(text: str) -> str:
-    return py_or_ts(text)
-
-
-def with_language(s: State, **kw: object) -> State:
-    return replace(s, **kw)  # type: ignore[arg-type]

@@ -1,0 +1,42 @@
+"""`typetool corpus ...`: build the training / calibration / dev-eval corpus (a thin front end to `corpus`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+corpus_app = typer.Typer(help="Build the training, calibration and dev-eval corpus from pinned packages.",
+                         no_args_is_help=True)
+
+
+@corpus_app.command("build")
+def build_command(
+    out: Annotated[Path, typer.Option("--out", help="Where to write train/calib/dev .jsonl and stats.txt.")]
+    = Path(".cache/corpus"),
+    cache: Annotated[Path, typer.Option("--cache", help="Download and unpack cache.")] = Path(".cache/packages"),
+    packages: Annotated[Path | None, typer.Option("--packages", help="Pinned package list (default: the "
+                                                   "one shipped with typetool).")] = None,
+    workers: Annotated[int, typer.Option(help="Processes (one package each).")] = 2,
+) -> None:
+    """Download the pinned wheels (one pip call, cached) and turn every annotated slot into a record."""
+    from typetool import corpus
+
+    package_list = packages if packages is not None else corpus.default_package_list()
+    stats = corpus.build(package_list, cache, out, workers=workers)
+    typer.echo(stats.table())
+    typer.echo(corpus.summary(out))
+    if stats.dropped_dupes:
+        typer.echo("dropped duplicates: " + ", ".join(f"{k} {v}" for k, v in stats.dropped_dupes.most_common()))
+
+
+@corpus_app.command("stats")
+def stats_command(
+    out: Annotated[Path, typer.Argument(help="A corpus directory written by `corpus build`.")]
+    = Path(".cache/corpus"),
+) -> None:
+    """Print statistics of a built corpus: slots per split and kind, distinct types, user-defined share."""
+    from typetool import corpus
+
+    typer.echo(corpus.summary(out))
