@@ -156,6 +156,10 @@ def graph(
 
 
 from typetool.cli_corpus import corpus_app  # noqa: E402
+from typetool.cli_model import evaluate_command, predict_command  # noqa: E402
+
+app.command("predict")(predict_command)
+app.command("evaluate")(evaluate_command)
 
 app.add_typer(corpus_app, name="corpus")
 

@@ -12,21 +12,15 @@ Does not: train, calibrate or write anything to the user's files.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from typetool.corpus import LabelledSlice, is_user_defined
 from typetool.slices import UsageSlice
 from typetool.typeexpr import names as type_names
 from typetool.typeexpr import normalize_label, outer, parse_type, to_str
-
-# A predictor maps slices to ranked candidate type strings (best first); an empty list abstains.
-PredictFn = Callable[[Sequence[LabelledSlice]], list[list[str]]]
-
 
 @dataclass
 class Tally:
@@ -71,10 +65,8 @@ class Report:
 
     tallies: dict[str, dict[str, Tally]] = field(default_factory=dict)
 
-    def add(self, predictor: str, item: LabelledSlice, ranked: list[str], common_types: set[str]) -> None:
+    def add(self, predictor: str, kind: str, gold: str, ranked: list[str], common_types: set[str]) -> None:
         groups = self.tallies.setdefault(predictor, {})
-        kind = item.site.slot.kind.value
-        gold = item.label
         keys = [kind]
         if kind in ("param", "return"):
             keys.append("all (param+return)")
@@ -124,14 +116,6 @@ def common_type_names(type_counts: dict[str, int], k: int = 100) -> set[str]:
 # -- baselines ------------------------------------------------------------------------------------------
 
 
-def most_frequent_baseline(kind_priors: dict[str, str]) -> PredictFn:
-    def predict(items: Sequence[LabelledSlice]) -> list[list[str]]:
-        return [[kind_priors[i.site.slot.kind.value]] if i.site.slot.kind.value in kind_priors else []
-                for i in items]
-
-    return predict
-
-
 _LITERAL = re.compile(r"^(?:default |param default )?literal (\w+)")
 _CTOR = re.compile(r"^(?:default )?ctor (\w+)$")
 
@@ -176,15 +160,6 @@ def heuristic_type(s: UsageSlice) -> str | None:
     return None
 
 
-def heuristic_baseline(items: Sequence[LabelledSlice]) -> list[list[str]]:
-    out: list[list[str]] = []
-    for i in items:
-        t = heuristic_type(i.slice)
-        norm = normalize_label(t) if t else None
-        out.append([norm] if norm else [])
-    return out
-
-
 def predictions_from_annotated_copy(items: Sequence[LabelledSlice], annotations: dict[str, str]) -> list[list[str]]:
     """Turn a {slot id: annotation} map (read back from a tool's output) into ranked lists."""
     out: list[list[str]] = []
@@ -193,13 +168,6 @@ def predictions_from_annotated_copy(items: Sequence[LabelledSlice], annotations:
         norm = normalize_label(ann) if ann else None
         out.append([norm] if norm else [])
     return out
-
-
-def load_type_priors(model_dir: Path) -> tuple[dict[str, str], dict[str, int]]:
-    """Most frequent type per slot kind and the training type counts, from the model directory."""
-    path = model_dir / "type_priors.json"
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return dict(data["most_frequent_by_kind"]), dict(data["type_counts"])
 
 
 def canonical(t: str) -> str:

@@ -1,0 +1,105 @@
+"""`typetool predict`, `evaluate`, `train` and `calibrate`: thin front ends over the pipeline and the model."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from typetool.cli import EXIT_USAGE, KINDS_HELP, OutputFormat, err, out, parse_kinds, report
+
+ModelOpt = Annotated[Path | None, typer.Option("--model", help="Model directory (default: the shipped model).")]
+DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")]
+
+
+def progress_bar(total: int, label: str) -> Progress:
+    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err,
+                    transient=True, disable=total < 200 or not err.is_terminal)
+
+
+def load_predictor(model: Path | None, device: str, epsilon: float, delta: float):  # type: ignore[no-untyped-def]
+    from typetool.predictions import ModelNotFound, TypePredictor
+
+    if device not in ("auto", "cpu", "cuda"):
+        err.print(f"--device must be auto, cpu or cuda, not {device!r}", style="red")
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        return TypePredictor(model, device=device, epsilon=epsilon, delta=delta)
+    except ModelNotFound as exc:
+        err.print(f"typetool: {exc}", style="red", markup=False)
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+def predict_command(
+    paths: Annotated[list[Path], typer.Argument(help="Files or directories.")],
+    format: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.text,
+    top_k: Annotated[int, typer.Option("--top-k", min=1, max=20, help="Candidates per slot.")] = 5,
+    device: DeviceOpt = "cpu",
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 64,
+    model: ModelOpt = None,
+    epsilon: Annotated[float, typer.Option(min=0.001, max=0.5, help="Allowed miscoverage of the set.")] = 0.1,
+    delta: Annotated[float, typer.Option(min=0.001, max=0.5, help="Failure probability of the guarantee.")] = 0.1,
+    sites: Annotated[str, typer.Option("--sites", help=KINDS_HELP)] = "params,returns,variables,attributes",
+    all_slots: Annotated[bool, typer.Option("--all", help="Also predict slots that have an annotation.")] = False,
+) -> None:
+    """Predict a type for every unannotated slot: top-k candidates with calibrated confidence and the partial
+    type (holes `?`) that `typetool apply` will write. `--format json` is what `apply` reads."""
+    from typetool.pipeline import load_project, slice_project
+
+    kinds = parse_kinds(sites)
+    predictor = load_predictor(model, device, epsilon, delta)
+    project = load_project(paths)
+    report(project.diagnostics)
+    slices = slice_project(project, kinds, only_unannotated=not all_slots)
+    with progress_bar(len(slices), "predicting") as bar:
+        task = bar.add_task("predict", total=len(slices))
+        preds = predictor.predict(slices, top_k=top_k, batch_size=batch_size,
+                                  progress=lambda k: bar.advance(task, k))
+    if format == OutputFormat.json:
+        files = {rel: {"sha256": m.parsed.source.raw_hash} for rel, m in project.modules.items()}
+        payload = {"version": 1, "model": str(predictor.model_dir), "epsilon": epsilon, "delta": delta,
+                   "calibrated": predictor.calibrated, "files": files,
+                   "predictions": [p.to_json() for p in preds]}
+        sys.stdout.write(json.dumps(payload, indent=1, ensure_ascii=False) + "\n")
+        return
+    if not predictor.calibrated:
+        err.print("note: this model has no calibration.json: confidences are raw model probabilities and "
+                  "types are written without holes", style="yellow")
+    for p in preds:
+        s = p.slot
+        shown = p.partial if p.partial is not None else "(left alone)"
+        cands = ", ".join(f"{c.type} {c.confidence:.2f}" for c in p.candidates[:top_k])
+        out.print(f"{s.file}:{s.line}:{s.column + 1} {s.kind.value} {s.scope}.{s.name}: {shown}  "
+                  f"[{p.confidence:.2f}]  ({cands})", markup=False)
+
+
+def evaluate_command(
+    paths: Annotated[list[Path], typer.Argument(help="Annotated Python code to strip and recover.")],
+    format: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.text,
+    model: ModelOpt = None,
+    device: DeviceOpt = "cpu",
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 64,
+    autotyping: Annotated[bool, typer.Option("--autotyping/--no-autotyping",
+                                             help="Also run the autotyping baseline (needs it installed).")]
+    = False,
+    epsilon: Annotated[float, typer.Option(min=0.001, max=0.5)] = 0.1,
+    delta: Annotated[float, typer.Option(min=0.001, max=0.5)] = 0.1,
+    report_dir: Annotated[Path | None, typer.Option("--report", help="Write report.json and a reliability "
+                                                    "diagram (reliability.html) here.")] = None,
+) -> None:
+    """Strip-and-recover on annotated code: exact match, precision, coverage, parametric match and top-5 of
+    the model beside the baselines (most frequent type per kind, literal/default heuristic, autotyping)."""
+    from typetool.evaluation_run import run_evaluation
+
+    predictor = load_predictor(model, device, epsilon, delta)
+    result = run_evaluation(paths, predictor, batch_size=batch_size, autotyping=autotyping,
+                            report_dir=report_dir)
+    report(result.diagnostics, quiet=True)
+    if format == OutputFormat.json:
+        sys.stdout.write(json.dumps(result.as_json(), indent=1) + "\n")
+    else:
+        out.print(result.text(), markup=False)

@@ -1,0 +1,351 @@
+"""Running evaluations and calibrations end to end (the model, the baselines, the prediction sets).
+
+Does: `run_evaluation` strips-and-recovers annotated code with the model and the baselines and measures the
+calibrated confidence (ECE, Brier, reliability) and the PAC sets (empirical miscoverage, fraction of nodes
+turned into holes, exact match of what would be written) for several epsilons; `calibrate` fits the
+confidence calibrator and stores the calibration sites' first covering indices (from which tau is chosen for
+any epsilon and delta) in the model directory's calibration.json. Both work on rendered records, so they run
+from a corpus JSONL or from live code.
+Does not: train, or write to user files.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from typetool.calibration import Reliability, fit, reliability, reliability_html
+from typetool.corpus import labelled_slices
+from typetool.diagnostics import Diagnostic
+from typetool.evaluate import Report, common_type_names, heuristic_type, predictions_from_annotated_copy
+from typetool.predsets import (
+    DEFAULT_MAX_HOLES,
+    TAU_GRID,
+    choose_tau,
+    first_covering_index,
+    node_costs,
+    prediction_set,
+)
+from typetool.predictions import TypePredictor, canonical
+from typetool.pipeline import iter_sites
+from typetool.project import Project
+from typetool.slices import render_slice
+from typetool.sources import relpath_for
+from typetool.typeexpr import hole_count, normalize, normalize_label, parse_type, size, to_str
+
+EPSILONS = (0.05, 0.1, 0.2)
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One labelled site as the model sees it (from a corpus JSONL or from live code)."""
+
+    input: str
+    names: tuple[str, ...]
+    target: str
+    kind: str
+    id: str
+    package: str = ""
+
+
+def records_from_jsonl(path: Path, limit: int | None = None) -> list[Record]:
+    out: list[Record] = []
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            r = json.loads(line)
+            out.append(Record(r["input"], tuple(r.get("names", ())), r["target"], r["kind"], r["id"],
+                              r.get("package", "")))
+            if limit is not None and len(out) >= limit:
+                break
+    return out
+
+
+def load_priors(model_dir: Path) -> tuple[dict[str, str], dict[str, int]]:
+    path = model_dir / "type_priors.json"
+    if not path.is_file():
+        return {}, {}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return dict(data["most_frequent_by_kind"]), {k: int(v) for k, v in data["type_counts"].items()}
+
+
+def write_priors(train_jsonl: Path, model_dir: Path) -> None:
+    """Training type frequencies (calibration buckets, common/rare) and the most frequent type per kind."""
+    counts: Counter[str] = Counter()
+    by_kind: dict[str, Counter[str]] = {}
+    for r in records_from_jsonl(train_jsonl):
+        counts[r.target] += 1
+        by_kind.setdefault(r.kind, Counter())[r.target] += 1
+    data = {"most_frequent_by_kind": {k: c.most_common(1)[0][0] for k, c in by_kind.items()},
+            "type_counts": dict(counts.most_common())}
+    (model_dir / "type_priors.json").write_text(json.dumps(data) + "\n", encoding="utf-8")
+
+
+@dataclass
+class ModelOutputs:
+    """Per record: ranked candidate types, their log-probs, calibrated confidences, and the top-1 node costs."""
+
+    ranked: list[list[str]] = field(default_factory=list)
+    logps: list[list[float]] = field(default_factory=list)
+    confidences: list[list[float]] = field(default_factory=list)
+    costs: list[Any] = field(default_factory=list)  # NodeCosts | None
+
+
+def run_model(predictor: TypePredictor, records: Sequence[Record], batch_size: int = 64,
+              top_k: int = 5) -> ModelOutputs:
+    raw = predictor.predictor.predict([r.input for r in records], [list(r.names) for r in records],
+                                      top_k=top_k, batch_size=batch_size)
+    out = ModelOutputs()
+    for cands in raw:
+        types = [canonical(c.type) for c in cands]
+        logps = [c.score for c in cands]
+        out.ranked.append(types)
+        out.logps.append(logps)
+        out.confidences.append(predictor.confidences(types, logps) if types else [])
+        nc = None
+        if cands:
+            try:
+                nc = node_costs(cands[0].type, cands[0].token_logprobs, cands[0].offsets)
+            except ValueError:
+                nc = None
+        out.costs.append(nc)
+    return out
+
+
+def _truth(target: str) -> Any:
+    try:
+        return normalize(parse_type(target))
+    except ValueError:
+        return None
+
+
+def first_covering(outputs: ModelOutputs, records: Sequence[Record], max_holes: int = DEFAULT_MAX_HOLES) -> list[int]:
+    result: list[int] = []
+    for nc, r in zip(outputs.costs, records):
+        truth = _truth(r.target)
+        if nc is None or truth is None:
+            result.append(len(TAU_GRID))
+            continue
+        # the decoded tree is compared normalized, as the truth is
+        result.append(first_covering_index(nc, truth, TAU_GRID, max_holes))
+    return result
+
+
+def calibrate(predictor: TypePredictor, records: Sequence[Record], batch_size: int = 64,
+              packages: Sequence[str] = ()) -> dict[str, Any]:
+    """Fit the confidence calibrator and the PAC calibration data on held-out calibration packages; write
+    calibration.json into the model directory and return it."""
+    predictor.calibration = None  # raw scores while fitting
+    predictor.__dict__.pop("calibrator", None)
+    outputs = run_model(predictor, records, batch_size)
+    _, type_counts = load_priors(predictor.model_dir)
+    top_types = [r[0] if r else "" for r in outputs.ranked]
+    top_logp = [lp[0] if lp else -50.0 for lp in outputs.logps]
+    correct = [int(bool(t) and t == canonical(r.target)) for t, r in zip(top_types, records)]
+    priors = predictor.prior_logp([t or "None" for t in top_types])
+    calibrator = fit(top_logp, priors, [type_counts.get(t, 0) for t in top_types], correct)
+    firsts = first_covering(outputs, records)
+    before = reliability([math.exp(v) for v in top_logp], correct)
+    after = reliability([calibrator.prob(a, b, type_counts.get(t, 0))
+                         for a, b, t in zip(top_logp, priors, top_types)], correct)
+    data: dict[str, Any] = {
+        "confidence": calibrator.to_json(),
+        "pac": {"taus": list(TAU_GRID), "max_holes": DEFAULT_MAX_HOLES, "first_covering": firsts,
+                "n": len(records), "packages": sorted(set(packages))},
+        "fit": {"n": len(records), "top1_accuracy": sum(correct) / max(len(correct), 1),
+                "ece_before": before.ece, "ece_after": after.ece, "brier_before": before.brier,
+                "brier_after": after.brier},
+    }
+    (predictor.model_dir / "calibration.json").write_text(json.dumps(data) + "\n", encoding="utf-8")
+    predictor.calibration = data
+    predictor.__dict__.pop("calibrator", None)
+    predictor.__dict__.pop("tau", None)
+    return data
+
+
+@dataclass
+class PacRow:
+    epsilon: float
+    delta: float
+    tau: float | None
+    miscoverage: float
+    hole_fraction: float
+    written_exact: float  # exact match of the written type (a type with holes is not exact), over all sites
+    written_full: float  # share of sites written without holes
+    written_partial: float
+    left_alone: float
+
+
+@dataclass
+class EvaluationResult:
+    report: Report
+    pac: list[PacRow]
+    calibration_before: Reliability | None
+    calibration_after: Reliability | None
+    n_sites: int
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    heuristic_only_gain: float | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "n": self.n_sites,
+            "metrics": self.report.as_json(),
+            "pac": [vars(p) for p in self.pac],
+            "calibration": {
+                name: {"ece": r.ece, "brier": r.brier, "n": r.n}
+                for name, r in (("raw", self.calibration_before), ("calibrated", self.calibration_after))
+                if r is not None},
+        }
+
+    def text(self) -> str:
+        lines = [f"{self.n_sites} annotated sites", "", self.report.table(), ""]
+        if self.pac:
+            lines.append(f"{'epsilon':>8} {'delta':>6} {'tau':>9} {'miscov':>7} {'holes':>6} {'exact(written)':>15} "
+                         f"{'full':>6} {'partial':>8} {'none':>6}")
+            for p in self.pac:
+                tau = f"{p.tau:.2e}" if p.tau is not None else "n/a"
+                lines.append(f"{p.epsilon:8.2f} {p.delta:6.2f} {tau:>9} {100 * p.miscoverage:6.1f}% "
+                             f"{100 * p.hole_fraction:5.1f}% {100 * p.written_exact:14.1f}% "
+                             f"{100 * p.written_full:5.1f}% {100 * p.written_partial:7.1f}% "
+                             f"{100 * p.left_alone:5.1f}%")
+            lines.append("")
+        for name, r in (("raw", self.calibration_before), ("calibrated", self.calibration_after)):
+            if r is not None:
+                lines.append(f"confidence ({name}): ECE {r.ece:.3f}  Brier {r.brier:.3f}  n {r.n}")
+        return "\n".join(lines)
+
+
+def evaluate_records(predictor: TypePredictor, records: Sequence[Record], batch_size: int = 64,
+                     extra: dict[str, list[list[str]]] | None = None,
+                     epsilons: Sequence[float] = EPSILONS, delta: float = 0.1) -> EvaluationResult:
+    outputs = run_model(predictor, records, batch_size)
+    priors_by_kind, type_counts = load_priors(predictor.model_dir)
+    common = common_type_names(type_counts)
+    rep = Report()
+    golds = [canonical(r.target) for r in records]
+
+    kinds = [r.kind for r in records]
+    for kind, gold, ranked in zip(kinds, golds, outputs.ranked):
+        rep.add("model", kind, gold, ranked, common)
+    for kind, gold in zip(kinds, golds):
+        mf = priors_by_kind.get(kind)
+        rep.add("most-frequent", kind, gold, [mf] if mf else [], common)
+    for name, preds in (extra or {}).items():
+        for kind, gold, ranked in zip(kinds, golds, preds):
+            rep.add(name, kind, gold, ranked, common)
+    pac_rows: list[PacRow] = []
+    calibration = predictor.calibration
+    if calibration is not None:
+        firsts_cal = calibration["pac"]["first_covering"]
+        for eps in epsilons:
+            cal = choose_tau(firsts_cal, eps, delta, tuple(calibration["pac"]["taus"]))
+            pac_rows.append(pac_row(outputs, records, golds, eps, delta, cal.tau if cal else None))
+    before = after = None
+    if outputs.ranked:
+        correct = [int(bool(r) and r[0] == g) for r, g in zip(outputs.ranked, golds)]
+        before = reliability([math.exp(lp[0]) if lp else 0.0 for lp in outputs.logps], correct)
+        if predictor.calibrated:
+            after = reliability([c[0] if c else 0.0 for c in outputs.confidences], correct)
+    return EvaluationResult(rep, pac_rows, before, after, len(records))
+
+
+def pac_row(outputs: ModelOutputs, records: Sequence[Record], golds: Sequence[str], eps: float, delta: float,
+            tau: float | None) -> PacRow:
+    n = len(records)
+    if tau is None or n == 0:
+        return PacRow(eps, delta, None, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
+    misses = holes_nodes = total_nodes = exact = full = part = none = 0
+    from typetool.typeexpr import contains
+
+    for nc, r, gold in zip(outputs.costs, records, golds):
+        truth = _truth(r.target)
+        if nc is None or truth is None:
+            misses += 1
+            none += 1
+            continue
+        pt = prediction_set(nc, tau, TAU_GRID)
+        total_nodes += size(nc.tree)
+        kept = 0 if pt.name == "?" else size(pt) - hole_count(pt)
+        holes_nodes += size(nc.tree) - kept
+        if not contains(normalize(pt) if pt.name != "?" else pt, truth):
+            misses += 1
+        if pt.name == "?":
+            none += 1
+        elif hole_count(pt):
+            part += 1
+        else:
+            full += 1
+            exact += to_str(normalize(pt)) == gold
+    return PacRow(eps, delta, tau, misses / n, holes_nodes / max(total_nodes, 1), exact / n, full / n, part / n,
+                  none / n)
+
+
+def run_evaluation(paths: Sequence[Path], predictor: TypePredictor, batch_size: int = 64,
+                   autotyping: bool = False, report_dir: Path | None = None) -> EvaluationResult:
+    """`typetool evaluate PATH...`: live strip-and-recover on annotated code."""
+    project = Project.load(paths)
+    diagnostics = list(project.diagnostics)
+    items, _, _ = labelled_slices(project)
+    records = [Record(render_slice(i.slice), tuple(i.slice.scope_names), i.label, i.site.slot.kind.value,
+                      i.site.slot.id) for i in items]
+    extra: dict[str, list[list[str]]] = {}
+    extra["heuristic"] = [[t] if (t := _norm(heuristic_type(i.slice))) else [] for i in items]
+    if autotyping:
+        extra["autotyping"] = autotyping_predictions(paths, items)
+    result = evaluate_records(predictor, records, batch_size, extra)
+    result.diagnostics = diagnostics
+    if report_dir is not None:
+        write_report(result, report_dir)
+    return result
+
+
+def _norm(t: str | None) -> str | None:
+    return normalize_label(t) if t else None
+
+
+def write_report(result: EvaluationResult, report_dir: Path) -> None:
+    report_dir.mkdir(parents=True, exist_ok=True)
+    (report_dir / "report.json").write_text(json.dumps(result.as_json(), indent=1) + "\n", encoding="utf-8")
+    curves = {name: r for name, r in (("raw sequence probability", result.calibration_before),
+                                      ("calibrated", result.calibration_after)) if r is not None}
+    if curves:
+        (report_dir / "reliability.html").write_text(reliability_html(curves, "typetool: reliability of top-1 "
+                                                                      "confidence"), encoding="utf-8")
+
+
+def autotyping_predictions(paths: Sequence[Path], items: Sequence[Any]) -> list[list[str]]:
+    """Strip a copy of the code, run `python -m autotyping --aggressive --guess-common-names` on it, and read
+    the annotations it wrote back by slot id."""
+    from typetool.writeback import strip_paths  # the safe write-back stage
+
+    with tempfile.TemporaryDirectory() as tmp:
+        copies: list[Path] = []
+        for p in paths:
+            dest = Path(tmp) / p.name
+            if p.is_dir():
+                shutil.copytree(p, dest, ignore=shutil.ignore_patterns("__pycache__", ".git"))
+            else:
+                shutil.copy2(p, dest)
+            copies.append(dest)
+        strip_paths(copies)
+        subprocess.run([sys.executable, "-m", "autotyping", "--aggressive", "--guess-common-names",
+                        *map(str, copies)], capture_output=True, check=False)
+        project = Project.load(copies, root=Path(tmp))
+        found = {s.slot.id: s.slot.annotation for s in iter_sites(project) if s.slot.annotation}
+    # ids in the copy are relative to tmp and start with the copied path's name; map them back
+    prefixes = [(p.name, relpath_for(p, Path.cwd())) for p in paths]
+    annotations: dict[str, str] = {}
+    for sid, ann in found.items():
+        for copy_prefix, orig_prefix in prefixes:
+            if sid == copy_prefix or sid.startswith(copy_prefix + "/") or sid.startswith(copy_prefix + "::"):
+                annotations[orig_prefix + sid[len(copy_prefix):]] = ann  # type: ignore[assignment]
+                break
+    return predictions_from_annotated_copy(items, annotations)

@@ -1,0 +1,181 @@
+"""Stage 4, predictions: usage slices in, ranked types with calibrated confidence and a PAC partial type out.
+
+Does: runs the shipped model (`typetool.model`) batched over rendered slices with their in-scope names,
+normalizes the candidates, turns sequence log-probs into calibrated probabilities (`calibration`, using
+log p(t | empty context) as the type-prior feature, cached per type), and builds the prediction set of the
+top-1 type at the configured epsilon/delta (`predsets`, tau from the calibration sites stored in the model
+directory). A model directory without calibration.json gives raw probabilities and full types, and says so.
+Does not: parse or slice (earlier stages) or write files (`writeback`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from typetool.calibration import Calibrator
+from typetool.predsets import DEFAULT_MAX_HOLES, TAU_GRID, choose_tau, node_costs, prediction_set
+from typetool.slices import UsageSlice, render_slice
+from typetool.slots import Slot
+from typetool.typeexpr import hole_count, normalize, parse_type, to_str
+
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "typetool-py-small"
+EMPTY_CONTEXT = "<py>"
+
+
+def default_model_dir() -> Path:
+    """The shipped model: `models/typetool-py-small` in the repository (or next to an installed package)."""
+    return DEFAULT_MODEL
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    type: str
+    logp: float  # sequence log-probability under the constrained decoder
+    confidence: float  # calibrated probability that this is the annotation
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    """What typetool knows about one slot."""
+
+    slot: Slot
+    candidates: tuple[Scored, ...]
+    partial: str | None  # the prediction set as a partial type (`?` holes); None: nothing to write
+    holes: int
+    confidence: float  # calibrated probability of the top-1 full type
+    evidence: tuple[str, ...]  # a few lines of the slice, for hovers and reports
+
+    @property
+    def status(self) -> str:
+        if self.partial is None:
+            return "none"
+        return "partial" if self.holes else "full"
+
+    def to_json(self) -> dict[str, object]:
+        s = self.slot
+        return {
+            "id": s.id, "file": s.file, "line": s.line, "column": s.column, "kind": s.kind.value,
+            "scope": s.scope, "name": s.name, "annotation": s.annotation,
+            "type": self.partial, "confidence": round(self.confidence, 4), "status": self.status,
+            "candidates": [{"type": c.type, "logp": round(c.logp, 4), "confidence": round(c.confidence, 4)}
+                           for c in self.candidates],
+        }
+
+
+class ModelNotFound(Exception):
+    pass
+
+
+class TypePredictor:
+    """The shipped model with its calibration; `predict` turns slices into `Prediction`s."""
+
+    def __init__(self, model_dir: Path | None = None, device: str = "cpu", epsilon: float = 0.1,
+                 delta: float = 0.1) -> None:
+        self.model_dir = model_dir if model_dir is not None else default_model_dir()
+        if not (self.model_dir / "model.safetensors").is_file():
+            raise ModelNotFound(f"no model at {self.model_dir} (expected model.safetensors, tokenizer.json, "
+                                f"config.json); pass --model DIR")
+        from typetool.model import load_model
+
+        self.predictor = load_model(self.model_dir, device)
+        self.epsilon = epsilon
+        self.delta = delta
+        self._prior_cache: dict[str, float] = {}
+        cal_path = self.model_dir / "calibration.json"
+        self.calibration: dict[str, Any] | None = (
+            json.loads(cal_path.read_text(encoding="utf-8")) if cal_path.is_file() else None)
+        vocab = json.loads((self.model_dir / "type_vocab.json").read_text(encoding="utf-8"))
+        self.type_counts: dict[str, int] = dict(vocab.get("type_counts", vocab.get("types", {})) or {})
+
+    @cached_property
+    def calibrator(self) -> Calibrator | None:
+        if self.calibration is None:
+            return None
+        return Calibrator.from_json(self.calibration["confidence"])
+
+    @cached_property
+    def tau(self) -> float | None:
+        """tau for (epsilon, delta) from the calibration sites' first covering indices; None: uncalibrated,
+        or too few calibration sites for this epsilon and delta (then nothing is written)."""
+        if self.calibration is None:
+            return None
+        pac = self.calibration["pac"]
+        cal = choose_tau(pac["first_covering"], self.epsilon, self.delta, tuple(pac["taus"]))
+        return cal.tau if cal is not None else None
+
+    @property
+    def calibrated(self) -> bool:
+        return self.calibration is not None
+
+    def prior_logp(self, types: Sequence[str]) -> list[float]:
+        missing = [t for t in dict.fromkeys(types) if t not in self._prior_cache]
+        if missing:
+            scores = self.predictor.score([EMPTY_CONTEXT] * len(missing), missing)
+            for t, s in zip(missing, scores):
+                self._prior_cache[t] = s if math.isfinite(s) else -50.0
+        return [self._prior_cache[t] for t in types]
+
+    def confidences(self, types: Sequence[str], logps: Sequence[float]) -> list[float]:
+        cal = self.calibrator
+        if cal is None:
+            return [math.exp(lp) for lp in logps]
+        priors = self.prior_logp(types)
+        return [cal.prob(lp, pr, self.type_counts.get(t, 0)) for t, lp, pr in zip(types, logps, priors)]
+
+    def predict(self, slices: Sequence[UsageSlice], top_k: int = 5, batch_size: int = 64,
+                progress: Callable[[int], None] | None = None) -> list[Prediction]:
+        out: list[Prediction] = []
+        step = max(batch_size * 4, 1)
+        for start in range(0, len(slices), step):
+            chunk = slices[start:start + step]
+            raw = self.predictor.predict([render_slice(s) for s in chunk], [list(s.scope_names) for s in chunk],
+                                         top_k=top_k, batch_size=batch_size)
+            for s, cands in zip(chunk, raw):
+                out.append(self._one(s, cands))
+            if progress is not None:
+                progress(len(chunk))
+        return out
+
+    def _one(self, s: UsageSlice, cands: Sequence[Any]) -> Prediction:
+        evidence = tuple(line for line in render_slice(s).split("\n")[1:4])
+        if not cands:
+            return Prediction(s.slot, (), None, 0, 0.0, evidence)
+        types = [canonical(c.type) for c in cands]
+        confs = self.confidences(types, [c.score for c in cands])
+        scored = tuple(Scored(t, c.score, p) for t, c, p in zip(types, cands, confs))
+        top = cands[0]
+        partial: str | None = types[0]
+        holes = 0
+        if self.calibration is not None:
+            tau = self.tau
+            if tau is None:
+                partial = None
+            else:
+                try:
+                    nc = node_costs(top.type, top.token_logprobs, top.offsets)
+                    pac = self.calibration["pac"]
+                    pt = normalize(prediction_set(nc, tau, tuple(pac["taus"]),
+                                                  int(pac.get("max_holes", DEFAULT_MAX_HOLES))))
+                except ValueError:
+                    pt = None
+                if pt is None or pt.name == "?":
+                    partial = None
+                else:
+                    partial, holes = to_str(pt), hole_count(pt)
+        return Prediction(s.slot, scored, partial, holes, confs[0], evidence)
+
+
+def canonical(t: str) -> str:
+    try:
+        return to_str(normalize(parse_type(t)))
+    except ValueError:
+        return t
+
+
+TAUS = TAU_GRID
