@@ -33,7 +33,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # one diagnostic per line, never wrapped
 out = Console(highlight=False, soft_wrap=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -156,12 +156,20 @@ def graph(
 
 
 from typetool.cli_corpus import corpus_app  # noqa: E402
-from typetool.cli_model import evaluate_command, predict_command  # noqa: E402
+from typetool.cli_model import calibrate_command, evaluate_command, predict_command, train_command  # noqa: E402
 
 app.command("predict")(predict_command)
 app.command("evaluate")(evaluate_command)
+app.command("train")(train_command)
+app.command("calibrate")(calibrate_command)
 
 app.add_typer(corpus_app, name="corpus")
+
+
+from typetool.cli_write import apply_command, strip_command  # noqa: E402
+
+app.command("apply")(apply_command)
+app.command("strip")(strip_command)
 
 
 def main() -> None:

@@ -103,3 +103,51 @@ def evaluate_command(
         sys.stdout.write(json.dumps(result.as_json(), indent=1) + "\n")
     else:
         out.print(result.text(), markup=False)
+
+
+def train_command(
+    train: Annotated[Path, typer.Option("--train", help="Training JSONL (from `typetool corpus build`).")]
+    = Path(".cache/corpus/train.jsonl"),
+    valid: Annotated[Path, typer.Option("--valid", help="Validation JSONL, for progress lines only.")]
+    = Path(".cache/corpus/calib.jsonl"),
+    out_dir: Annotated[Path, typer.Option("--out", help="Model directory to write (checkpoints inside).")]
+    = Path("runs/py-small"),
+    preset: Annotated[str, typer.Option(help="tiny, small or base.")] = "small",
+    time_budget_minutes: Annotated[float | None, typer.Option(help="Stop (and save) after this long.")] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Stop after this many optimizer steps.")] = None,
+    batch_size: Annotated[int, typer.Option(min=1)] = 32,
+    lr: Annotated[float, typer.Option()] = 1e-3,
+    max_input_len: Annotated[int, typer.Option()] = 160,
+    resume_from: Annotated[Path | None, typer.Option(help="Continue training a shipped model directory.")]
+    = None,
+) -> None:
+    """Train the type model on this machine (CPU by default, CUDA when present; several GPUs through
+    `accelerate launch -m typetool.model.train`). Resumes from OUT/checkpoint when it exists."""
+    from typetool.evaluation_run import write_priors
+    from typetool.model.train import train as run_training
+
+    for path in (train, valid):
+        if not path.is_file():
+            err.print(f"{path}: not found (run `typetool corpus build` first)", style="red")
+            raise typer.Exit(EXIT_USAGE)
+    summary = run_training(train, valid, out_dir, preset=preset, time_budget_minutes=time_budget_minutes,
+                           max_steps=max_steps, batch_size=batch_size, lr=lr, max_input_len=max_input_len,
+                           resume_from=resume_from, log=lambda line: err.print(line, markup=False))
+    write_priors(train, out_dir)
+    out.print(json.dumps(summary, indent=1, default=str), markup=False)
+
+
+def calibrate_command(
+    model: Annotated[Path, typer.Option("--model", help="Model directory to calibrate (calibration.json is "
+                                        "written into it).")],
+    records: Annotated[Path, typer.Option("--records", help="Calibration JSONL (the calib split).")]
+    = Path(".cache/corpus/calib.jsonl"),
+    batch_size: Annotated[int, typer.Option(min=1)] = 64,
+) -> None:
+    """Fit the calibrated confidence and the PAC prediction-set data on held-out calibration packages."""
+    from typetool.evaluation_run import calibrate, records_from_jsonl
+
+    predictor = load_predictor(model, "cpu", 0.1, 0.1)
+    recs = records_from_jsonl(records)
+    data = calibrate(predictor, recs, batch_size, packages=[r.package for r in recs])
+    out.print(json.dumps(data["fit"], indent=1), markup=False)

@@ -17,13 +17,15 @@ import os
 from typing import TYPE_CHECKING, Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see train.py; only matters if torch is not loaded yet
 
 _EXPORTS = {
     "load_model": "saving", "save_model": "saving", "Predictor": "predict", "Candidate": "predict",
     "prepare": "data", "train_tokenizer": "tokenizer", "TypeVocab": "grammar",
     "TypeGrammar": "grammar", "PRESETS": "config", "ModelSettings": "config", "make_config": "config",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = ["PRESETS", "Candidate", "ModelSettings", "Predictor", "TypeGrammar", "TypeVocab", "load_model",
+           "make_config", "prepare", "save_model", "train_tokenizer"]
 
 if TYPE_CHECKING:
     from typetool.model.config import PRESETS, ModelSettings, make_config

@@ -35,7 +35,7 @@ def _normalizer() -> Callable[[str], str]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m typetool.model.bench", description=__doc__.split("\n")[0])
     p.add_argument("model_dir")
-    p.add_argument("data", help="JSONL of {input, target, ...}; an optional `scope` list gives scope names")
+    p.add_argument("data", help="JSONL of {input, target, ...}; an optional `names` list gives scope names")
     p.add_argument("--n", type=int, default=256)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--top-k", type=int, default=5)
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     pred = load_model(a.model_dir, a.device)
     records = [r for _, r in zip(range(a.n), iter_jsonl(Path(a.data)))]
     inputs = [r["input"] for r in records]
-    scopes = [list(r.get("scope", [])) for r in records]
+    scopes = [list(r.get("names", r.get("scope", []))) for r in records]
     size_mb = sum(f.stat().st_size for f in Path(a.model_dir).glob("*") if f.is_file()) / 2**20
     print(f"model {a.model_dir}: {count_params(pred.model) / 1e6:.2f}M params, {size_mb:.1f} MiB on disk, "
           f"device {pred.device}, {torch.get_num_threads()} threads")

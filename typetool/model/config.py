@@ -12,29 +12,33 @@ import json
 import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing in this package may reach a model hub
 
-import torch  # noqa: E402
-from transformers import T5Config, T5ForConditionalGeneration  # noqa: E402
+import torch
+from transformers import T5Config, T5ForConditionalGeneration
 
-from typetool.model.tokenizer import EOS_ID, PAD_ID  # noqa: E402
+from typetool.model.tokenizer import EOS_ID, PAD_ID
 
 # d_model, d_ff, encoder layers, decoder layers, heads, head dim.  Params with an 8k vocab: ~1.8M, ~7.3M, ~40M.
 PRESETS: dict[str, dict[str, int]] = {
-    "tiny": dict(d_model=128, d_ff=512, num_layers=2, num_decoder_layers=1, num_heads=4, d_kv=32),
-    "small": dict(d_model=256, d_ff=1024, num_layers=4, num_decoder_layers=2, num_heads=8, d_kv=32),
-    "base": dict(d_model=512, d_ff=2048, num_layers=6, num_decoder_layers=4, num_heads=8, d_kv=64),
+    "tiny": {"d_model": 128, "d_ff": 512, "num_layers": 2, "num_decoder_layers": 1, "num_heads": 4, "d_kv": 32},
+    "compact": {"d_model": 192, "d_ff": 768, "num_layers": 3, "num_decoder_layers": 1, "num_heads": 6,
+                "d_kv": 32},
+    "small": {"d_model": 256, "d_ff": 1024, "num_layers": 4, "num_decoder_layers": 2, "num_heads": 8, "d_kv": 32},
+    "base": {"d_model": 512, "d_ff": 2048, "num_layers": 6, "num_decoder_layers": 4, "num_heads": 8, "d_kv": 64},
 }
 
 
 def make_config(preset: str, vocab_size: int, dropout: float = 0.1, **overrides: int) -> T5Config:
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
-    sizes = {**PRESETS[preset], **overrides}
-    return T5Config(vocab_size=vocab_size, dropout_rate=dropout, feed_forward_proj="relu",
-                    pad_token_id=PAD_ID, eos_token_id=EOS_ID, decoder_start_token_id=PAD_ID,
-                    relative_attention_num_buckets=32, relative_attention_max_distance=128, **sizes)
+    kw: dict[str, Any] = {**PRESETS[preset], **overrides}
+    kw.update(decoder_start_token_id=PAD_ID)  # a generic PreTrainedConfig field, unknown to T5Config's stub
+    return T5Config(vocab_size=vocab_size, dropout_rate=dropout, feed_forward_proj="relu", pad_token_id=PAD_ID,
+                    eos_token_id=EOS_ID, relative_attention_num_buckets=32, relative_attention_max_distance=128,
+                    **kw)
 
 
 def new_model(preset: str, vocab_size: int, seed: int = 0) -> T5ForConditionalGeneration:

@@ -121,7 +121,8 @@ def prepare(jsonl: str | Path, tokenizer: Tokenizer, cache_dir: str | Path, max_
     tmp = cache.with_suffix(".tmp")
     save_file(arrays, str(tmp))
     tmp.replace(cache)  # atomic: a killed run never leaves a half-written cache
-    return Prepared(**arrays, cache_file=cache)
+    return Prepared(arrays["inputs"], arrays["input_offsets"], arrays["targets"], arrays["target_offsets"],
+                    arrays["record_index"], cache)
 
 
 def bucketed_batches(lengths: np.ndarray, batch_size: int, seed: int, epoch: int,

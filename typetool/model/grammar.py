@@ -30,7 +30,7 @@ _STRING_RE = re.compile(r"'[^']*'|\"[^\"]*\"")
 INF = 1 << 20
 MAX_DEPTH = 6
 MAX_ARGS = 8
-EXCLUDED_NAMES = frozenset({"Literal", "typing.Literal", "Annotated", "typing.Annotated"})
+EXCLUDED_NAMES = frozenset({"Literal", "typing.Literal", "Annotated", "typing.Annotated", "True", "False"})
 
 # fmt: off
 _PY_GENERIC = """list dict set frozenset tuple type List Dict Set FrozenSet Tuple Type DefaultDict OrderedDict Counter
@@ -55,14 +55,16 @@ _TS_GENERIC = """Array ReadonlyArray Promise Record Map Set WeakMap WeakSet Part
 Iterable Iterator AsyncIterable Generator"""
 _TS_PLAIN = "string number boolean any unknown void undefined null never object bigint symbol Date RegExp Error Function"
 # fmt: on
+_ONE_ARG = """list set frozenset type List Set FrozenSet Type Deque deque Optional Sequence Iterable Iterator
+Collection AbstractSet MutableSet MutableSequence Awaitable Array Promise"""
+_TWO_ARGS = "dict Dict Mapping MutableMapping DefaultDict defaultdict OrderedDict Record Map Callable typing.Callable \
+collections.abc.Callable"
 TUPLE_HEADS = frozenset({"tuple", "Tuple", "typing.Tuple"})
 CALLABLE_HEADS = frozenset({"Callable", "typing.Callable", "collections.abc.Callable"})
 _ARITY: dict[str, tuple[int, int]] = {  # (min, max) args of known generics; others take 1..MAX_ARGS
-    **{h: (1, 1) for h in "list set frozenset type List Set FrozenSet Type Deque deque Optional Sequence "
-       "Iterable Iterator Collection AbstractSet MutableSet MutableSequence Awaitable Array Promise".split()},
-    **{h: (2, 2) for h in "dict Dict Mapping MutableMapping DefaultDict defaultdict OrderedDict Record Map "
-       "Callable typing.Callable collections.abc.Callable".split()},
-    **{h: (1, 3) for h in "Generator Coroutine".split()},
+    **dict.fromkeys(_ONE_ARG.split(), (1, 1)),
+    **dict.fromkeys(_TWO_ARGS.split(), (2, 2)),
+    "Generator": (1, 3), "Coroutine": (1, 3),
     **{h: (1, 16) for h in TUPLE_HEADS},
     "Union": (2, MAX_ARGS),
 }
@@ -83,35 +85,41 @@ def builtin_names(language: str) -> dict[str, bool]:
 
 @dataclass
 class TypeVocab:
-    """The type names seen in training targets, with counts, and those seen with `[...]` after them."""
+    """What training targets contained: type names with counts, the names seen with `[...]` after them, and
+    whole target strings with counts (`types`, for frequency buckets)."""
 
     names: dict[str, int] = field(default_factory=dict)
     generic: set[str] = field(default_factory=set)
+    types: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def from_targets(cls, targets: Iterable[str]) -> TypeVocab:
         counts: Counter[str] = Counter()
+        whole: Counter[str] = Counter()
         generic: set[str] = set()
-        for t in targets:
-            t = _STRING_RE.sub("", t)  # Literal values are not names
+        for target in targets:
+            whole[target] += 1
+            t = _STRING_RE.sub("", target)  # Literal values are not names
             for m in NAME_RE.finditer(t):
                 counts[m.group()] += 1
                 if t[m.end():m.end() + 1] == "[":
                     generic.add(m.group())
-        return cls(dict(counts.most_common()), generic)
+        return cls(dict(counts.most_common()), generic, dict(whole.most_common()))
 
     def merge(self, other: TypeVocab) -> TypeVocab:
-        counts = Counter(self.names)
-        counts.update(other.names)
-        return TypeVocab(dict(counts.most_common()), self.generic | other.generic)
+        names, types = Counter(self.names), Counter(self.types)
+        names.update(other.names)
+        types.update(other.types)
+        return TypeVocab(dict(names.most_common()), self.generic | other.generic, dict(types.most_common()))
 
     def save(self, path: Path) -> None:
-        path.write_text(json.dumps({"names": self.names, "generic": sorted(self.generic)}, indent=0) + "\n")
+        d = {"names": self.names, "generic": sorted(self.generic), "types": self.types}
+        path.write_text(json.dumps(d, indent=0) + "\n")
 
     @classmethod
     def load(cls, path: Path) -> TypeVocab:
         d = json.loads(path.read_text())
-        return cls(dict(d["names"]), set(d["generic"]))
+        return cls(dict(d["names"]), set(d["generic"]), dict(d.get("types", {})))
 
 
 # ------------------------------------------------------------------------------------------------- name tries
@@ -234,10 +242,12 @@ class TypeGrammar:
                 trie.add(ids, name, generic)
         return trie.finalize()
 
-    def context(self, language: str, scope_names: Iterable[str] = ()) -> Context:
-        """The decoding context of one example; scope names (project classes etc.) never take `[...]`."""
-        scope = [n for n in scope_names if n not in EXCLUDED_NAMES]
-        return Context(self.tries[language], self.build_trie(dict.fromkeys(scope, False)) if scope else EMPTY_TRIE)
+    def context(self, language: str, scope_names: Iterable[str] = (), generic: Iterable[str] = ()) -> Context:
+        """The decoding context of one example; scope names (project classes etc.) take `[...]` only if listed
+        in `generic`."""
+        scope = {n: False for n in scope_names if n not in EXCLUDED_NAMES}
+        scope.update({n: True for n in generic if n in scope})
+        return Context(self.tries[language], self.build_trie(scope) if scope else EMPTY_TRIE)
 
     def allowed_names(self, ctx: Context) -> set[str]:
         return {n for n in ctx.gtrie.name if n} | {n for n in ctx.strie.name if n}

@@ -21,7 +21,7 @@ from transformers import T5ForConditionalGeneration
 from transformers.modeling_outputs import BaseModelOutput
 
 from typetool.model.config import ModelSettings
-from typetool.model.grammar import Context, State, TypeGrammar, TypeVocab
+from typetool.model.grammar import NAME_RE, Context, State, TypeGrammar, TypeVocab
 from typetool.model.tokenizer import EOS, EOS_ID, PAD_ID, encode_inputs, encode_targets, py_or_ts
 
 NEG_INF = float("-inf")
@@ -86,14 +86,14 @@ class Predictor:
     def __init__(self, model: T5ForConditionalGeneration, tokenizer: Tokenizer, vocab: TypeVocab,
                  settings: ModelSettings, device: str = "cpu") -> None:
         self.device = resolve_device(device)
-        self.model = model.to(self.device).eval()
+        self.model = model.to(self.device).eval()  # type: ignore[arg-type]
         self.tokenizer = tokenizer
         self.vocab = vocab
         self.settings = settings
         self.grammar = TypeGrammar(tokenizer, vocab, settings.min_name_count)
 
-    def context(self, text: str, scope: list[str]) -> Context:
-        return self.grammar.context(py_or_ts(text), scope)
+    def context(self, text: str, scope: list[str], generic: list[str] | None = None) -> Context:
+        return self.grammar.context(py_or_ts(text), scope, generic or ())
 
     def _order(self, inputs: list[str]) -> tuple[list[list[int]], list[int]]:
         ids = encode_inputs(self.tokenizer, inputs, self.settings.max_input_len)
@@ -140,22 +140,30 @@ class Predictor:
                      top_k: int) -> list[list[Candidate]]:
         B, V, L = x.shape[0], self.model.config.vocab_size, self.settings.max_target_len
         enc = self.model.get_encoder()(input_ids=x, attention_mask=mask).last_hidden_state  # [B, S, D]
-        enc_out = BaseModelOutput(last_hidden_state=enc.repeat_interleave(K, 0))  # [B*K, S, D]
-        enc_mask = mask.repeat_interleave(K, 0)  # [B*K, S]
+        # step 0 is the same for every beam: run it on B rows, then copy the caches (cross-attention K/V too)
+        dec = torch.full((B, 1), PAD_ID, dtype=torch.long, device=self.device)  # [B, 1]
+        out = self.model(encoder_outputs=BaseModelOutput(last_hidden_state=enc), attention_mask=mask,
+                         decoder_input_ids=dec, use_cache=True)
+        rep = torch.arange(B, device=self.device).repeat_interleave(K)  # [B*K]
+        cache = out.cache
+        assert cache is not None
+        cache.reorder_cache(rep)
+        step_logits = out.logits[:, -1][rep]  # [B*K, V]
+        enc_out = BaseModelOutput(last_hidden_state=enc[rep])  # [B*K, S, D]
+        enc_mask = mask[rep]  # [B*K, S]
         row_ctx = [c for c in ctxs for _ in range(K)]
         scores = [0.0 if k == 0 else NEG_INF for _ in range(B) for k in range(K)]  # [B*K]
         states: list[State | None] = [State() if k == 0 else None for _ in range(B) for k in range(K)]
         hist: list[tuple[tuple[int, ...], tuple[float, ...]]] = [((), ())] * (B * K)
         finished: list[list[tuple[float, tuple[int, ...], tuple[float, ...]]]] = [[] for _ in range(B)]
         done = [False] * B
-        dec = torch.full((B * K, 1), PAD_ID, dtype=torch.long, device=self.device)  # [B*K, 1]
-        cache = None
         for t in range(L):
-            out = self.model(encoder_outputs=enc_out, attention_mask=enc_mask, decoder_input_ids=dec,
-                             cache=cache, use_cache=True)
-            cache = out.cache
+            if t > 0:
+                out = self.model(encoder_outputs=enc_out, attention_mask=enc_mask, decoder_input_ids=dec,
+                                 cache=cache, use_cache=True)
+                cache, step_logits = out.cache, out.logits[:, -1]
             allow = self._allowed_mask(states, row_ctx, L - t)  # [B*K, V]
-            logp = torch.log_softmax(out.logits[:, -1].float().masked_fill(~allow, NEG_INF), -1)  # [B*K, V]
+            logp = torch.log_softmax(step_logits.float().masked_fill(~allow, NEG_INF), -1)  # [B*K, V]
             total = torch.tensor(scores, device=self.device)[:, None] + logp  # [B*K, V]
             top, idx = total.view(B, K * V).topk(2 * K, dim=1)  # [B, 2K]
             top_l, idx_l, logp_sel = top.tolist(), idx.tolist(), logp.view(B, K * V).gather(1, idx).tolist()
@@ -201,7 +209,8 @@ class Predictor:
                 break
             scores, states, hist = new_scores, new_states, new_hist
             assert cache is not None
-            cache.reorder_cache(torch.tensor(src, device=self.device))
+            # beams only move within their example, whose rows share one cross-attention cache: reorder self-attn
+            cache.self_attention_cache.reorder_cache(torch.tensor(src, device=self.device))
             dec = torch.tensor(toks, dtype=torch.long, device=self.device)[:, None]  # [B*K, 1]
         return [[self._candidate(*h) for h in fin] for fin in finished]
 
@@ -212,10 +221,16 @@ class Predictor:
 
     @torch.inference_mode()
     def score(self, inputs: list[str], types: list[str], scope_names: list[list[str]] | None = None,
-              batch_size: int = 64) -> list[float]:
+              batch_size: int = 64, allow_type_names: bool = True) -> list[float]:
         """Teacher-forced log-prob of each given type under the same constrained, renormalized distribution
-        that `predict` searches (-inf where the grammar or the length limit excludes the type)."""
+        that `predict` searches (-inf where the grammar or the length limit excludes the type). With
+        `allow_type_names`, the type's own names join the example's scope names, so a project class scored
+        under an empty context (a calibration prior) gets a finite log-prob."""
         scope_names = scope_names if scope_names is not None else [[] for _ in inputs]
+        generic: list[list[str]] = [[] for _ in types]
+        if allow_type_names:
+            scope_names = [list(s) + NAME_RE.findall(t) for s, t in zip(scope_names, types)]
+            generic = [[m.group() for m in NAME_RE.finditer(t) if t[m.end():m.end() + 1] == "["] for t in types]
         ids, order = self._order(inputs)
         targets = encode_targets(self.tokenizer, types)
         L = self.settings.max_target_len
@@ -228,7 +243,7 @@ class Predictor:
             y, _ = pad_batch([[PAD_ID] + targets[i][:-1] for i in rows], self.device)  # shifted right
             logits = self.model(input_ids=x, attention_mask=mask, decoder_input_ids=y).logits.float()  # [B, T, V]
             for k, i in enumerate(rows):
-                ctx, s, total = self.context(inputs[i], scope_names[i]), State(), 0.0
+                ctx, s, total = self.context(inputs[i], scope_names[i], generic[i]), State(), 0.0
                 for t, tok in enumerate(targets[i]):
                     allow = self._allowed_mask([s], [ctx], L - t)[0]  # [V]
                     if not bool(allow[tok]):

@@ -19,14 +19,14 @@ from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from tokenizers import Tokenizer  # noqa: E402
-from transformers import T5ForConditionalGeneration  # noqa: E402
-from transformers.utils import logging as hf_logging  # noqa: E402
+from tokenizers import Tokenizer
+from transformers import T5ForConditionalGeneration
+from transformers.utils import logging as hf_logging
 
-from typetool.model.config import ModelSettings  # noqa: E402
-from typetool.model.grammar import TypeVocab  # noqa: E402
-from typetool.model.predict import Predictor, resolve_device  # noqa: E402
-from typetool.model.tokenizer import load_tokenizer  # noqa: E402
+from typetool.model.config import ModelSettings
+from typetool.model.grammar import TypeVocab
+from typetool.model.predict import Predictor, resolve_device
+from typetool.model.tokenizer import load_tokenizer
 
 MODEL_FILES = ("config.json", "model.safetensors", "tokenizer.json", "type_vocab.json", "decoding.json")
 
@@ -35,12 +35,12 @@ MODEL_FILES = ("config.json", "model.safetensors", "tokenizer.json", "type_vocab
 def quiet() -> Iterator[None]:
     """No transformers progress bars ("Loading weights", "Writing model shards") in logs and CLI output."""
     was = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     try:
         yield
     finally:
         if was:
-            hf_logging.enable_progress_bar()
+            hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
 
 
 def save_model(model: T5ForConditionalGeneration, tokenizer: Tokenizer, type_vocab: TypeVocab, out_dir: str | Path,

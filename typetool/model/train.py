@@ -18,9 +18,14 @@ Run: python -m typetool.model.train --train T.jsonl --valid V.jsonl --out runs/p
 
 from __future__ import annotations
 
+import os
+
+# OpenMP threads that spin while waiting made a 2-thread run 13x slower here while another process shared the
+# two cores (passive: 1.3x). Its cost on an idle machine was not measured. Only effective before torch loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import argparse
 import json
-import os
 import shutil
 import signal
 import threading
@@ -42,7 +47,7 @@ from typetool.model.predict import greedy_ids
 from typetool.model.saving import load_t5, quiet, save_model
 from typetool.model.tokenizer import corpus_texts, load_tokenizer, train_tokenizer
 
-FIT_AFTER_STEPS = 20  # steps timed before a time budget fixes the schedule length
+FIT_AFTER_STEPS = 20  # steps timed before a time budget first fits the schedule length (then refitted as it goes)
 MIN_LR_FRAC = 0.1
 
 
@@ -132,7 +137,7 @@ def evaluate(model: T5ForConditionalGeneration, data: Prepared, limit: int, batc
     idx = np.linspace(0, len(data) - 1, n).astype(np.int64)
     idx = idx[np.argsort(data.input_lengths[idx], kind="stable")]
     was_training = model.training
-    model.eval()
+    model.train(False)
     loss_sum, tokens, hits = 0.0, 0, 0
     for start in range(0, n, batch_size):
         b = {k: v.to(device) for k, v in data.batch(idx[start:start + batch_size]).items()}
@@ -150,7 +155,7 @@ def evaluate(model: T5ForConditionalGeneration, data: Prepared, limit: int, batc
 
 
 def _accelerator(mixed_precision: str) -> Any:
-    from accelerate import Accelerator  # only training needs accelerate
+    from accelerate import Accelerator  # type: ignore[import-untyped]  # only training needs accelerate
 
     if mixed_precision == "auto":
         mixed_precision = "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "no"
@@ -163,7 +168,7 @@ def train(train_jsonl: str | Path, valid_jsonl: str | Path, out_dir: str | Path,
           resume: bool = True, resume_from: str | Path | None = None, eval_every: int = 500,
           log_every: int = 20, checkpoint_minutes: float = 10.0, cache_dir: str | Path | None = None,
           seed: int = 0, max_input_len: int = 192, max_target_len: int = 32, vocab_size: int = 8000,
-          valid_limit: int = 512, mixed_precision: str = "auto",
+          valid_limit: int = 512, mixed_precision: str = "auto", threads: int = 0,
           log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Train and save a model directory at `out_dir` (plus `out_dir/checkpoint/`); returns a summary with the
     loss `history`, `evals`, `start_step`, `step` and `stopped` ("max_steps", "time_budget", "signal")."""
@@ -177,9 +182,10 @@ def train(train_jsonl: str | Path, valid_jsonl: str | Path, out_dir: str | Path,
         if main:
             (log or (lambda m: print(m, flush=True)))(msg)
 
+    prev_threads = torch.get_num_threads()
     if acc.device.type == "cpu":
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
-        torch.set_flush_denormal(True)  # denormal floats made some CPU steps 50x slower
+        torch.set_num_threads(threads or max(1, (os.cpu_count() or 1) // world))
+        torch.set_flush_denormal(True)  # denormal floats can make CPU kernels many times slower
     if main:
         out.mkdir(parents=True, exist_ok=True)
     ckpt = find_checkpoint(out) if resume else None
@@ -245,7 +251,7 @@ def train(train_jsonl: str | Path, valid_jsonl: str | Path, out_dir: str | Path,
         f"; batch {batch_size}, lr {lr}, {per_epoch} steps/epoch, planned steps {total if total < 10**9 else '?'}")
 
     stop = {"signal": False}
-    old_handlers: dict[int, Any] = {}
+    old_handlers: dict[signal.Signals, Any] = {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             old_handlers[sig] = signal.signal(sig, lambda *_: stop.update(signal=True))
@@ -260,6 +266,13 @@ def train(train_jsonl: str | Path, valid_jsonl: str | Path, out_dir: str | Path,
         return {"step": step, "epoch": epoch, "batch_in_epoch": pos, "total_steps": total, "examples": examples,
                 "preset": preset, "train_seconds": prior_s + time.time() - t_run, "seed": seed,
                 "batch_size": batch_size, "world": world, "train_jsonl": str(train_jsonl)}
+
+    def sync(values: list[int]) -> list[int]:
+        if world == 1:
+            return values
+        from accelerate.utils import broadcast  # type: ignore[import-untyped]
+
+        return [int(v) for v in broadcast(torch.tensor(values, device=acc.device), from_process=0).tolist()]
 
     def checkpoint() -> None:
         if main:
@@ -295,12 +308,6 @@ def train(train_jsonl: str | Path, valid_jsonl: str | Path, out_dir: str | Path,
                 n_ex = len(batches[pos - 1]) * world
                 examples, ex_log = examples + n_ex, ex_log + n_ex
                 loss_log, n_log = loss_log + float(loss.detach()), n_log + 1
-                if budget_s and step == start_step + FIT_AFTER_STEPS:  # fit the schedule to the time budget
-                    rate = FIT_AFTER_STEPS / (time.time() - t_run)
-                    fit = step + int(rate * max(0.0, budget_s * 0.97 - (time.time() - t0)))
-                    if fit < total:
-                        total = max(step + 1, fit)
-                        say(f"time budget: schedule set to {total} steps ({rate:.2f} steps/s)")
                 if step % log_every == 0 or step == total:
                     dt = time.time() - t_log
                     history.append({"step": step, "loss": loss_log / n_log, "examples_per_s": ex_log / dt})
@@ -309,13 +316,23 @@ def train(train_jsonl: str | Path, valid_jsonl: str | Path, out_dir: str | Path,
                     t_log, ex_log, loss_log, n_log = time.time(), 0, 0.0, 0
                 if eval_every and step % eval_every == 0 and step < total:
                     run_eval()
-                if budget_s and time.time() - t0 > budget_s * 0.97:
-                    stopped = "time_budget"
-                elif stop["signal"]:
-                    stopped = "signal"
-                if stopped != "max_steps":
+                # decisions every process must share (else DDP deadlocks): the main process's
+                code = 2 if stop["signal"] else 1 if budget_s and time.time() - t0 > budget_s * 0.97 else 0
+                fitted = total
+                if budget_s and step - start_step >= FIT_AFTER_STEPS and step % min(log_every, 50) == 0:
+                    # fit the decay to the time left, at the average speed so far (evals and saves included)
+                    rate = (step - start_step) / (time.time() - t_run)
+                    fit = step + int(rate * max(0.0, budget_s * 0.97 - (time.time() - t0)))
+                    fitted = max(step + 1, min(planned or fit, fit))
+                save_now = int(time.time() - t_ckpt > checkpoint_minutes * 60)
+                code, new_total, save_now = sync([code, fitted, save_now])
+                if new_total != total and abs(new_total - total) > 0.02 * total:
+                    say(f"time budget: schedule now {new_total} steps")
+                total = new_total
+                if code:
+                    stopped = "signal" if code == 2 else "time_budget"
                     break
-                if time.time() - t_ckpt > checkpoint_minutes * 60:
+                if save_now:
                     checkpoint()
                     t_ckpt = time.time()
             if pos >= len(batches):
@@ -347,6 +364,7 @@ def train(train_jsonl: str | Path, valid_jsonl: str | Path, out_dir: str | Path,
         save_model(acc.unwrap_model(model), tok, vocab, out, card, settings)
         say(f"saved model to {out} ({stopped} at step {step}, {summary['examples_per_s']:.1f} ex/s)")
     acc.wait_for_everyone()
+    torch.set_num_threads(prev_threads)
     return summary
 
 
@@ -375,6 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--vocab-size", type=int, default=8000)
     p.add_argument("--valid-limit", type=int, default=512)
     p.add_argument("--mixed-precision", default="auto", choices=["auto", "no", "bf16", "fp16"])
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (0: all cores / processes)")
     a = vars(p.parse_args(argv))
     summary = train(a.pop("train"), a.pop("valid"), a.pop("out"), **a)
     print(json.dumps({k: v for k, v in summary.items() if k not in ("history", "evals")}, indent=2), flush=True)
