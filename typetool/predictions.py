@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from typetool.calibration import Calibrator
-from typetool.predsets import DEFAULT_MAX_HOLES, TAU_GRID, choose_tau, node_costs, prediction_set
+from typetool.predsets import DEFAULT_MAX_HOLES, choose_tau, node_costs, prediction_set
 from typetool.slices import UsageSlice, render_slice
 from typetool.slots import Slot
 from typetool.typeexpr import hole_count, normalize, parse_type, to_str
@@ -90,8 +90,12 @@ class TypePredictor:
         cal_path = self.model_dir / "calibration.json"
         self.calibration: dict[str, Any] | None = (
             json.loads(cal_path.read_text(encoding="utf-8")) if cal_path.is_file() else None)
-        vocab = json.loads((self.model_dir / "type_vocab.json").read_text(encoding="utf-8"))
-        self.type_counts: dict[str, int] = dict(vocab.get("type_counts", vocab.get("types", {})) or {})
+        priors = self.model_dir / "type_priors.json"
+        source = priors if priors.is_file() else self.model_dir / "type_vocab.json"
+        data = json.loads(source.read_text(encoding="utf-8"))
+        # training counts of whole type strings: calibration buckets by type frequency
+        self.type_counts: dict[str, int] = {str(k): int(v) for k, v in
+                                            (data.get("type_counts") or data.get("types") or {}).items()}
 
     @cached_property
     def calibrator(self) -> Calibrator | None:
@@ -177,5 +181,3 @@ def canonical(t: str) -> str:
     except ValueError:
         return t
 
-
-TAUS = TAU_GRID
