@@ -143,12 +143,14 @@ def graph(
     if project_root is not None:
         paths = [project_root, file]
     elif (file.parent / "__init__.py").exists():
-        paths = [find_project_root(file), file]
+        # the file's top-level package (not its siblings: find_project_root is the directory above it)
+        root = find_project_root(file)
+        paths = [root / file.resolve().relative_to(root).parts[0], file]
     else:
         paths = [file]
     project = Project.load(paths)
-    report(project.diagnostics)
     rel = relpath_for(file, Path.cwd())
+    report([d for d in project.diagnostics if d.path in (rel, str(file))])
     if rel not in project.modules:
         err.print(f"{file}: could not be analysed", style="red")
         raise typer.Exit(EXIT_FOUND)
@@ -156,12 +158,19 @@ def graph(
 
 
 from typetool.cli_corpus import corpus_app  # noqa: E402
-from typetool.cli_model import calibrate_command, evaluate_command, predict_command, train_command  # noqa: E402
+from typetool.cli_model import (  # noqa: E402
+    calibrate_command,
+    evaluate_command,
+    predict_command,
+    ship_command,
+    train_command,
+)
 
 app.command("predict")(predict_command)
 app.command("evaluate")(evaluate_command)
 app.command("train")(train_command)
 app.command("calibrate")(calibrate_command)
+app.command("ship-model")(ship_command)
 
 app.add_typer(corpus_app, name="corpus")
 

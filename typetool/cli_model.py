@@ -151,3 +151,21 @@ def calibrate_command(
     recs = records_from_jsonl(records)
     data = calibrate(predictor, recs, batch_size, packages=[r.package for r in recs])
     out.print(json.dumps(data["fit"], indent=1), markup=False)
+
+
+def ship_command(
+    run_dir: Annotated[Path, typer.Argument(help="A training run's output directory.")],
+    name: Annotated[str, typer.Option("--name", help="Directory name under models/.")] = "typetool-py-compact",
+    corpus_dir: Annotated[Path, typer.Option("--corpus", help="Corpus directory (train/calib/dev .jsonl).")]
+    = Path(".cache/corpus"),
+    sources: Annotated[Path, typer.Option("--sources", help="Unpacked package sources (from corpus build).")]
+    = Path(".cache/packages/src"),
+    autotyping: Annotated[bool, typer.Option("--autotyping/--no-autotyping")] = True,
+) -> None:
+    """Copy a trained model into models/NAME, calibrate it, evaluate it on dev-eval and write its model card."""
+    from typetool.corpus import default_package_list
+    from typetool.ship import ship
+
+    models = Path(__file__).resolve().parent.parent / "models"
+    ship(run_dir, models / name, corpus_dir, default_package_list(), sources, autotyping,
+         log=lambda line: out.print(line, markup=False))
