@@ -29,3 +29,42 @@ def check_golden(path: Path, actual: str, update: bool) -> None:
         return
     expected = path.read_text(encoding="utf-8")
     assert actual == expected, f"output differs from {path} (run pytest --update-golden to accept)"
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real (tiny) model directory, trained here in seconds on the labelled slices of typetool's own
+    annotated source, with type priors and a real calibration.json. Tests of the front ends use it so they
+    do not depend on the shipped model in models/."""
+    import json
+    import random
+
+    import torch
+
+    from typetool.corpus import CorpusPackage, records_for_package
+    from typetool.evaluation_run import Record, calibrate, write_priors
+    from typetool.model.train import train
+    from typetool.predictions import TypePredictor
+
+    work = tmp_path_factory.mktemp("tiny_model")
+    source_root = Path(__file__).resolve().parent.parent
+    records = records_for_package(CorpusPackage("train", "typetool==0"), source_root / "typetool").records
+    random.Random(0).shuffle(records)
+    lines = [json.dumps(r) + "\n" for r in records]
+    (work / "train.jsonl").write_text("".join(lines), encoding="utf-8")
+    (work / "valid.jsonl").write_text("".join(lines[:32]), encoding="utf-8")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        train(work / "train.jsonl", work / "valid.jsonl", work / "model", preset="tiny", max_steps=60,
+              batch_size=16, lr=3e-3, vocab_size=600, eval_every=0, log_every=1000, checkpoint_minutes=1e9,
+              valid_limit=16, warmup_steps=5, threads=1, cache_dir=work / "cache", log=lambda _line: None)
+    finally:
+        torch.set_num_threads(threads)
+    model_dir = work / "model"
+    write_priors(work / "train.jsonl", model_dir)
+    predictor = TypePredictor(model_dir)
+    sample = [Record(str(r["input"]), tuple(r["names"]), str(r["target"]), str(r["kind"]), str(r["id"]))  # type: ignore[arg-type]
+              for r in records[:200]]
+    calibrate(predictor, sample, batch_size=64, packages=["typetool"])
+    return model_dir
