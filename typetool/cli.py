@@ -102,7 +102,7 @@ def slices(
     kinds = parse_kinds(sites)
     run = slice_paths(paths, kinds, unannotated, int(max_file_size * 1e6))
     report(run.diagnostics, quiet)
-    if not run.project.modules and not any(d.severity == Severity.ERROR for d in run.diagnostics):
+    if not run.project.modules and not run.diagnostics:  # (files that were found but skipped say why above)
         err.print("no Python files found under the given paths", style="yellow")
     if format == OutputFormat.json:
         payload = {
@@ -159,6 +159,7 @@ def graph(
 
 from typetool.cli_corpus import corpus_app  # noqa: E402
 from typetool.cli_model import (  # noqa: E402
+    annotate_command,
     calibrate_command,
     evaluate_command,
     predict_command,
@@ -166,6 +167,7 @@ from typetool.cli_model import (  # noqa: E402
     train_command,
 )
 
+app.command("annotate")(annotate_command)
 app.command("predict")(predict_command)
 app.command("evaluate")(evaluate_command)
 app.command("train")(train_command)

@@ -169,3 +169,63 @@ def ship_command(
     models = Path(__file__).resolve().parent.parent / "models"
     ship(run_dir, models / name, corpus_dir, default_package_list(), sources, autotyping,
          log=lambda line: out.print(line, markup=False))
+
+
+def annotate_command(
+    paths: Annotated[list[Path], typer.Argument(help="Files or directories to annotate.")],
+    epsilon: Annotated[float | None, typer.Option(help="Allowed miscoverage of each prediction set "
+                                                  "[default 0.1, or [tool.typetool]].")] = None,
+    delta: Annotated[float | None, typer.Option(help="Failure probability of the guarantee [default 0.1].")]
+    = None,
+    diff: Annotated[bool, typer.Option("--diff", help="Print a unified diff; write nothing.")] = False,
+    check: Annotated[bool, typer.Option("--check", help="Write nothing; exit 1 if a file would change.")]
+    = False,
+    sites: Annotated[str | None, typer.Option("--sites", help=KINDS_HELP + " [default params,returns]")]
+    = None,
+    model: ModelOpt = None,
+    device: Annotated[str | None, typer.Option("--device", help="auto, cpu or cuda.")] = None,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", min=1)] = None,
+    target_version: Annotated[str | None, typer.Option("--target-version", help="py39 spells Optional/List; "
+                                                       "py310 and later X | None, list[int].")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing annotations.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only report errors.")] = False,
+) -> None:
+    """Predict and write annotations: full types where the model is sure, types with `Any` holes where it is
+    sure of part of the type (PAC prediction sets at EPSILON/DELTA), nothing where it is not. Every write is
+    atomic, re-parsed and proven to change nothing but annotations and imports."""
+    from rich.table import Table
+
+    from typetool.pipeline import annotate
+    from typetool.settings import SettingsError, load_settings, validate
+    from typetool.writeback import WriteMode, WriteOptions, parse_target_version
+
+    try:
+        settings = load_settings(paths[0] if paths else None).with_overrides(
+            epsilon=epsilon, delta=delta, sites=sites, model=model and str(model), device=device,
+            batch_size=batch_size, target_version=target_version)
+        validate(settings, "options")
+        target = parse_target_version(settings.target_version)
+    except (SettingsError, ValueError) as exc:
+        err.print(f"typetool: {exc}", style="red", markup=False)
+        raise typer.Exit(EXIT_USAGE) from None
+    kinds = parse_kinds(settings.sites)
+    predictor = load_predictor(Path(settings.model) if settings.model else None, settings.device,
+                               settings.epsilon, settings.delta)
+    mode = WriteMode.from_flags(diff, check)
+    with progress_bar(1000, "annotating") as bar:
+        task = bar.add_task("annotate", total=None)
+        outcome = annotate(paths, predictor, mode, WriteOptions(target_version=target, overwrite=overwrite),
+                           kinds, settings.batch_size, progress=lambda k: bar.advance(task, k),
+                           max_bytes=int(settings.max_file_size * 1e6))
+    report(outcome.run.all_diagnostics, quiet)
+    if mode.shows_diff:
+        for f in outcome.run.files:
+            if f.diff:
+                sys.stdout.write(f.diff)
+    if not quiet:
+        table = Table(title=f"typetool annotate (epsilon {settings.epsilon}, delta {settings.delta})",
+                      show_header=False)
+        for key, value in outcome.summary().items():
+            table.add_row(key, str(value))
+        err.print(table)
+    raise typer.Exit(outcome.run.exit_code)

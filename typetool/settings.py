@@ -1,0 +1,85 @@
+"""Settings: `[tool.typetool]` in the nearest pyproject.toml, as one frozen dataclass.
+
+Does: finds the pyproject.toml that governs a path (the nearest one above it), reads `[tool.typetool]`,
+checks every key and value, and gives defaults that a user can trust without reading the paper.
+Command-line options override these; the CLI, the pre-commit hook, the CI check and the LSP server all read
+the same settings.
+Does not: read environment variables or user-level config files.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+VALID_SITES = ("params", "returns", "variables", "attributes")
+
+
+class SettingsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    epsilon: float = 0.1  # allowed miscoverage of a prediction set (types outside the set at most 10%)
+    delta: float = 0.1  # probability that the calibration itself was unlucky
+    sites: str = "params,returns"  # which slots annotate writes by default
+    target_version: str = "py310"  # how types are spelled (py39 and older: Optional/List)
+    model: str | None = None  # model directory (default: the shipped model)
+    device: str = "cpu"
+    batch_size: int = 64
+    max_file_size: float = 2.0  # MB
+    min_confidence: float = 0.5  # `typetool check`: report missing annotations at least this confident
+    source: str | None = None  # the pyproject.toml these came from
+
+    def with_overrides(self, **values: Any) -> Settings:
+        return replace(self, **{k: v for k, v in values.items() if v is not None})
+
+
+def find_pyproject(start: Path) -> Path | None:
+    current = start.resolve()
+    if current.is_file():
+        current = current.parent
+    for directory in (current, *current.parents):
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_settings(start: Path | None = None) -> Settings:
+    path = find_pyproject(start if start is not None else Path.cwd())
+    if path is None:
+        return Settings()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise SettingsError(f"{path}: cannot read [tool.typetool]: {exc}") from None
+    table = data.get("tool", {}).get("typetool", {})
+    if not isinstance(table, dict):
+        raise SettingsError(f"{path}: [tool.typetool] must be a table")
+    known = {f.name: f for f in fields(Settings)} | {}
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        name = key.replace("-", "_")
+        if name not in known or name == "source":
+            raise SettingsError(f"{path}: unknown key {key!r} in [tool.typetool]; known: "
+                                f"{', '.join(k.replace('_', '-') for k in known if k != 'source')}")
+        values[name] = value
+    settings = Settings(**values, source=str(path))
+    validate(settings, str(path))
+    return settings
+
+
+def validate(s: Settings, where: str = "settings") -> None:
+    if not (0 < s.epsilon < 1) or not (0 < s.delta < 1):
+        raise SettingsError(f"{where}: epsilon and delta must be between 0 and 1")
+    for part in s.sites.split(","):
+        if part.strip() and part.strip() not in VALID_SITES:
+            raise SettingsError(f"{where}: unknown site kind {part!r}; expected {', '.join(VALID_SITES)}")
+    if s.device not in ("auto", "cpu", "cuda"):
+        raise SettingsError(f"{where}: device must be auto, cpu or cuda")
+    if not s.target_version.startswith("py3"):
+        raise SettingsError(f"{where}: target-version must look like py39 or py310")
