@@ -24,12 +24,12 @@ from typetool.slices import UsageSlice, render_slice
 from typetool.slots import Slot
 from typetool.typeexpr import hole_count, normalize, parse_type, to_str
 
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "typetool-py-small"
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "typetool-py-compact"
 EMPTY_CONTEXT = "<py>"
 
 
 def default_model_dir() -> Path:
-    """The shipped model: `models/typetool-py-small` in the repository (or next to an installed package)."""
+    """The shipped model: `models/typetool-py-compact` in the repository (or next to an installed package)."""
     return DEFAULT_MODEL
 
 
