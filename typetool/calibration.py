@@ -15,6 +15,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -54,9 +55,9 @@ class Calibrator:
                 "scalers": [asdict(s) for s in self.scalers]}
 
     @classmethod
-    def from_json(cls, data: dict[str, object]) -> Calibrator:
-        scalers = tuple(Platt(**s) for s in data["scalers"])  # type: ignore[union-attr, arg-type]
-        edges = tuple(int(e) for e in data["edges"])  # type: ignore[union-attr]
+    def from_json(cls, data: dict[str, Any]) -> Calibrator:
+        scalers = tuple(Platt(**s) for s in data["scalers"])
+        edges = tuple(int(e) for e in data["edges"])
         return cls(scalers, edges)
 
     @classmethod
@@ -154,8 +155,8 @@ def reliability_html(curves: dict[str, Reliability], title: str) -> str:
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{size + 2 * pad + 220}" height="{size + 2 * pad}">',
              f'<rect x="{pad}" y="{pad}" width="{size}" height="{size}" fill="none" stroke="#999"/>',
-             f'<line x1="{pad}" y1="{pad + size}" x2="{pad + size}" y2="{pad}" stroke="#bbb" '
-             f'stroke-dasharray="4 4"/>']
+             (f'<line x1="{pad}" y1="{pad + size}" x2="{pad + size}" y2="{pad}" stroke="#bbb" '
+             f'stroke-dasharray="4 4"/>')]
     for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
         x, y = xy(tick, tick)
         parts.append(f'<text x="{x - 8}" y="{pad + size + 16}" font-size="11">{tick:.2f}</text>')

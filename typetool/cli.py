@@ -37,6 +37,8 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)  # one diagnostic pe
 out = Console(highlight=False, soft_wrap=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
+# typer vendors click; its ClickException (base of UsageError, BadParameter, NoSuchOption) is not re-exported
+CLICK_ERROR: type[Exception] = next(k for k in typer.BadParameter.__mro__ if k.__name__ == "ClickException")
 
 
 class OutputFormat(str, Enum):
@@ -157,8 +159,8 @@ def graph(
     sys.stdout.write(dump_graph(project.graph(only=[rel]), rel))
 
 
-from typetool.cli_corpus import corpus_app  # noqa: E402
-from typetool.cli_model import (  # noqa: E402
+from typetool.cli_corpus import corpus_app
+from typetool.cli_model import (
     annotate_command,
     calibrate_command,
     evaluate_command,
@@ -177,7 +179,7 @@ app.command("ship-model")(ship_command)
 app.add_typer(corpus_app, name="corpus")
 
 
-from typetool.cli_write import apply_command, strip_command  # noqa: E402
+from typetool.cli_write import apply_command, strip_command
 
 app.command("apply")(apply_command)
 app.command("strip")(strip_command)
@@ -193,7 +195,7 @@ def main() -> None:
     except typer.Abort:
         err.print("aborted", style="red")
         sys.exit(EXIT_USAGE)
-    except typer.BadParameter.__mro__[2] as exc:  # typer's vendored click.ClickException (UsageError etc.)
+    except CLICK_ERROR as exc:  # typer's vendored click.ClickException (UsageError etc.)
         show = getattr(exc, "show", None)
         if callable(show):
             show()

@@ -261,8 +261,8 @@ class CorpusStats:
     dropped_dupes: Counter[str]
 
     def table(self) -> str:
-        lines = [f"{'split':6} {'package':22} {'files':>6} {'lines':>8} {'slots':>7} {'annot':>7} {'kept':>7} "
-                 f"{'sec':>6}"]
+        lines = [(f"{'split':6} {'package':22} {'files':>6} {'lines':>8} {'slots':>7} {'annot':>7} {'kept':>7} "
+                 f"{'sec':>6}")]
         for pr in self.per_package:
             lines.append(f"{pr.package.split:6} {pr.package.name:22} {pr.files:6d} {pr.lines:8d} {pr.slots:7d} "
                          f"{pr.annotated:7d} {len(pr.records):7d} {pr.seconds:6.1f}")

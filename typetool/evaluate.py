@@ -13,7 +13,6 @@ Does not: train, calibrate or write anything to the user's files.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -21,6 +20,7 @@ from typetool.corpus import LabelledSlice, is_user_defined
 from typetool.slices import UsageSlice
 from typetool.typeexpr import names as type_names
 from typetool.typeexpr import normalize_label, outer, parse_type, to_str
+
 
 @dataclass
 class Tally:
@@ -80,8 +80,8 @@ class Report:
 
     def table(self, groups: Iterable[str] = ("all (param+return)", "param", "return", "common", "rare",
                                              "user-defined", "builtin/stdlib", "variable", "attribute")) -> str:
-        lines = [f"{'predictor':14} {'group':20} {'n':>6} {'exact':>7} {'prec':>7} {'cover':>7} {'param.':>7} "
-                 f"{'top5':>7}"]
+        lines = [(f"{'predictor':14} {'group':20} {'n':>6} {'exact':>7} {'prec':>7} {'cover':>7} {'param.':>7} "
+                 f"{'top5':>7}")]
         for p, tallies in self.tallies.items():
             for g in groups:
                 t = tallies.get(g)

@@ -27,6 +27,8 @@ from typetool.calibration import Reliability, fit, reliability, reliability_html
 from typetool.corpus import labelled_slices
 from typetool.diagnostics import Diagnostic
 from typetool.evaluate import Report, common_type_names, heuristic_type, predictions_from_annotated_copy
+from typetool.pipeline import iter_sites
+from typetool.predictions import TypePredictor, canonical
 from typetool.predsets import (
     DEFAULT_MAX_HOLES,
     TAU_GRID,
@@ -35,8 +37,6 @@ from typetool.predsets import (
     node_costs,
     prediction_set,
 )
-from typetool.predictions import TypePredictor, canonical
-from typetool.pipeline import iter_sites
 from typetool.project import Project
 from typetool.slices import render_slice
 from typetool.sources import relpath_for
@@ -345,7 +345,7 @@ def autotyping_predictions(paths: Sequence[Path], items: Sequence[Any]) -> list[
     annotations: dict[str, str] = {}
     for sid, ann in found.items():
         for copy_prefix, orig_prefix in prefixes:
-            if sid == copy_prefix or sid.startswith(copy_prefix + "/") or sid.startswith(copy_prefix + "::"):
-                annotations[orig_prefix + sid[len(copy_prefix):]] = ann  # type: ignore[assignment]
+            if sid == copy_prefix or sid.startswith((copy_prefix + "/", copy_prefix + "::")):
+                annotations[orig_prefix + sid[len(copy_prefix):]] = ann
                 break
     return predictions_from_annotated_copy(items, annotations)

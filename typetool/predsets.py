@@ -15,7 +15,16 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from typetool.typeexpr import HOLE, NodePath, TypeNode, contains, nodes, own_char_positions, parse_type, partial
+from typetool.typeexpr import (
+    HOLE,
+    NodePath,
+    TypeNode,
+    contains,
+    nodes,
+    own_char_positions,
+    parse_type,
+    partial,
+)
 
 MAX_COST = 10.0
 DEFAULT_MAX_HOLES = 4
@@ -98,7 +107,7 @@ def best_keep(nc: NodeCosts, budget: float, max_holes: int = DEFAULT_MAX_HOLES,
     table = solve(())
     if not table:
         return frozenset()
-    (k, _h), (cost, keep) = max(table.items(), key=lambda kv: (kv[0][0], -kv[1][0]))
+    _, (_, keep) = max(table.items(), key=lambda kv: (kv[0][0], -kv[1][0]))
     return keep
 
 

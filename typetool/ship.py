@@ -81,42 +81,41 @@ def model_card(name: str, card: dict[str, Any], cal: dict[str, Any], overall: Ev
                per_package: dict[str, EvaluationResult], corpus_dir: Path, dev_seconds: float,
                n_dev: int) -> str:
     stats = (corpus_dir / "stats.txt").read_text(encoding="utf-8") if (corpus_dir / "stats.txt").is_file() else ""
-    m = overall.report.as_json()
     lines = [f"# {name}", "",
-             "The type predictor shipped with typetool: a small T5 (encoder-decoder) trained from scratch on usage "
+             ("The type predictor shipped with typetool: a small T5 (encoder-decoder) trained from scratch on usage "
              "slices of well-annotated Python packages, decoding only well-formed type expressions over known and "
-             "in-scope names, with calibrated confidence and PAC prediction sets.", "",
+             "in-scope names, with calibrated confidence and PAC prediction sets."), "",
              "## Model", "",
-             f"- architecture: T5, preset `{card.get('preset', '?')}`, {card.get('params', '?')} parameters, "
-             f"vocabulary {card.get('vocab_size', '?')} (BPE trained on the corpus)",
-             f"- weights: `model.safetensors`; tokenizer `tokenizer.json`; decoding `decoding.json`; type vocabulary "
-             f"`type_vocab.json`; training type counts `type_priors.json`; calibration `calibration.json`",
-             f"- training: {card.get('step', '?')} steps, {card.get('examples_seen', '?')} examples "
+             (f"- architecture: T5, preset `{card.get('preset', '?')}`, {card.get('params', '?')} parameters, "
+             f"vocabulary {card.get('vocab_size', '?')} (BPE trained on the corpus)"),
+             ("- weights: `model.safetensors`; tokenizer `tokenizer.json`; decoding `decoding.json`; type vocabulary "
+             "`type_vocab.json`; training type counts `type_priors.json`; calibration `calibration.json`"),
+             (f"- training: {card.get('step', '?')} steps, {card.get('examples_seen', '?')} examples "
              f"({card.get('epochs', '?')} epochs), {float(card.get('train_seconds', 0)) / 60:.0f} min on "
              f"{card.get('device', 'cpu')} ({platform.machine()}, 2 CPU cores, shared with other work), batch "
              f"{card.get('batch_size', '?')}, lr {card.get('lr', '?')}, inputs truncated to "
-             f"{card.get('max_input_len', '?')} tokens; stopped by `{card.get('stopped', '?')}`",
-             "- loads from this directory only (`from_pretrained(dir, local_files_only=True)`, safetensors); no "
-             "network at run time", "",
+             f"{card.get('max_input_len', '?')} tokens; stopped by `{card.get('stopped', '?')}`"),
+             ("- loads from this directory only (`from_pretrained(dir, local_files_only=True)`, safetensors); no "
+             "network at run time"), "",
              "## Data", "",
-             "Pinned packages (`typetool/corpus_python.txt`), split by package: train, calibration (carved out "
+             ("Pinned packages (`typetool/corpus_python.txt`), split by package: train, calibration (carved out "
              "of the training list: click, httpx, anyio, packaging, pluggy, platformdirs), dev-eval (libcst, "
              "structlog, markdown-it-py, hatchling; never used for training or calibration). Vendored code "
              "skipped, identical function bodies deduplicated (dev-eval bodies never enter train/calib), "
              "transformers/openai/setuptools capped. Slices are computed with every annotation hidden, as for "
              "stripped code. Sites from one repository are correlated: the calibration guarantee is over "
-             "packages like the calibration packages, not over arbitrary code.", "",
+             "packages like the calibration packages, not over arbitrary code."), "",
              "```", stats.strip(), "```", "",
              "## Dev-eval metrics (strip and recover)", "",
-             f"{n_dev} annotated sites of the dev-eval packages; exact match over all sites (an abstention counts "
+             (f"{n_dev} annotated sites of the dev-eval packages; exact match over all sites (an abstention counts "
              "as wrong), after the normalization of `typetool.typeexpr.normalize`. "
-             f"Measured with `typetool ship-model` (evaluation of the dev split took {dev_seconds:.0f}s).", "",
+             f"Measured with `typetool ship-model` (evaluation of the dev split took {dev_seconds:.0f}s)."), "",
              "```", overall.report.table(), "```", ""]
     if per_package:
         lines += ["### Per package, live from source, with baselines", "",
-                  "`typetool evaluate <package source> --autotyping`: the model beside the most frequent type per "
+                  ("`typetool evaluate <package source> --autotyping`: the model beside the most frequent type per "
                   "kind, the literal/default heuristic (static evidence only), and autotyping "
-                  "(`python -m autotyping --aggressive --guess-common-names` on a stripped copy).", "",
+                  "(`python -m autotyping --aggressive --guess-common-names` on a stripped copy)."), "",
                   "| package | predictor | n | exact | precision | coverage | parametric | top-5 |",
                   "|---|---|---|---|---|---|---|---|"]
         for pkg, res in per_package.items():
@@ -129,19 +128,19 @@ def model_card(name: str, card: dict[str, Any], cal: dict[str, Any], overall: Ev
         lines.append("")
     fit = cal["fit"]
     lines += ["## Calibrated confidence", "",
-              f"Platt scaling per training-frequency bucket, features log p(t|x) and log p(t|empty context), fitted "
+              (f"Platt scaling per training-frequency bucket, features log p(t|x) and log p(t|empty context), fitted "
               f"on {fit['n']} calibration sites (top-1 accuracy there {_pct(fit['top1_accuracy'])}): ECE "
               f"{fit['ece_before']:.3f} -> {fit['ece_after']:.3f}, Brier {fit['brier_before']:.3f} -> "
-              f"{fit['brier_after']:.3f} on the calibration sites."]
+              f"{fit['brier_after']:.3f} on the calibration sites.")]
     for label, r in (("raw", overall.calibration_before), ("calibrated", overall.calibration_after)):
         if r is not None:
             lines.append(f"- dev-eval, {label}: ECE {r.ece:.3f}, Brier {r.brier:.3f} (n {r.n})")
     lines += ["- reliability diagram: `eval/reliability.html`", "",
               "## PAC prediction sets (dev-eval)", "",
-              "tau chosen on the calibration sites by the binomial bound; sets are nested in tau; at most 4 holes. "
+              ("tau chosen on the calibration sites by the binomial bound; sets are nested in tau; at most 4 holes. "
               "miscoverage = share of dev sites whose true type is not in the set (must stay below epsilon); "
               "holes = share of type-tree nodes turned into holes; exact(written) = share of all sites where the "
-              "type written without holes equals the annotation.", "",
+              "type written without holes equals the annotation."), "",
               "| epsilon | delta | tau | miscoverage | holes | exact(written) | full | with holes | left alone |",
               "|---|---|---|---|---|---|---|---|---|"]
     for p in overall.pac:
@@ -150,14 +149,14 @@ def model_card(name: str, card: dict[str, Any], cal: dict[str, Any], overall: Ev
                      f"{_pct(p.written_exact)} | {_pct(p.written_full)} | {_pct(p.written_partial)} | "
                      f"{_pct(p.left_alone)} |")
     lines += ["", "## Limits", "",
-              "- Trained for a short time on a 2-core CPU; accuracy is far from the published GPU-trained anchors "
-              "(TypeT5 67-71% exact on BetterTypes4Py).",
+              ("- Trained for a short time on a 2-core CPU; accuracy is far from the published GPU-trained anchors "
+              "(TypeT5 67-71% exact on BetterTypes4Py)."),
               "- Python only; `Literal[...]` values and `tuple[()]` are never predicted.",
               "- Variables and attributes have little training data and are reported separately.", "",
               "## Reproduce", "", "```",
               "typetool corpus build",
-              f"python -m typetool.model.train --train .cache/corpus/train.jsonl --valid .cache/corpus/calib.jsonl "
+              (f"python -m typetool.model.train --train .cache/corpus/train.jsonl --valid .cache/corpus/calib.jsonl "
               f"--out runs/{name} --preset {card.get('preset', 'compact')} --time-budget-minutes 82 "
-              f"--max-input-len {card.get('max_input_len', 160)}",
+              f"--max-input-len {card.get('max_input_len', 160)}"),
               f"typetool ship-model runs/{name} --name {name}", "```", ""]
     return "\n".join(lines)
