@@ -184,6 +184,14 @@ from typetool.cli_write import apply_command, strip_command
 app.command("apply")(apply_command)
 app.command("strip")(strip_command)
 
+from typetool.cli_check import check_command
+
+app.command("check")(check_command)
+
+from typetool.cli_ide import lsp_command  # noqa: E402
+
+app.command("lsp")(lsp_command)
+
 
 def main() -> None:
     """Entry point: run the app, turning unexpected exceptions into exit code 123 with a short message."""

@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from typetool.calibration import Calibrator
-from typetool.predsets import DEFAULT_MAX_HOLES, choose_tau, node_costs, prediction_set
+from typetool.predsets import DEFAULT_MAX_HOLES, NodeCosts, choose_tau, node_costs, prediction_set
 from typetool.slices import UsageSlice, render_slice
 from typetool.slots import Slot
 from typetool.typeexpr import hole_count, normalize, parse_type, to_str
@@ -50,6 +50,9 @@ class Prediction:
     holes: int
     confidence: float  # calibrated probability of the top-1 full type
     evidence: tuple[str, ...]  # a few lines of the slice, for hovers and reports
+    # the top-1 type's per-node costs (calibrated models only), so that a front end can build the prediction
+    # set at another epsilon without decoding again (`typetool check --verify`)
+    costs: NodeCosts | None = field(default=None, repr=False, compare=False)
 
     @property
     def status(self) -> str:
@@ -156,23 +159,27 @@ class TypePredictor:
         top = cands[0]
         partial: str | None = types[0]
         holes = 0
+        nc: NodeCosts | None = None
         if self.calibration is not None:
+            try:
+                nc = node_costs(top.type, top.token_logprobs, top.offsets)
+            except ValueError:
+                nc = None
             tau = self.tau
             if tau is None:
                 partial = None
             else:
                 try:
-                    nc = node_costs(top.type, top.token_logprobs, top.offsets)
                     pac = self.calibration["pac"]
-                    pt = normalize(prediction_set(nc, tau, tuple(pac["taus"]),
-                                                  int(pac.get("max_holes", DEFAULT_MAX_HOLES))))
+                    pt = None if nc is None else normalize(
+                        prediction_set(nc, tau, tuple(pac["taus"]), int(pac.get("max_holes", DEFAULT_MAX_HOLES))))
                 except ValueError:
                     pt = None
                 if pt is None or pt.name == "?":
                     partial = None
                 else:
                     partial, holes = to_str(pt), hole_count(pt)
-        return Prediction(s.slot, scored, partial, holes, confs[0], evidence)
+        return Prediction(s.slot, scored, partial, holes, confs[0], evidence, nc)
 
 
 def canonical(t: str) -> str:

@@ -19,14 +19,18 @@ Graph nodes carry `kind`, `label`, `file`, `line` (1-based), `col` (0-based); ed
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Iterable, Sequence
+import gc
+import sys
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import networkx as nx
 
-from typetool.diagnostics import Diagnostic
+from typetool import messages as M
+from typetool.diagnostics import Diagnostic, Severity
 from typetool.parse import parse_python
 from typetool.pyfacts import (
     CallInfo,
@@ -38,10 +42,41 @@ from typetool.pyfacts import (
     Node,
     collect_facts,
     iter_scopes,
-    new_id,
     text,
 )
-from typetool.sources import DEFAULT_MAX_BYTES, PYTHON_SUFFIXES, SourceFile, discover, find_project_root, read_source
+from typetool.sources import (
+    DEFAULT_MAX_BYTES,
+    PYTHON_SUFFIXES,
+    SourceFile,
+    discover,
+    find_project_root,
+    read_source,
+)
+
+
+RECURSION_LIMIT = 20_000
+
+
+@contextlib.contextmanager
+def analysis_context(gc_threshold: int = 100_000, recursion_limit: int = RECURSION_LIMIT) -> Iterator[None]:
+    """Run the analysis with a higher gen-0 garbage-collection threshold and recursion limit (both restored
+    afterwards).
+
+    The analysis allocates millions of long-lived objects (tree-sitter nodes, facts) and almost no cyclic
+    garbage; with the default threshold (700) CPython keeps re-scanning them, which costs up to a third of
+    the run time on a large package and makes a single huge file superlinear. The walkers recurse along the
+    syntax tree, and generated code nests deeply (`a + b + ...` with thousands of terms); Python-to-Python
+    calls do not use the C stack on 3.11+, so a higher limit is safe. Deeper code still raises RecursionError,
+    which the callers turn into a diagnostic for that file."""
+    old = gc.get_threshold()
+    old_limit = sys.getrecursionlimit()
+    gc.set_threshold(max(old[0], gc_threshold), old[1], old[2])
+    sys.setrecursionlimit(max(old_limit, recursion_limit))
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+        sys.setrecursionlimit(old_limit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +110,7 @@ class Project:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     module_ids: dict[str, int] = field(default_factory=dict)
     _memo: dict[tuple[int, int], list[Target]] = field(default_factory=dict, repr=False)
+    _exports: dict[str, frozenset[str] | None] = field(default_factory=dict, repr=False)
 
     # -- loading -----------------------------------------------------------------------------------------
 
@@ -91,8 +127,11 @@ class Project:
             src = read_source(item, root, max_bytes)
             if isinstance(src, Diagnostic):
                 diagnostics.append(src)
-            else:
-                sources.append(src)
+                continue
+            sources.append(src)
+            if not src.text.strip() and item.name != "__init__.py":  # empty __init__.py files are the norm
+                code, message = M.msg(M.EMPTY)
+                diagnostics.append(Diagnostic(src.relpath, code, message, Severity.INFO))
         project = cls.from_sources(sources)
         project.diagnostics[:0] = diagnostics
         return project
@@ -100,18 +139,24 @@ class Project:
     @classmethod
     def from_sources(cls, sources: Iterable[SourceFile]) -> Project:
         project = cls()
-        for src in sources:
-            parsed = parse_python(src)
-            project.diagnostics.extend(parsed.errors)
-            try:
-                modname, is_package = module_name_for(src.path)
-            except (OSError, ValueError):
-                modname, is_package = Path(src.relpath).stem, False
-            facts = collect_facts(parsed, modname, is_package)
-            project.modules[src.relpath] = facts
-            project.by_name.setdefault(modname, facts)
-            project.module_ids[src.relpath] = new_id()
-        project._resolve()
+        with analysis_context():
+            for src in sources:
+                parsed = parse_python(src)
+                project.diagnostics.extend(parsed.errors)
+                try:
+                    modname, is_package = module_name_for(src.path)
+                except (OSError, ValueError):
+                    modname, is_package = Path(src.relpath).stem, False
+                try:
+                    facts = collect_facts(parsed, modname, is_package)
+                except RecursionError:
+                    code, message = M.msg(M.TOO_DEEP)
+                    project.diagnostics.append(Diagnostic(src.relpath, code, message, Severity.WARNING))
+                    continue
+                project.modules[src.relpath] = facts
+                project.by_name.setdefault(modname, facts)
+                project.module_ids[src.relpath] = facts.module_id
+            project._resolve()
         return project
 
     def _resolve(self) -> None:
@@ -153,21 +198,49 @@ class Project:
         if depth > MAX_DEPTH:
             return []
         sub = self.by_name.get(f"{m.modname}.{name}")
-        defs = m.scope.bindings.get(name)
+        defs = [d for d in m.scope.bindings.get(name, ()) if d.kind != "annassign" or d.value is not None]
         if not defs:
             if sub is not None:
                 return [sub]
-            for w in m.wildcard_imports:
-                wm = self.by_name.get(self.absolute_module(m, w.module, w.level))
-                if wm is not None and wm is not m:
-                    found = self.lookup_member(wm, name, depth + 1)
-                    if found:
-                        return found
-            return []
+            return self.from_wildcards(m, name, depth + 1)
         out: list[Target] = []
         for d in defs[-2:]:  # the last bindings win; two allow for `try: import x / except: x = ...`
             out.extend(self.targets_of_def(d, depth + 1))
         return out
+
+    def from_wildcards(self, m: ModuleFacts, name: str, depth: int = 0) -> list[Target]:
+        """What `name` is in `m` if it comes from one of its `from x import *` (honouring `x.__all__`)."""
+        if depth > MAX_DEPTH:
+            return []
+        for w in m.wildcard_imports:
+            wm = self.by_name.get(self.absolute_module(m, w.module, w.level))
+            if wm is None or wm is m:
+                continue
+            exported = self.exports(wm)
+            if (name not in exported) if exported is not None else name.startswith("_"):
+                continue
+            found = self.lookup_member(wm, name, depth + 1)
+            if found:
+                return found
+        return []
+
+    def exports(self, m: ModuleFacts) -> frozenset[str] | None:
+        """The names in `m.__all__` when it is a literal list or tuple of strings (with `+=` extensions)."""
+        if m.relpath in self._exports:
+            return self._exports[m.relpath]
+        names: set[str] | None = None
+        for d in m.scope.bindings.get("__all__", ()):
+            value = d.value
+            if value is None or value.type not in ("list", "tuple"):
+                continue
+            items = {_string_value(c) for c in value.named_children}
+            if d.kind in ("assign", "annassign"):
+                names = set()
+            if names is not None:
+                names.update(i for i in items if i)
+        result = frozenset(names) if names is not None else None
+        self._exports[m.relpath] = result
+        return result
 
     def targets_of_def(self, d: Def, depth: int = 0) -> list[Target]:
         if depth > MAX_DEPTH:
@@ -184,7 +257,13 @@ class Project:
                 if any(n.endswith("classmethod") for n in fn.decorator_names) or fn.name == "__new__":
                     return [fn.cls]
                 return [Instance(fn.cls)]
+            if d.annotation is not None and isinstance(fn, FunctionInfo):
+                return self.instances_of_annotation(fn.module, d.annotation, depth + 1, fn.cls)
             return []
+        if d.annotation is not None:
+            found = self.instances_of_annotation(self._module_of_scope(d), d.annotation, depth + 1)
+            if found:
+                return found
         if d.kind in ("assign", "annassign", "walrus", "with") and d.value is not None:
             value = d.value
             if value.type in ("identifier", "attribute", "call"):
@@ -221,6 +300,11 @@ class Project:
             use = m.uses.get(node.id)
             if use is None:
                 return []
+            if not use.defs:
+                # a free name bound nowhere in this module may come from a `from x import *`
+                if m.wildcard_imports and use.name not in m.scope.bindings and use.name not in use.scope.bindings:
+                    return self.from_wildcards(m, use.name, depth + 1)
+                return []
             out: list[Target] = []
             for d in use.defs[:4]:
                 out.extend(self.targets_of_def(d, depth + 1))
@@ -251,17 +335,62 @@ class Project:
         return []
 
     def returned_instances(self, fn: FunctionInfo, depth: int) -> list[Target]:
-        ann = fn.return_annotation
-        if ann is None:
+        if fn.return_annotation is None:
             return []
-        inner = ann.named_children[0] if ann.named_children else None
-        if inner is None or inner.type not in ("identifier", "attribute"):
+        return self.instances_of_annotation(fn.module, fn.return_annotation, depth, fn.cls)
+
+    def instances_of_annotation(self, m: ModuleFacts, ann: Node, depth: int,
+                                self_cls: ClassInfo | None = None) -> list[Target]:
+        """Instances of the project's classes that an annotation names: `C`, `mod.C`, `"C"` (a forward
+        reference), `Self`, and `C | None`, `Optional[C]`, `Union[C, D]` of those."""
+        if depth > MAX_DEPTH:
             return []
-        if inner.type == "identifier" and text(inner) == "Self" and fn.cls is not None:
-            return [Instance(fn.cls)]
-        return [Instance(c) for c in self.resolve_expr(fn.module, inner, depth + 1) if isinstance(c, ClassInfo)]
+        node = ann
+        while node.type in ("type", "parenthesized_expression") and node.named_child_count == 1:
+            node = node.named_children[0]
+        t = node.type
+        if t in ("identifier", "attribute"):
+            if t == "identifier" and text(node) == "Self":
+                return [Instance(self_cls)] if self_cls is not None else []
+            return [Instance(c) for c in self.resolve_expr(m, node, depth + 1) if isinstance(c, ClassInfo)]
+        if t == "string":
+            return [Instance(c) for c in self.resolve_dotted(m, _string_value(node) or "", depth + 1)
+                    if isinstance(c, ClassInfo)]
+        if t == "binary_operator" and text(node.child_by_field_name("operator")) == "|":
+            out: list[Target] = []
+            for side in (node.child_by_field_name("left"), node.child_by_field_name("right")):
+                if side is not None:
+                    out.extend(self.instances_of_annotation(m, side, depth + 1, self_cls))
+            return _dedupe(out)
+        if t == "generic_type" or t == "subscript":
+            head = node.named_children[0] if node.named_children else None
+            name = text(head).rsplit(".", 1)[-1]
+            if name in ("Optional", "Union", "Annotated"):
+                args = node.named_children[1:] if t == "generic_type" else node.children_by_field_name("subscript")
+                if t == "generic_type" and args and args[0].type == "type_parameter":
+                    args = args[0].named_children
+                items = args[:1] if name == "Annotated" else args
+                out = []
+                for item in items:
+                    out.extend(self.instances_of_annotation(m, item, depth + 1, self_cls))
+                return _dedupe(out)
+        return []
+
+    def resolve_dotted(self, m: ModuleFacts, dotted: str, depth: int = 0) -> list[Target]:
+        """What a dotted name (`C`, `mod.C`) written in a string annotation refers to at `m`'s top level."""
+        parts = dotted.strip().split(".")
+        if not parts or not all(p.isidentifier() for p in parts):
+            return []
+        targets = self.lookup_member(m, parts[0], depth + 1)
+        for part in parts[1:]:
+            targets = [x for t in targets for x in self.member_of(t, part, depth + 1)]
+        return targets
 
     def member_of(self, base: Target, attr: str, depth: int = 0) -> list[Target]:
+        """`base.attr`: a module member, or a method, nested class or attribute (with a known class) found
+        along the class hierarchy."""
+        if depth > MAX_DEPTH:
+            return []
         if isinstance(base, ModuleFacts):
             return self.lookup_member(base, attr, depth + 1)
         if isinstance(base, (ClassInfo, Instance)):
@@ -269,13 +398,23 @@ class Project:
             for k in self.mro(cls):
                 fn = k.methods.get(attr)
                 if fn is not None:
-                    if any(n.endswith("property") or n.endswith("cached_property") for n in fn.decorator_names):
+                    if any(n.endswith("property") for n in fn.decorator_names):  # property, cached_property
                         return self.returned_instances(fn, depth + 1)
                     return [fn]
                 if k.scope is not None and attr in k.scope.bindings:
                     for d in k.scope.bindings[attr][-1:]:
                         if isinstance(d.target, ClassInfo):
                             return [d.target]
+                attrs = k.attributes.get(attr)
+                if attrs:
+                    out: list[Target] = []
+                    for a in attrs[:4]:
+                        if a.annotation is not None:
+                            out.extend(self.instances_of_annotation(k.module, a.annotation, depth + 1, k))
+                        elif a.value is not None and a.value.type in ("call", "identifier", "attribute"):
+                            out.extend(t for t in self.resolve_expr(k.module, a.value, depth + 1)
+                                       if isinstance(t, Instance))
+                    return _dedupe(out)
             return []
         return []
 
@@ -356,6 +495,16 @@ def _dedupe(items: list[Target]) -> list[Target]:
     return out
 
 
+def _string_value(node: Node) -> str | None:
+    """The value of a plain string literal (no prefix, no interpolation), else None."""
+    if node.type != "string" or text(node)[:1] not in ("'", '"'):
+        return None
+    parts = [c for c in node.named_children if c.type not in ("string_start", "string_end")]
+    if any(c.type != "string_content" for c in parts):
+        return None
+    return "".join(text(c) for c in parts)
+
+
 def _enclosing_class(m: ModuleFacts, node: Node) -> ClassInfo | None:
     cur: Node | None = node.parent
     while cur is not None:
@@ -383,6 +532,8 @@ def build_graph(project: Project, only: set[str] | None) -> nx.MultiDiGraph:
 
     def add(nid: int, kind: str, label: str, m: ModuleFacts, node: Node) -> None:
         line, col = _pos(node, m.data)
+        if "\n" in label or "\r" in label or "\t" in label:
+            label = " ".join(label.split())
         nodes.append((nid, {"kind": kind, "label": label, "file": m.relpath, "line": line, "col": col}))
 
     for relpath, m in project.modules.items():
@@ -407,6 +558,10 @@ def build_graph(project: Project, only: set[str] | None) -> nx.MultiDiGraph:
             add(c.id, "class", c.qualname, m, c.node)
             for base in c.resolved_bases:
                 edges.append((c.id, base.id, {"kind": "INHERITS"}))
+            for name, attr_defs in c.attributes.items():
+                for a in attr_defs:
+                    add(a.id, "attribute", f"{c.qualname}.{name} ({a.kind})", m, a.node)
+                    edges.append((a.function.id if a.function is not None else c.id, a.id, {"kind": "AST"}))
         for f in m.functions:
             add(f.id, "function", f.qualname, m, f.node)
         for d in m.defs.values():
@@ -435,18 +590,48 @@ def build_graph(project: Project, only: set[str] | None) -> nx.MultiDiGraph:
             for t in call.targets:
                 edges.append((call.id, t.id, {"kind": "CALLS"}))
         for sid, node in m.stmt_nodes.items():
-            if node.type in ("module", "function_definition", "class_definition", "lambda"):
-                continue
-            add(sid, "statement", node.type, m, node)
-        for a, b in m.cfg_edges:
-            edges.append((a, b, {"kind": "CFG"}))
-        for b in m.imports.values():
-            for t in project.resolve_import(m, b):
-                if isinstance(t, ModuleFacts):
-                    edges.append((mid, project.module_ids[t.relpath], {"kind": "IMPORTS"}))
+            add(sid, "statement", _statement_label(node), m, node)
+        for src, dst in m.cfg_edges:
+            edges.append((src, dst, {"kind": "CFG"}))
+        for binding in m.imported:
+            name = project.absolute_module(m, binding.module, binding.level)
+            names = [name]
+            if binding.attr is not None and binding.attr != "*":
+                names.append(f"{name}.{binding.attr}" if name else binding.attr)  # `from pkg import submodule`
+            for imported_name in names:
+                imported = project.by_name.get(imported_name)
+                if imported is not None and imported is not m:
+                    edges.append((mid, project.module_ids[imported.relpath], {"kind": "IMPORTS"}))
+    if only is not None:
+        # nodes in other files that the edges point at (call targets, base classes, imported modules) carry
+        # their attributes too, so a single file's graph can be read on its own
+        present = {nid for nid, _ in nodes}
+        wanted = {b for _, b, _ in edges if b not in present}
+        if wanted:
+            for relpath, m in project.modules.items():
+                if relpath in only:
+                    continue
+                mid = project.module_ids[relpath]
+                if mid in wanted:
+                    nodes.append((mid, {"kind": "module", "label": m.modname, "file": relpath, "line": 1, "col": 0}))
+                for c in m.classes:
+                    if c.id in wanted:
+                        add(c.id, "class", c.qualname, m, c.node)
+                for f in m.functions:
+                    if f.id in wanted:
+                        add(f.id, "function", f.qualname, m, f.node)
     g.add_nodes_from(nodes)
     g.add_edges_from(edges)
     return g
+
+
+def _statement_label(node: Node) -> str:
+    """The statement's type, or for an expression statement what it does (assignment, call, ...)."""
+    if node.type == "expression_statement" and node.named_child_count == 1:
+        inner = node.named_children[0].type
+        if inner in ("assignment", "augmented_assignment", "call", "await", "yield", "string"):
+            return inner
+    return node.type
 
 
 def dump_graph(g: nx.MultiDiGraph, file: str | None = None) -> str:
@@ -461,9 +646,9 @@ def dump_graph(g: nx.MultiDiGraph, file: str | None = None) -> str:
         a = g.nodes[n]
         return (a.get("file", ""), a.get("line", 0), a.get("col", 0), a.get("kind", ""), a.get("label", ""))
 
-    mine = [n for n in g.nodes if "kind" in g.nodes[n] and (file is None or g.nodes[n].get("file") == file)]
+    mine = {n for n in g.nodes if "kind" in g.nodes[n] and (file is None or g.nodes[n].get("file") == file)}
     lines = [f"node {label(n)}" for n in sorted(mine, key=key)]
-    edge_lines = []
+    edge_lines: dict[str, tuple[object, ...]] = {}
     for a, b, attrs in g.edges(data=True):
         if a not in mine and b not in mine:
             continue
@@ -474,5 +659,5 @@ def dump_graph(g: nx.MultiDiGraph, file: str | None = None) -> str:
             extra = f" #{attrs['position']}"
         elif "keyword" in attrs:
             extra = f" {attrs['keyword']}="
-        edge_lines.append(f"edge {attrs['kind']}{extra}: {label(a)} -> {label(b)}")
-    return "\n".join(lines + sorted(set(edge_lines))) + "\n"
+        edge_lines[f"edge {attrs['kind']}{extra}: {label(a)} -> {label(b)}"] = (attrs["kind"], key(a), key(b), extra)
+    return "\n".join(lines + sorted(edge_lines, key=lambda e: edge_lines[e])) + "\n"

@@ -30,8 +30,19 @@ def new_id() -> int:
 
 
 class Scope:
-    __slots__ = ("kind", "name", "qualname", "node", "parent", "bindings", "global_names", "nonlocal_names",
-                 "function", "cls", "children")
+    __slots__ = (
+        "bindings",
+        "children",
+        "cls",
+        "function",
+        "global_names",
+        "kind",
+        "name",
+        "node",
+        "nonlocal_names",
+        "parent",
+        "qualname",
+    )
 
     def __init__(self, kind: str, name: str, qualname: str, node: Node, parent: Scope | None) -> None:
         self.kind = kind  # module | class | function | lambda | comprehension
@@ -50,11 +61,23 @@ class Scope:
 class Def:
     """One binding of a name."""
 
-    __slots__ = ("id", "name", "scope", "kind", "node", "value", "annotation", "stmt", "uses", "target")
+    __slots__ = (
+        "annotation",
+        "id",
+        "kind",
+        "name",
+        "node",
+        "redirected",
+        "scope",
+        "stmt",
+        "target",
+        "uses",
+        "value",
+    )
 
     def __init__(self, name: str, scope: Scope, kind: str, node: Node, value: Node | None,
                  annotation: Node | None, stmt: Node | None, target: object = None) -> None:
-        self.id = new_id()
+        self.id = next(_ids)
         self.name = name
         self.scope = scope
         self.kind = kind  # assign annassign augassign for with except walrus comp param import function class match
@@ -64,24 +87,29 @@ class Def:
         self.stmt = stmt
         self.uses: list[Use] = []
         self.target = target  # FunctionInfo / ClassInfo / ImportBinding / ParamInfo for those kinds
+        # bound in an enclosing scope through `global`/`nonlocal` (the binding is not in `scope`'s own text)
+        self.redirected = False
 
 
 class Use:
     """One read of a name, with the bindings that may reach it."""
 
-    __slots__ = ("id", "name", "scope", "node", "defs", "stmt")
+    __slots__ = ("defs", "id", "name", "node", "outer", "scope", "stmt")
 
     def __init__(self, name: str, scope: Scope, node: Node, stmt: Node | None) -> None:
-        self.id = new_id()
+        self.id = next(_ids)
         self.name = name
         self.scope = scope
         self.node = node
         self.stmt = stmt
         self.defs: list[Def] = []
+        # True when the value may come from an enclosing scope (a `global`/`nonlocal` name read before this
+        # function rebinds it): `resolve_free_uses` adds the bindings of that scope.
+        self.outer = False
 
 
 class ParamInfo:
-    __slots__ = ("name", "index", "kind", "node", "annotation", "default", "definition", "function")
+    __slots__ = ("annotation", "default", "definition", "function", "index", "kind", "name", "node")
 
     def __init__(self, name: str, index: int, kind: str, node: Node, annotation: Node | None,
                  default: Node | None, function: FunctionInfo) -> None:
@@ -96,9 +124,26 @@ class ParamInfo:
 
 
 class FunctionInfo:
-    __slots__ = ("id", "name", "qualname", "node", "scope", "params", "decorators", "cls", "is_async",
-                 "returns", "yields", "raises", "return_annotation", "docstring", "module", "callers",
-                 "is_lambda", "ordinal")
+    __slots__ = (
+        "callers",
+        "cls",
+        "decorators",
+        "docstring",
+        "id",
+        "is_async",
+        "is_lambda",
+        "module",
+        "name",
+        "node",
+        "ordinal",
+        "params",
+        "qualname",
+        "raises",
+        "return_annotation",
+        "returns",
+        "scope",
+        "yields",
+    )
 
     def __init__(self, name: str, qualname: str, node: Node, cls: ClassInfo | None, module: ModuleFacts) -> None:
         self.id = new_id()
@@ -146,8 +191,21 @@ class FunctionInfo:
 
 
 class ClassInfo:
-    __slots__ = ("id", "name", "qualname", "node", "scope", "bases", "keywords", "methods", "attributes",
-                 "decorators", "module", "resolved_bases", "ordinal")
+    __slots__ = (
+        "attributes",
+        "bases",
+        "decorators",
+        "id",
+        "keywords",
+        "methods",
+        "module",
+        "name",
+        "node",
+        "ordinal",
+        "qualname",
+        "resolved_bases",
+        "scope",
+    )
 
     def __init__(self, name: str, qualname: str, node: Node, module: ModuleFacts) -> None:
         self.id = new_id()
@@ -168,7 +226,7 @@ class ClassInfo:
 class AttrDef:
     """A binding of an attribute on `self`/`cls` in a method, or a name bound in a class body."""
 
-    __slots__ = ("id", "name", "cls", "node", "value", "annotation", "stmt", "function", "kind")
+    __slots__ = ("annotation", "cls", "function", "id", "kind", "name", "node", "stmt", "value")
 
     def __init__(self, name: str, cls: ClassInfo, node: Node, value: Node | None, annotation: Node | None,
                  stmt: Node | None, function: FunctionInfo | None, kind: str) -> None:
@@ -184,7 +242,7 @@ class AttrDef:
 
 
 class CallInfo:
-    __slots__ = ("id", "node", "func", "args", "scope", "targets", "module", "stmt")
+    __slots__ = ("args", "func", "id", "module", "node", "scope", "stmt", "targets")
 
     def __init__(self, node: Node, func: Node, scope: Scope, module: ModuleFacts, stmt: Node | None) -> None:
         self.id = new_id()
@@ -199,7 +257,7 @@ class CallInfo:
 
 
 class ImportBinding:
-    __slots__ = ("local", "module", "attr", "level", "node")
+    __slots__ = ("attr", "level", "local", "module", "node")
 
     def __init__(self, local: str, module: str, attr: str | None, level: int, node: Node) -> None:
         self.local = local  # name bound in this module
@@ -226,11 +284,26 @@ class ModuleFacts:
         self.defs: dict[tuple[int, str], Def] = {}
         self.imports: dict[str, ImportBinding] = {}
         self.wildcard_imports: list[ImportBinding] = []
+        # every module an import statement names, in text order: `import a.b` gives module "a.b" (the binding in
+        # `imports` is only "a"); `from m import x` gives module "m" and attr "x" (a name or a submodule)
+        self.imported: list[ImportBinding] = []
         self.statements: dict[int, int] = {}  # tree-sitter node id -> statement graph id
         self.stmt_nodes: dict[int, Node] = {}  # statement graph id -> node
         self.cfg_edges: set[tuple[int, int]] = set()
         self.attr_uses: dict[int, tuple[Node, Scope]] = {}  # `self.x` reads in methods
         self.docstring: str | None = None
+        self.module_id = new_id()  # graph id of the module node (the CFG entry of the module body)
+        # functions, classes, lambdas and comprehension scopes by tree-sitter node id: a loop body is walked
+        # more than once (to a fixpoint), but each definition is recorded once
+        self.def_infos: dict[int, FunctionInfo | ClassInfo] = {}
+        self.comp_scopes: dict[int, Scope] = {}
+        # syntactic parent of uses, calls and `self.x` reads, by node id, recorded by the walker (tree-sitter's
+        # Node.parent searches down from the root, which is slow in long blocks); see `parent_of`
+        self.parents: dict[int, Node] = {}
+
+    def parent_of(self, node: Node) -> Node | None:
+        parent = self.parents.get(node.id)
+        return parent if parent is not None else node.parent
 
 
 def text(node: Node | None) -> str:
@@ -259,14 +332,18 @@ def docstring_of(block: Node | None) -> str | None:
 # Flow state: reaching definitions per name in the current scope, plus the CFG predecessors.
 
 class Flow:
-    __slots__ = ("reach", "preds")
+    """The definitions reaching a point (per name) and the CFG statements that may run just before it.
+    A `dead` flow walks unreachable code: its bindings are recorded but reach nothing outside it."""
 
-    def __init__(self, reach: dict[str, frozenset[Def]], preds: frozenset[int]) -> None:
+    __slots__ = ("dead", "preds", "reach")
+
+    def __init__(self, reach: dict[str, frozenset[Def]], preds: frozenset[int], dead: bool = False) -> None:
         self.reach = reach
         self.preds = preds
+        self.dead = dead
 
     def copy(self) -> Flow:
-        return Flow(dict(self.reach), self.preds)
+        return Flow(dict(self.reach), self.preds, self.dead)
 
 
 def join(*flows: Flow | None) -> Flow | None:
@@ -281,13 +358,27 @@ def join(*flows: Flow | None) -> Flow | None:
             old = reach.get(name)
             reach[name] = defs if old is None else old | defs
     preds: frozenset[int] = frozenset().union(*(f.preds for f in live))
-    return Flow(reach, preds)
+    return Flow(reach, preds, all(f.dead for f in live))
 
 
 def same(a: Flow | None, b: Flow | None) -> bool:
     if a is None or b is None:
         return a is b
     return a.reach == b.reach and a.preds == b.preds
+
+
+# In a flow, stands for "the value bound in an enclosing scope" for `global` and `nonlocal` names.
+OUTER: Def = Def.__new__(Def)
+OUTER.id, OUTER.name, OUTER.kind, OUTER.uses = 0, "<outer>", "outer", []
+
+
+def _with_bindings(base: Flow, made: dict[str, set[Def]], extra: Flow | None) -> Flow:
+    """`base` joined with the bindings in `made` (each may reach) and with `extra`."""
+    out = join(base, extra) or base.copy()
+    for name, defs in made.items():
+        old = out.reach.get(name)
+        out.reach[name] = frozenset(defs) if old is None else old | defs
+    return out
 
 
 COMPREHENSIONS = frozenset({"list_comprehension", "set_comprehension", "dictionary_comprehension",
@@ -308,6 +399,10 @@ class Walker:
         self.cls: ClassInfo | None = None
         self.stmt: Node | None = None
         self.loop_stack: list[tuple[list[Flow], list[Flow]]] = []  # (breaks, continues)
+        # open `try` statements of the current function: (scope, every binding made in the try so far)
+        self.try_stack: list[tuple[Scope, dict[str, set[Def]]]] = []
+        self.comp_outer: Flow | None = None  # flow of the function around the comprehension being walked
+        self.yields: set[int] = set()
         self.qualname_count: dict[str, int] = {}
 
     # -- scopes ------------------------------------------------------------------------------------------
@@ -326,40 +421,60 @@ class Walker:
         if name in scope.global_names:
             return self.m.scope
         if name in scope.nonlocal_names:
+            # the nearest enclosing function that binds it (skipping those that are `nonlocal` too); if none
+            # does yet (the binding comes later in the text), the nearest enclosing function
             s = scope.parent
+            first: Scope | None = None
             while s is not None:
-                if s.kind == "function" and name in s.bindings:
-                    return s
+                if s.kind in ("function", "lambda") and name not in s.nonlocal_names:
+                    if name in s.bindings:
+                        return s
+                    first = first or s
                 s = s.parent
-            return scope.parent or self.m.scope
+            return first or self.m.scope
         return scope
 
     # -- recording ---------------------------------------------------------------------------------------
 
     def define(self, node: Node, flow: Flow | None, kind: str, value: Node | None = None,
-               annotation: Node | None = None, target: object = None, name: str | None = None) -> Def:
+               annotation: Node | None = None, target: object = None, name: str | None = None,
+               binds: bool = True) -> Def:
+        """Record a binding of `name` (default: the node's text); it reaches the rest of `flow`.
+        `binds=False` records a declaration that binds nothing (`x: int`)."""
         name = name if name is not None else text(node)
         key = (node.id, name)
         d = self.m.defs.get(key)
         scope = self.binding_scope(name)
         if d is None:
             d = Def(name, scope, kind, node, value, annotation, self.stmt, target)
+            d.redirected = scope is not self.scope
             self.m.defs[key] = d
             scope.bindings.setdefault(name, []).append(d)
-        if flow is not None and scope is self.scope:
+        if not binds:
+            return d
+        if flow is not None:
             flow.reach[name] = frozenset((d,))
+        for try_scope, made in self.try_stack:
+            if try_scope is d.scope:
+                made.setdefault(name, set()).add(d)
         return d
 
-    def use(self, node: Node, flow: Flow | None) -> None:
-        u = self.m.uses.get(node.id)
+    def use(self, node: Node, flow: Flow | None, parent: Node | None = None) -> None:
+        nid = node.id
+        u = self.m.uses.get(nid)
         if u is None:
-            u = Use(text(node), self.scope, node, self.stmt)
-            self.m.uses[node.id] = u
+            raw = node.text
+            u = Use(raw.decode("utf-8", "replace") if raw is not None else "", self.scope, node, self.stmt)
+            self.m.uses[nid] = u
+            if parent is not None:
+                self.m.parents[nid] = parent
         if flow is not None:
             reaching = flow.reach.get(u.name)
             if reaching:
                 for d in reaching:
-                    if d not in u.defs:
+                    if d is OUTER:
+                        u.outer = True
+                    elif d not in u.defs:
                         u.defs.append(d)
                         d.uses.append(u)
 
@@ -385,7 +500,10 @@ class Walker:
         for child in node.named_children:
             if child.type == "comment":
                 continue
-            flow = self.stmt_(child, flow)
+            if flow is None:
+                self.stmt_(child, None)  # unreachable: analysed, but what it binds reaches nothing
+            else:
+                flow = self.stmt_(child, flow)
         return flow
 
     def stmt_(self, node: Node, flow: Flow | None) -> Flow | None:
@@ -400,8 +518,8 @@ class Walker:
         t = node.type
         if flow is None:
             # Unreachable code is still analysed (uses get no reaching definitions, bindings are recorded).
-            flow = Flow({}, frozenset())
-            flow.preds = frozenset()
+            flow = Flow({}, frozenset(), dead=True)
+        first = node.id not in self.m.statements  # loop bodies are walked more than once
         flow = self.statement(node, flow)
         assert flow is not None
         if t == "expression_statement":
@@ -411,7 +529,7 @@ class Walker:
         if t in ("function_definition", "class_definition", "decorated_definition"):
             return self.definition(node, flow, [])
         if t == "return_statement":
-            if self.function is not None:
+            if self.function is not None and first:
                 self.function.returns.append(node)
             for c in node.named_children:
                 self.expr(c, flow)
@@ -429,28 +547,33 @@ class Walker:
         if t == "match_statement":
             return self.match_(node, flow)
         if t in ("import_statement", "import_from_statement", "future_import_statement"):
-            self.import_(node, flow)
+            self.import_(node, flow, first_walk=first)
             return flow
         if t == "raise_statement":
-            if self.function is not None:
+            if self.function is not None and first:
                 self.function.raises += 1
             for c in node.named_children:
                 self.expr(c, flow)
             return None
         if t in ("break_statement", "continue_statement"):
-            if self.loop_stack:
+            if self.loop_stack and not flow.dead:
                 breaks, continues = self.loop_stack[-1]
                 (breaks if t == "break_statement" else continues).append(flow.copy())
             return None
-        if t in ("global_statement", "nonlocal_statement", "pass_statement"):
+        if t in ("global_statement", "nonlocal_statement"):
+            # Python requires the declaration before any use or binding of the name in the scope, so
+            # recording it here, in text order, is enough. Until the function rebinds the name, a read sees
+            # the enclosing scope's value (OUTER).
+            names = [text(i) for i in node.named_children if i.type == "identifier"]
+            (self.scope.global_names if t == "global_statement" else self.scope.nonlocal_names).update(names)
+            if self.scope.kind != "module":
+                for name in names:
+                    flow.reach[name] = frozenset((OUTER,))
+            return flow
+        if t == "pass_statement":
             return flow
         if t == "delete_statement":
-            for c in node.named_children:
-                if c.type == "identifier":
-                    self.use(c, flow)
-                    flow.reach.pop(text(c), None)
-                else:
-                    self.expr(c, flow)
+            self.delete(node, flow)
             return flow
         if t == "type_alias_statement":
             left = node.child_by_field_name("left")
@@ -465,6 +588,17 @@ class Walker:
             self.expr(c, flow)
         return flow
 
+    def delete(self, node: Node, flow: Flow) -> None:
+        """`del a, (b, c), x.y`: the names are read, then unbound (no definition reaches past it)."""
+        for c in node.named_children:
+            if c.type == "identifier":
+                self.use(c, flow, node)
+                flow.reach.pop(text(c), None)
+            elif c.type in ("expression_list", "tuple", "list", "parenthesized_expression"):
+                self.delete(c, flow)
+            elif c.type != "comment":
+                self.expr(c, flow)
+
     def expr_stmt(self, node: Node, flow: Flow) -> Flow:
         t = node.type
         if t == "assignment":
@@ -474,7 +608,7 @@ class Walker:
             right = node.child_by_field_name("right")
             self.expr(right, flow)
             if left is not None and left.type == "identifier":
-                self.use(left, flow)
+                self.use(left, flow, node)
                 self.define(left, flow, "augassign", right)
             else:
                 self.expr(left, flow)
@@ -505,6 +639,10 @@ class Walker:
         if annotation is not None:
             self.annotation_expr(annotation, flow)
         for target in targets:
+            if value is None and target.type == "identifier":
+                # `x: T` declares without binding: recorded (it is the slot's place) but reaches nothing
+                self.define(target, None, "annassign", None, annotation, binds=False)
+                continue
             self.bind(target, flow, "annassign" if annotation is not None else "assign", value,
                       annotation if len(targets) == 1 else None)
         return flow
@@ -521,11 +659,14 @@ class Walker:
         elif t in PATTERN_TYPES or t == "parenthesized_expression":
             for c in target.named_children:
                 self.bind(c, flow, kind, None)
-        elif t in ("list_splat_pattern", "list_splat", "as_pattern_target"):
+        elif t == "as_pattern_target":  # `with v as x`, `except E as e`: x is bound to (the result of) v
+            for c in target.named_children:
+                self.bind(c, flow, kind, value)
+        elif t in ("list_splat_pattern", "list_splat"):
             for c in target.named_children:
                 self.bind(c, flow, kind, None)
         elif t == "attribute":
-            self.expr(target.child_by_field_name("object"), flow)
+            self.expr(target.child_by_field_name("object"), flow, target)
             self.attr_target(target, value, annotation, flow)
         elif t == "subscript":
             self.expr(target, flow)
@@ -577,13 +718,16 @@ class Walker:
         return join(*outs)
 
     def loop(self, node: Node, flow: Flow, head: Callable[[Flow], None], body: Node | None,
-             orelse: Node | None) -> Flow | None:
+             orelse: Node | None, endless: bool = False) -> Flow | None:
+        """A loop: the body is walked until the definitions reaching its head stop growing (gen/kill sets
+        converge in two passes; nested loops in a few more). `endless` (`while True`) leaves only by break."""
         entry = flow.copy()
         header_id = self.m.statements[node.id]
         out: Flow | None = None
         breaks: list[Flow] = []
         for _ in range(4):
-            breaks, continues = [], []
+            breaks = []
+            continues: list[Flow] = []
             self.loop_stack.append((breaks, continues))
             state = entry.copy()
             state.preds = frozenset((header_id,))
@@ -600,10 +744,12 @@ class Walker:
             if new_entry.reach == entry.reach:
                 break
             entry = new_entry
-        exit_flow = entry.copy()
-        exit_flow.preds = frozenset((header_id,))
+        exit_flow: Flow | None = None
+        if not endless:
+            exit_flow = entry.copy()
+            exit_flow.preds = frozenset((header_id,))
         if orelse is not None:
-            exit_flow = self.block(orelse, exit_flow) or Flow({}, frozenset())
+            exit_flow = self.block(orelse, exit_flow)
         return join(exit_flow, *breaks)
 
     def for_(self, node: Node, flow: Flow) -> Flow | None:
@@ -626,14 +772,20 @@ class Walker:
             self.expr(cond, state)
 
         alt = node.child_by_field_name("alternative")
+        endless = cond is not None and (cond.type == "true" or (cond.type == "integer" and text(cond) == "1"))
         return self.loop(node, flow, head, node.child_by_field_name("body"),
-                         alt.child_by_field_name("body") if alt is not None else None)
+                         alt.child_by_field_name("body") if alt is not None else None, endless)
 
     def try_(self, node: Node, flow: Flow) -> Flow | None:
+        """try/except/else/finally. Any statement of the body may raise, so a handler starts from the state
+        before the try joined with every binding the body makes; the finally clause also runs on the paths
+        that leave by an exception (from the body or a handler), and the code after it follows only the
+        normal exits."""
         before = flow.copy()
+        made: dict[str, set[Def]] = {}
+        self.try_stack.append((self.scope, made))
         after_body = self.block(node.child_by_field_name("body"), flow.copy())
-        # A handler may run after any statement of the body: approximate with before | after.
-        handler_entry = join(before, after_body) or before
+        handler_entry = _with_bindings(before, made, after_body)
         outs: list[Flow | None] = []
         else_out = after_body
         finally_clause = None
@@ -644,28 +796,41 @@ class Walker:
                 self.stmt = child
                 state = self.statement(child, state) or state
                 value = child.child_by_field_name("value")
+                bound: list[str] = []
                 if value is not None and value.type == "as_pattern":
                     types = value.named_children[0] if value.named_children else None
                     self.expr(types, state)
                     alias = value.child_by_field_name("alias")
                     if alias is not None:
                         self.bind(alias, state, "except", types)
+                        bound = [text(i) for i in alias.named_children if i.type == "identifier"]
                 elif value is not None:
                     self.expr(value, state)
                 self.stmt = saved
                 body = next((c for c in child.named_children if c.type == "block"), None)
-                outs.append(self.block(body, state))
+                out = self.block(body, state)
+                if out is not None:
+                    for name in bound:  # `except E as e` ends with an implicit `del e`
+                        out.reach.pop(name, None)
+                outs.append(out)
             elif child.type == "else_clause":
                 else_out = self.block(child.child_by_field_name("body"), after_body) if after_body else None
             elif child.type == "finally_clause":
                 finally_clause = child
+        self.try_stack.pop()
         result = join(else_out, *outs)
-        if finally_clause is not None:
-            body = next((c for c in finally_clause.named_children if c.type == "block"), None)
-            fin_in = result if result is not None else handler_entry.copy()
-            fin_out = self.block(body, fin_in)
-            return fin_out if result is not None else None
-        return result
+        if finally_clause is None:
+            return result
+        body = next((c for c in finally_clause.named_children if c.type == "block"), None)
+        on_error = _with_bindings(before, made, None)
+        fin_in = join(result, on_error)
+        assert fin_in is not None
+        fin_out = self.block(body, fin_in)
+        if result is None or fin_out is None:
+            return None
+        if result.reach == fin_in.reach:
+            return fin_out
+        return self.block(body, result)  # again, from the normal exits only, for what follows the try
 
     def with_(self, node: Node, flow: Flow) -> Flow | None:
         for clause in node.named_children:
@@ -768,12 +933,19 @@ class Walker:
 
     def function_(self, node: Node, flow: Flow, decorators: list[Node]) -> Flow:
         name_node = node.child_by_field_name("name")
+        seen = self.m.def_infos.get(node.id)
+        if isinstance(seen, FunctionInfo):  # walked again (a loop body): only what depends on the flow
+            self._signature_uses(seen.params, seen.return_annotation, flow)
+            if name_node is not None:
+                self.define(name_node, flow, "function", None, None, seen)
+            return flow
         name = text(name_node)
         base = self.qual(name)
         ordinal = self.ordinal_for(base)
         qualname = base if ordinal == 1 else f"{base}@{ordinal}"
         cls = self.cls if self.scope.kind == "class" else None
         fn = FunctionInfo(name, qualname, node, cls, self.m)
+        self.m.def_infos[node.id] = fn
         fn.ordinal = ordinal
         fn.decorators = decorators
         fn.is_async = any(c.type == "async" for c in node.children[:2])
@@ -786,17 +958,21 @@ class Walker:
         params_node = node.child_by_field_name("parameters")
         # defaults and annotations are evaluated in the enclosing scope, at definition time
         raw_params = self.collect_params(params_node, fn)
-        for p in raw_params:
-            if p.default is not None:
-                self.expr(p.default, flow)
-            if p.annotation is not None:
-                self.annotation_expr(p.annotation, flow)
-        if fn.return_annotation is not None:
-            self.annotation_expr(fn.return_annotation, flow)
+        self._signature_uses(raw_params, fn.return_annotation, flow)
         if name_node is not None:
             self.define(name_node, flow, "function", None, None, fn)
         self.function_body(fn, raw_params, body, "function")
         return flow
+
+    def _signature_uses(self, params: list[ParamInfo], returns: Node | None, flow: Flow) -> None:
+        # defaults and annotations are evaluated in the enclosing scope, at definition time
+        for p in params:
+            if p.default is not None:
+                self.expr(p.default, flow)
+            if p.annotation is not None:
+                self.annotation_expr(p.annotation, flow)
+        if returns is not None:
+            self.annotation_expr(returns, flow)
 
     def collect_params(self, params_node: Node | None, fn: FunctionInfo) -> list[ParamInfo]:
         out: list[ParamInfo] = []
@@ -844,7 +1020,7 @@ class Walker:
         return out
 
     def function_body(self, fn: FunctionInfo, params: list[ParamInfo], body: Node | None, kind: str) -> None:
-        saved = (self.scope, self.function, self.cls, self.loop_stack, self.stmt)
+        saved = (self.scope, self.function, self.cls, self.loop_stack, self.stmt, self.try_stack, self.comp_outer)
         scope = Scope(kind, fn.name, fn.qualname, fn.node, self.scope)
         scope.function = fn
         fn.scope = scope
@@ -852,12 +1028,9 @@ class Walker:
         self.scope = scope
         self.function = fn
         self.loop_stack = []
-        if body is not None and body.type == "block":
-            self.prescan_declarations(body, scope)
-        fid = fn.id
-        self.m.statements[fn.node.id] = fid
-        self.m.stmt_nodes[fid] = fn.node
-        state = Flow({}, frozenset((fid,)))
+        self.try_stack = []
+        self.comp_outer = None
+        state = Flow({}, frozenset((fn.id,)))
         for p in params:
             p.definition = self.define(p.node, state, "param", p.default, p.annotation, p)
         if body is not None:
@@ -866,34 +1039,28 @@ class Walker:
             else:  # lambda body: an expression
                 fn.returns.append(body)
                 self.expr(body, state)
-        self.scope, self.function, self.cls, self.loop_stack, self.stmt = saved
-
-    def prescan_declarations(self, block: Node, scope: Scope) -> None:
-        stack = [block]
-        while stack:
-            n = stack.pop()
-            for c in n.named_children:
-                t = c.type
-                if t == "global_statement":
-                    scope.global_names.update(text(i) for i in c.named_children if i.type == "identifier")
-                elif t == "nonlocal_statement":
-                    scope.nonlocal_names.update(text(i) for i in c.named_children if i.type == "identifier")
-                elif t in NESTED_DEFS or t == "expression_statement":
-                    continue
-                elif c.named_child_count:
-                    stack.append(c)
+        self.scope, self.function, self.cls, self.loop_stack, self.stmt, self.try_stack, self.comp_outer = saved
 
     def class_(self, node: Node, flow: Flow, decorators: list[Node]) -> Flow:
         name_node = node.child_by_field_name("name")
+        supers = node.child_by_field_name("superclasses")
+        seen = self.m.def_infos.get(node.id)
+        if isinstance(seen, ClassInfo):  # walked again (a loop body): only what depends on the flow
+            if supers is not None:
+                for c in supers.named_children:
+                    self.expr(c.child_by_field_name("value") if c.type == "keyword_argument" else c, flow)
+            if name_node is not None:
+                self.define(name_node, flow, "class", None, None, seen)
+            return flow
         name = text(name_node)
         base = self.qual(name)
         ordinal = self.ordinal_for(base)
         qualname = base if ordinal == 1 else f"{base}@{ordinal}"
         info = ClassInfo(name, qualname, node, self.m)
+        self.m.def_infos[node.id] = info
         info.ordinal = ordinal
         info.decorators = decorators
         self.m.classes.append(info)
-        supers = node.child_by_field_name("superclasses")
         if supers is not None:
             for c in supers.named_children:
                 if c.type == "keyword_argument":
@@ -904,7 +1071,7 @@ class Walker:
                     self.expr(c, flow)
                 else:
                     self.expr(c, flow)
-        saved = (self.scope, self.cls, self.function, self.loop_stack)
+        saved = (self.scope, self.cls, self.function, self.loop_stack, self.try_stack, self.comp_outer)
         scope = Scope("class", name, qualname, node, self.scope)
         scope.cls = info
         info.scope = scope
@@ -913,9 +1080,9 @@ class Walker:
         self.cls = info
         self.function = None
         self.loop_stack = []
+        self.try_stack = []
+        self.comp_outer = None
         self.block(node.child_by_field_name("body"), Flow({}, frozenset((info.id,))))
-        self.m.statements[node.id] = info.id
-        self.m.stmt_nodes[info.id] = node
         # names bound in the class body (not methods or nested classes) are class attributes
         for attr_name, defs in scope.bindings.items():
             for d in defs:
@@ -923,12 +1090,12 @@ class Walker:
                     info.attributes.setdefault(attr_name, []).insert(
                         0, AttrDef(attr_name, info, d.node, d.value, d.annotation, d.stmt, None, "class"))
                     break
-        self.scope, self.cls, self.function, self.loop_stack = saved
+        self.scope, self.cls, self.function, self.loop_stack, self.try_stack, self.comp_outer = saved
         if name_node is not None:
             self.define(name_node, flow, "class", None, None, info)
         return flow
 
-    def import_(self, node: Node, flow: Flow) -> None:
+    def import_(self, node: Node, flow: Flow, first_walk: bool = True) -> None:
         if node.type == "future_import_statement":
             return
         if node.type == "import_statement":
@@ -939,6 +1106,8 @@ class Walker:
                     b = ImportBinding(full.split(".")[0], full.split(".")[0], None, 0, c)
                     self.m.imports.setdefault(b.local, b)
                     self.define(first, flow, "import", None, None, b)
+                    if first_walk:
+                        self.m.imported.append(ImportBinding(b.local, full, None, 0, c))
                 elif c.type == "aliased_import":
                     mod = c.child_by_field_name("name")
                     alias = c.child_by_field_name("alias")
@@ -947,6 +1116,8 @@ class Walker:
                     b = ImportBinding(text(alias), text(mod), None, 0, c)
                     self.m.imports[b.local] = b
                     self.define(alias, flow, "import", None, None, b)
+                    if first_walk:
+                        self.m.imported.append(b)
             return
         module_node = node.child_by_field_name("module_name")
         level = 0
@@ -968,6 +1139,8 @@ class Walker:
                 b = ImportBinding(text(c), module, text(c), level, c)
                 self.m.imports[b.local] = b
                 self.define(name_ident, flow, "import", None, None, b)
+                if first_walk:
+                    self.m.imported.append(b)
             elif c.type == "aliased_import":
                 orig = c.child_by_field_name("name")
                 alias = c.child_by_field_name("alias")
@@ -976,21 +1149,29 @@ class Walker:
                 b = ImportBinding(text(alias), module, text(orig), level, c)
                 self.m.imports[b.local] = b
                 self.define(alias, flow, "import", None, None, b)
-            elif c.type == "wildcard_import":
-                self.m.wildcard_imports.append(ImportBinding("*", module, "*", level, c))
+                if first_walk:
+                    self.m.imported.append(b)
+            elif c.type == "wildcard_import" and first_walk:
+                b = ImportBinding("*", module, "*", level, c)
+                self.m.wildcard_imports.append(b)
+                self.m.imported.append(b)
 
     # -- expressions -------------------------------------------------------------------------------------
 
-    def expr(self, node: Node | None, flow: Flow | None) -> None:
+    def expr(self, node: Node | None, flow: Flow | None, parent: Node | None = None) -> None:
+        """Walk an expression: record uses (with their reaching definitions), calls, walrus bindings, nested
+        comprehension and lambda scopes. `parent` is the node's syntactic parent, when the caller knows it."""
         if node is None:
             return
         t = node.type
         if t == "identifier":
-            self.use(node, flow)
+            self.use(node, flow, parent)
             return
         if t == "attribute":
             obj = node.child_by_field_name("object")
-            self.expr(obj, flow)
+            self.expr(obj, flow, node)
+            if parent is not None:
+                self.m.parents[node.id] = parent
             fn = self.function
             if fn is not None and fn.cls is not None and obj is not None and obj.type == "identifier" \
                     and fn.params and text(obj) == fn.params[0].name:
@@ -998,15 +1179,18 @@ class Walker:
             return
         if t == "call":
             func = node.child_by_field_name("function")
-            self.expr(func, flow)
+            self.expr(func, flow, node)
             call: CallInfo | None = None
             if func is not None and node.id not in self.m.calls:
                 call = CallInfo(node, func, self.scope, self.m, self.stmt)
                 self.m.calls[node.id] = call
+                if parent is not None:
+                    self.m.parents[node.id] = parent
             args = node.child_by_field_name("arguments")
             if args is not None:
+                self.m.parents[args.id] = node
                 if args.type == "generator_expression":
-                    self.expr(args, flow)
+                    self.expr(args, flow, node)
                     if call is not None:
                         call.args.append((0, None, args))
                 else:
@@ -1015,13 +1199,14 @@ class Walker:
                         at = a.type
                         if at == "keyword_argument":
                             v = a.child_by_field_name("value")
-                            self.expr(v, flow)
+                            self.m.parents[a.id] = args
+                            self.expr(v, flow, a)
                             if call is not None and v is not None:
                                 call.args.append((None, text(a.child_by_field_name("name")), v))
                         elif at == "comment":
                             continue
                         else:
-                            self.expr(a, flow)
+                            self.expr(a, flow, args)
                             if call is not None:
                                 if at == "list_splat":
                                     call.args.append((None, "*", a))
@@ -1033,19 +1218,18 @@ class Walker:
             return
         if t in LEAVES:
             return
+        if t == "string":  # only f-string interpolations hold expressions
+            for c in node.named_children:
+                if c.type == "interpolation":
+                    self.expr(c, flow, node)
+            return
         if t == "named_expression":
             value = node.child_by_field_name("value")
-            self.expr(value, flow)
+            self.expr(value, flow, node)
             name = node.child_by_field_name("name")
             if name is not None:
                 if self.scope.kind == "comprehension":
-                    target_scope = self.scope
-                    while target_scope.kind == "comprehension" and target_scope.parent is not None:
-                        target_scope = target_scope.parent
-                    saved = self.scope
-                    self.scope = target_scope
-                    self.define(name, None, "walrus", value)
-                    self.scope = saved
+                    self.comprehension_walrus(name, value, flow)
                 else:
                     self.define(name, flow, "walrus", value)
             return
@@ -1056,44 +1240,86 @@ class Walker:
             self.lambda_(node, flow)
             return
         if t == "keyword_argument":
-            self.expr(node.child_by_field_name("value"), flow)
+            self.expr(node.child_by_field_name("value"), flow, node)
             return
+        if t == "yield" and self.function is not None and node.id not in self.yields:
+            self.yields.add(node.id)
+            self.function.yields.append(node)
+        elif t == "parenthesized_expression" and parent is not None:
+            self.m.parents[node.id] = parent
         for c in node.named_children:
-            self.expr(c, flow)
+            self.expr(c, flow, node)
+
+    def comprehension_walrus(self, name: Node, value: Node | None, flow: Flow | None) -> None:
+        """`(y := v)` in a comprehension binds `y` in the enclosing function (or module): it reaches the rest of
+        the comprehension and, as the comprehension may run zero times, joins what reaches after it."""
+        target_scope = self.scope
+        while target_scope.kind == "comprehension" and target_scope.parent is not None:
+            target_scope = target_scope.parent
+        saved = self.scope
+        self.scope = target_scope
+        d = self.define(name, None, "walrus", value)
+        self.scope = saved
+        if flow is not None:
+            flow.reach[d.name] = frozenset((d,))
+        outer = self.comp_outer
+        if outer is not None:
+            old = outer.reach.get(d.name)
+            outer.reach[d.name] = frozenset((d,)) if old is None else old | {d}
 
     def comprehension(self, node: Node, flow: Flow | None) -> None:
+        """A comprehension is its own scope: its targets do not leak. It runs where it stands, so it sees the
+        definitions reaching it in the enclosing function or module (not those of a class body)."""
         clauses = [c for c in node.named_children if c.type in ("for_in_clause", "if_clause")]
         # the first iterable is evaluated in the enclosing scope
         first = next((c for c in clauses if c.type == "for_in_clause"), None)
         if first is not None:
-            self.expr(first.child_by_field_name("right"), flow)
-        saved = self.scope
-        scope = Scope("comprehension", "<comp>", self.scope.qualname, node, self.scope)
-        self.scope.children.append(scope)
+            for r in first.children_by_field_name("right"):
+                self.expr(r, flow, first)
+        saved, saved_outer = self.scope, self.comp_outer
+        scope = self.m.comp_scopes.get(node.id)
+        if scope is None:
+            scope = Scope("comprehension", "<comp>", self.scope.qualname, node, self.scope)
+            self.m.comp_scopes[node.id] = scope
+            self.scope.children.append(scope)
+        if saved.kind != "comprehension":
+            self.comp_outer = flow
+        enclosing = saved
+        while enclosing.kind == "comprehension" and enclosing.parent is not None:
+            enclosing = enclosing.parent
+        preds = flow.preds if flow is not None else frozenset()
+        inherit = flow is not None and enclosing.kind != "class"
+        state = Flow(dict(flow.reach) if inherit and flow is not None else {}, preds)
         self.scope = scope
-        state = Flow({}, flow.preds if flow is not None else frozenset())
         for c in clauses:
             if c.type == "for_in_clause":
                 if c is not first:
                     for r in c.children_by_field_name("right"):
-                        self.expr(r, state)
+                        self.expr(r, state, c)
                 left = c.child_by_field_name("left")
                 if left is not None:
                     self.bind(left, state, "comp", c.child_by_field_name("right"))
             else:
                 for x in c.named_children:
-                    self.expr(x, state)
+                    self.expr(x, state, c)
         body = node.child_by_field_name("body")
         if body is not None:
             if body.type == "pair":
                 for x in body.named_children:
-                    self.expr(x, state)
+                    self.expr(x, state, body)
             else:
-                self.expr(body, state)
-        self.scope = saved
+                self.expr(body, state, node)
+        self.scope, self.comp_outer = saved, saved_outer
 
     def lambda_(self, node: Node, flow: Flow | None) -> None:
+        seen = self.m.def_infos.get(node.id)
+        if isinstance(seen, FunctionInfo):  # walked again (a loop body)
+            for p in seen.params:
+                if p.default is not None:
+                    self.expr(p.default, flow)
+            return
         fn = FunctionInfo("<lambda>", self.qual("<lambda>"), node, None, self.m)
+        self.m.def_infos[node.id] = fn
         fn.is_lambda = True
         params = self.collect_params(node.child_by_field_name("parameters"), fn)
         for p in params:
@@ -1107,9 +1333,12 @@ class Walker:
 def resolve_free_uses(facts: ModuleFacts) -> None:
     """Uses with no reaching definition in their own scope bind to the nearest enclosing scope that binds them
     (class scopes are skipped, as in Python), and get every binding there (flow-insensitive: the enclosing
-    scope may rebind the name before the inner code runs)."""
+    scope may rebind the name before the inner code runs). So do `global`/`nonlocal` names that a function
+    reads before rebinding them."""
     for u in facts.uses.values():
-        if u.defs:
+        if len(u.defs) > 1:  # filled from sets: put them in creation order, so that runs are reproducible
+            u.defs.sort(key=_def_id)
+        if u.defs and not u.outer:
             continue
         name = u.name
         scope = u.scope
@@ -1129,26 +1358,31 @@ def resolve_free_uses(facts: ModuleFacts) -> None:
         if target is None:
             continue
         for d in target.bindings.get(name, ()):
-            u.defs.append(d)
-            d.uses.append(u)
+            if d not in u.defs:
+                u.defs.append(d)
+                d.uses.append(u)
+
+
+def _def_id(d: Def) -> int:
+    return d.id
 
 
 def collect_facts(parsed: ParsedFile, modname: str, is_package: bool) -> ModuleFacts:
     facts = ModuleFacts(parsed, modname, is_package)
     facts.docstring = docstring_of(parsed.root)
     walker = Walker(facts)
-    mod_id = new_id()
-    facts.statements[parsed.root.id] = mod_id
-    facts.stmt_nodes[mod_id] = parsed.root
-    walker.block(parsed.root, Flow({}, frozenset((mod_id,))))
+    walker.block(parsed.root, Flow({}, frozenset((facts.module_id,))))
     resolve_free_uses(facts)
     return facts
 
 
 def iter_scopes(scope: Scope) -> Iterator[Scope]:
-    yield scope
-    for c in scope.children:
-        yield from iter_scopes(c)
+    """`scope` and every scope nested in it, parents first (iterative: nesting can be deep)."""
+    stack = [scope]
+    while stack:
+        s = stack.pop()
+        yield s
+        stack.extend(reversed(s.children))
 
 
 def all_defs(facts: ModuleFacts) -> Iterable[Def]:

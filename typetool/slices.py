@@ -150,6 +150,9 @@ class Slicer:
     def __init__(self, project: Project) -> None:
         self.project = project
         self._scope_cache: dict[int, list[str]] = {}
+        self._names_cache: dict[tuple[int, int], tuple[str, ...]] = {}
+        self._signatures: dict[int, str] = {}
+        self._attr_reads: dict[int, dict[tuple[int, str], list[Node]]] = {}
 
     # -- evidence about one expression ---------------------------------------------------------------------
 
@@ -187,13 +190,13 @@ class Slicer:
 
     def context_of(self, m: ModuleFacts, subject: Node) -> tuple[str, str] | None:
         """Classify one occurrence of the slot's value by its syntactic context: (section, item)."""
-        parent = subject.parent
+        parent = m.parent_of(subject)
         if parent is None:
             return None
         pt = parent.type
         if pt == "attribute" and parent.child_by_field_name("object") == subject:
             attr = text(parent.child_by_field_name("attribute"))
-            gp = parent.parent
+            gp = m.parent_of(parent)
             if gp is not None and gp.type == "call" and gp.child_by_field_name("function") == parent:
                 args = gp.child_by_field_name("arguments")
                 argdesc = _args_summary(args)
@@ -202,14 +205,14 @@ class Slicer:
                 return "uses", f".{attr} ="
             return "uses", f".{attr}"
         if pt in ("argument_list", "keyword_argument"):
-            call = parent if pt == "argument_list" else parent.parent
             if pt == "keyword_argument":
                 if parent.child_by_field_name("value") != subject:
                     return None
-                call = parent.parent.parent if parent.parent is not None else None
+                arglist = m.parent_of(parent)
+                call = m.parent_of(arglist) if arglist is not None else None
                 where = text(parent.child_by_field_name("name")) + "="
             else:
-                call = parent.parent
+                call = m.parent_of(parent)
                 index = [c.id for c in parent.named_children if c.type not in ("keyword_argument", "comment")]
                 where = f"#{index.index(subject.id)}" if subject.id in index else "#?"
             if call is None or call.type != "call":
@@ -252,8 +255,7 @@ class Slicer:
                 return "ops", f"_ {op} {_operand(parent.child_by_field_name('right'))}"
             return "ops", f"x {op} _"
         if pt == "subscript" and parent.child_by_field_name("value") == subject:
-            index = parent.child_by_field_name("subscript")
-            return "uses", f"[{_operand(index)}]"
+            return "uses", f"[{_operand(parent.child_by_field_name('subscript'))}]"
         if pt in ("for_statement", "for_in_clause") and parent.child_by_field_name("right") == subject:
             return "uses", "for-in"
         if pt == "await":
@@ -272,9 +274,10 @@ class Slicer:
         if pt == "interpolation":
             return "uses", "f-string"
         if pt == "assignment" and parent.child_by_field_name("right") == subject:
-            left = parent.child_by_field_name("left")
-            ann = parent.child_by_field_name("type")
-            return "uses", f"assigned to {short(left, 24)}" + (f": {short(ann, 24)}" if ann is not None else "")
+            target = parent.child_by_field_name("left")
+            declared = parent.child_by_field_name("type")
+            return "uses", f"assigned to {short(target, 24)}" + (
+                f": {short(declared, 24)}" if declared is not None else "")
         if pt == "pair":
             return "uses", "dict value" if parent.child_by_field_name("value") == subject else "dict key"
         if pt in ("list", "tuple", "set"):
@@ -320,11 +323,12 @@ class Slicer:
             return self._variable(site)
         return self._attribute(site)
 
-    def _collect(self, m: ModuleFacts, subjects: Iterable[Node]) -> dict[str, list[str]]:
+    def _collect(self, m: ModuleFacts, subjects: Iterable[Node | tuple[ModuleFacts, Node]]) -> dict[str, list[str]]:
+        """Contexts of the subjects (nodes of `m`, or (module, node) pairs for nodes in other modules)."""
         out: dict[str, list[str]] = {"uses": [], "calls": [], "ops": []}
         seen: set[str] = set()
-        for node in subjects:
-            found = self.context_of(m, node)
+        for subject in subjects:
+            found = self.context_of(*subject) if isinstance(subject, tuple) else self.context_of(m, subject)
             if found is None:
                 continue
             section, item = found
@@ -348,11 +352,11 @@ class Slicer:
         uses = p.definition.uses if p.definition is not None else []
         coll = self._collect(m, (u.node for u in uses))
         callers = self._caller_args(fn, p.index, p.name)
-        header = f"param {p.name} of {signature(fn)}" + _in_class(fn)
+        header = f"param {p.name} of {self.signature_in_class(fn)}"
         return UsageSlice(
             slot=site.slot, header=header, evidence=_cap(evidence), uses=_cap(coll["uses"]),
             calls=_cap(coll["calls"]), ops=_cap(coll["ops"]), callers=_cap(callers),
-            context=_cap(self._fn_context(fn, p.name)), scope_names=tuple(self.scope_names(m, fn)),
+            context=_cap(self._fn_context(fn, p.name)), scope_names=self.scope_names(m, fn),
         )
 
     def _caller_args(self, fn: FunctionInfo, index: int, name: str) -> list[str]:
@@ -394,17 +398,17 @@ class Slicer:
         if bare:
             returns.append("bare return")
         # what callers do with the result (one hop)
-        coll = self._collect(m, (c.node for c in fn.callers[:12]))
+        coll = self._collect(m, ((c.module, c.node) for c in fn.callers[:12]))
         uses = [f"result {u}" for u in coll["uses"]] + [f"result -> {c}" for c in coll["calls"]] + \
             [f"result {o}" for o in coll["ops"]]
-        header = f"return of {signature(fn)}" + _in_class(fn)
+        header = f"return of {self.signature_in_class(fn)}"
         ctx = self._fn_context(fn, None)
         dec = fn.decorator_names
         if dec:
             ctx.insert(0, "decorators " + " ".join("@" + d for d in dec[:3]))
         return UsageSlice(
             slot=site.slot, header=header, evidence=_cap(evidence), returns=_cap(returns), uses=_cap(uses),
-            context=_cap(ctx), scope_names=tuple(self.scope_names(m, fn)),
+            context=_cap(ctx), scope_names=self.scope_names(m, fn),
         )
 
     def _variable(self, site: SlotSite) -> UsageSlice:
@@ -435,7 +439,7 @@ class Slicer:
         return UsageSlice(
             slot=site.slot, header=header, evidence=_cap(list(dict.fromkeys(evidence))),
             defined=_cap(list(dict.fromkeys(defined))), uses=_cap(coll["uses"]), calls=_cap(coll["calls"]),
-            ops=_cap(coll["ops"]), context=_cap(ctx), scope_names=tuple(self.scope_names(m, site.function)),
+            ops=_cap(coll["ops"]), context=_cap(ctx), scope_names=self.scope_names(m, site.function),
         )
 
     def _attribute(self, site: SlotSite) -> UsageSlice:
@@ -453,9 +457,7 @@ class Slicer:
                     p = next((q for q in a.function.params if q.name == text(a.value)), None)
                     if p is not None and p.default is not None:
                         evidence.extend(self.evidence_of_value(m, p.default, "param default "))
-        subjects = [node for node, scope in m.attr_uses.values()
-                    if text(node.child_by_field_name("attribute")) == name and _class_of_scope(scope) is cls]
-        coll = self._collect(m, subjects)
+        coll = self._collect(m, self.attribute_reads(m).get((id(cls), name), []))
         header = f"attribute {name} of class {cls.name}" + (
             f"({', '.join(short(b, 24) for b in cls.bases[:3])})" if cls.bases else "")
         ctx: list[str] = []
@@ -470,7 +472,7 @@ class Slicer:
         return UsageSlice(
             slot=site.slot, header=header, evidence=_cap(list(dict.fromkeys(evidence))), defined=_cap(defined),
             uses=_cap(coll["uses"]), calls=_cap(coll["calls"]), ops=_cap(coll["ops"]), context=_cap(ctx),
-            scope_names=tuple(self.scope_names(m, None, cls)),
+            scope_names=self.scope_names(m, None, cls),
         )
 
     # -- context -------------------------------------------------------------------------------------------
@@ -488,9 +490,33 @@ class Slicer:
             out.append("decorators " + " ".join("@" + d for d in fn.decorator_names[:3]))
         return out
 
-    def scope_names(self, m: ModuleFacts, fn: FunctionInfo | None, cls: ClassInfo | None = None) -> list[str]:
+    def signature_in_class(self, fn: FunctionInfo) -> str:
+        """`signature(fn)` and the enclosing class (cached: a function has one slot per parameter)."""
+        sig = self._signatures.get(id(fn))
+        if sig is None:
+            sig = signature(fn) + _in_class(fn)
+            self._signatures[id(fn)] = sig
+        return sig
+
+    def attribute_reads(self, m: ModuleFacts) -> dict[tuple[int, str], list[Node]]:
+        """`self.x` reads in the module's methods, by (id of the class, attribute name)."""
+        index = self._attr_reads.get(id(m))
+        if index is None:
+            index = {}
+            for node, scope in m.attr_uses.values():
+                cls = _class_of_scope(scope)
+                if cls is not None:
+                    index.setdefault((id(cls), text(node.child_by_field_name("attribute"))), []).append(node)
+            self._attr_reads[id(m)] = index
+        return index
+
+    def scope_names(self, m: ModuleFacts, fn: FunctionInfo | None, cls: ClassInfo | None = None) -> tuple[str, ...]:
         """Names that could be the slot's type: classes, aliases and TypeVars defined or imported in the module,
-        the enclosing class first, then those the function mentions, then the rest."""
+        the enclosing class first, then those the function mentions (as identifiers), then the rest."""
+        key = (id(fn), id(cls))
+        cached = self._names_cache.get(key)
+        if cached is not None:
+            return cached
         base = self._scope_cache.get(id(m))
         if base is None:
             base = module_type_names(m)
@@ -499,10 +525,12 @@ class Slicer:
         owner = cls or (fn.cls if fn is not None else None)
         if owner is not None:
             first.append(owner.name)
-        if fn is not None:
-            body = fn.node.text or b""
-            first.extend(n for n in base if n.encode() in body)
-        return list(dict.fromkeys(first + base))[:MAX_SCOPE_NAMES]
+        if fn is not None and base:
+            words = set(_WORD.findall(m.data[fn.node.start_byte:fn.node.end_byte].decode("utf-8", "replace")))
+            first.extend(n for n in base if n in words)
+        out = tuple(dict.fromkeys(first + base))[:MAX_SCOPE_NAMES]
+        self._names_cache[key] = out
+        return out
 
 
 def module_type_names(m: ModuleFacts) -> list[str]:
@@ -513,7 +541,7 @@ def module_type_names(m: ModuleFacts) -> list[str]:
     found = captures("python", "types", m.parsed.root)
     for key in ("typevar", "alias"):
         names.extend(text(n) for n in found.get(key, []))
-    for local, b in m.imports.items():
+    for local in m.imports:
         last = local.rsplit(".", 1)[-1]
         if last[:1].isupper() and not last.isupper():
             names.append(last)
@@ -563,16 +591,31 @@ def _doc_mention(doc: str, name: str | None) -> str | None:
     """The docstring line that documents `name` (Sphinx `:param name:`, Google `name (type):`, NumPy)."""
     if not name:
         return None
+    if name not in doc:
+        return None
     lines = [ln.strip() for ln in doc.splitlines()]
-    pattern = re.compile(rf"(^|[\s:*(]){re.escape(name)}\b")
     for i, ln in enumerate(lines):
-        if pattern.search(ln):
+        if _mentions(ln, name):
             # NumPy style: "name : type" on one line, description on the next
             out = ln
             if out.rstrip().endswith(":") and i + 1 < len(lines):
                 out = out + " " + lines[i + 1]
             return out if len(out) <= 70 else out[:69] + "…"
     return None
+
+
+def _mentions(line: str, name: str) -> bool:
+    """Whether `name` occurs in `line` as a word after a space, `:`, `*` or `(` (or at the start): the regex
+    `(^|[\\s:*(])name\\b` without compiling one pattern per parameter."""
+    start = 0
+    while (i := line.find(name, start)) >= 0:
+        end = i + len(name)
+        before_ok = i == 0 or line[i - 1].isspace() or line[i - 1] in ":*("
+        after_ok = end == len(line) or not (line[end].isalnum() or line[end] == "_")
+        if before_ok and after_ok:
+            return True
+        start = i + 1
+    return False
 
 
 def _doc_returns(doc: str) -> str | None:
@@ -588,19 +631,7 @@ def _doc_returns(doc: str) -> str | None:
 
 
 def _has_yield(fn: FunctionInfo) -> bool:
-    body = fn.node.child_by_field_name("body")
-    if body is None or fn.is_lambda:
-        return False
-    stack = [body]
-    while stack:
-        n = stack.pop()
-        for c in n.named_children:
-            if c.type == "yield":
-                return True
-            if c.type in ("function_definition", "class_definition", "lambda", "decorated_definition"):
-                continue
-            stack.append(c)
-    return False
+    return bool(fn.yields) and not fn.is_lambda  # recorded by the walker
 
 
 def _operand(node: Node | None) -> str:
@@ -633,4 +664,6 @@ def _class_of_scope(scope: object) -> ClassInfo | None:
 
 
 def _cap(items: list[str]) -> tuple[str, ...]:
+    if not items:
+        return ()
     return tuple(dict.fromkeys(items))[:MAX_ITEMS]

@@ -71,7 +71,11 @@ def position(node: Node, data: bytes) -> tuple[int, int]:
 
 
 def annotatable(d: Def) -> bool:
-    """`x = v` or `x: T [= v]` with `x` the only target (not chained, not unpacked, not a for/with target)."""
+    """`x = v` or `x: T [= v]` with `x` the only target (not chained, not unpacked, not a for/with target), in
+    the scope that owns `x` (not through `global`/`nonlocal` in an inner function: annotating it there is a
+    SyntaxError)."""
+    if not _lexically_in_own_scope(d):
+        return False
     if d.kind == "annassign":
         return True
     if d.kind != "assign" or d.stmt is None or d.node.parent is None:
@@ -81,6 +85,10 @@ def annotatable(d: Def) -> bool:
             and assign.child_by_field_name("left") == d.node
             and (assign.child_by_field_name("right") is None
                  or assign.child_by_field_name("right").type != "assignment"))  # type: ignore[union-attr]
+
+
+def _lexically_in_own_scope(d: Def) -> bool:
+    return not d.redirected  # set by the walker: bound through `global`/`nonlocal` from an inner scope
 
 
 def attr_annotatable(a: AttrDef) -> bool:
@@ -151,12 +159,11 @@ def _is_method_name(cls: ClassInfo, name: str) -> bool:
 def _variable_slots(m: ModuleFacts, scope: Scope, fn: FunctionInfo | None) -> Iterator[SlotSite]:
     if scope.kind in ("module", "function"):
         scope_name = MODULE_SCOPE if scope.kind == "module" else scope.qualname
+        params = {p.name for p in fn.params} if fn is not None else set()
         for name, defs in scope.bindings.items():
-            if name in scope.global_names or name in scope.nonlocal_names:
+            if name in scope.global_names or name in scope.nonlocal_names or name in params:
                 continue
             own = [d for d in defs if d.scope is scope]
-            if fn is not None and any(p.name == name for p in fn.params):
-                continue
             chosen = _pick(own)
             if chosen is None:
                 continue

@@ -107,9 +107,12 @@ def _walk(
             is_file = entry.is_file()
         except OSError:
             is_dir = is_file = False
-        if entry.is_symlink() and not is_dir and not is_file:
+        if not is_dir and not is_file:
             if entry.name.endswith(suffixes):
-                yield _diag(str(path), M.SYMLINK_LOOP if _is_loop(path) else M.NOT_FOUND)
+                if entry.is_symlink():  # dangling, or a loop
+                    yield _diag(str(path), M.SYMLINK_LOOP if _is_loop(path) else M.NOT_FOUND)
+                else:  # a FIFO, socket or device named like a source file
+                    yield _diag(str(path), M.NOT_A_FILE)
             continue
         if is_dir:
             if entry.name in skip_dirs or entry.name.startswith(".") or entry.name.endswith(".egg-info"):
@@ -128,7 +131,6 @@ def _walk(
 
 def read_source(path: Path, root: Path | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> SourceFile | Diagnostic:
     """Read and decode one file, or explain why not. Never raises for problems with the file itself."""
-    import hashlib
 
     shown = str(path)
     try:
@@ -165,6 +167,10 @@ def decode_source(raw: bytes, path: Path, relpath: str) -> SourceFile | Diagnost
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
     except SyntaxError as exc:
+        if "invalid or missing encoding declaration" in str(exc):
+            # no usable coding cookie and the first lines are not UTF-8 (say cp1252 text): say where
+            return _diag(shown, M.BAD_ENCODING, Severity.ERROR, encoding="utf-8",
+                         reason=_utf8_error(raw) + " and there is no PEP 263 coding declaration")
         return _diag(shown, M.UNKNOWN_ENCODING, Severity.ERROR, reason=str(exc))
     bom = raw.startswith(codecs.BOM_UTF8)
     try:
@@ -175,8 +181,9 @@ def decode_source(raw: bytes, path: Path, relpath: str) -> SourceFile | Diagnost
             line = raw[: exc.start].count(b"\n") + 1
             reason = f"invalid byte 0x{raw[exc.start]:02x} on line {line}"
         return _diag(shown, M.BAD_ENCODING, Severity.ERROR, encoding=encoding, reason=reason)
-    if text.startswith("\ufeff"):
-        text = text[1:]
+    except UnicodeError as exc:  # codecs may raise other UnicodeErrors
+        return _diag(shown, M.BAD_ENCODING, Severity.ERROR, encoding=encoding, reason=str(exc))
+    text = text.removeprefix("\ufeff")
     newline = "\r\n" if "\r\n" in text[:10000] else ("\r" if "\r" in text[:10000] else "\n")
     return SourceFile(
         path=path,
@@ -188,6 +195,15 @@ def decode_source(raw: bytes, path: Path, relpath: str) -> SourceFile | Diagnost
         newline=newline,
         raw_hash=hashlib.sha256(raw).hexdigest(),
     )
+
+
+def _utf8_error(raw: bytes) -> str:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return f"invalid byte 0x{raw[exc.start]:02x} on line {line}"
+    return "the first two lines are not valid UTF-8"
 
 
 def _looks_binary(raw: bytes) -> bool:

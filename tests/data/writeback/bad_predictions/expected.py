@@ -1,0 +1,2 @@
+def area(width: float, height):
+    return width * height

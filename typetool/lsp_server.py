@@ -1,0 +1,798 @@
+"""`typetool lsp`: the language server (pygls, stdio). A thin front end over `typetool.ide`.
+
+Does: keeps the client's documents (saved or not), runs all analysis on one worker thread in priority order
+(requests first, background prediction of the rest of an open file after it), answers inlay hints, hover,
+code actions (with lazy `codeAction/resolve` where the client supports it, else a command), inlay hint resolve
+(double-click inserts the annotation), and the commands `typetool.annotateFile`, `typetool.annotateWorkspace`,
+`typetool.applyTypes` and `typetool.showPredictionDetails`. Results are cached per document version; a request
+whose document changed while it ran answers ContentModified, and a cancelled request stops at the next chunk
+of model work. The model is loaded once, in the background, from (first wins) `--model`, the editor's
+`typetool.model`, `model` in `[tool.typetool]`, the shipped model; a missing model is shown to the user once
+and the server keeps answering (without types).
+Never dies on a bad request: params that do not deserialize get an InvalidParams answer, unknown documents
+and files with syntax errors give empty answers or disabled actions with the reason.
+Does not: analyse, predict or rewrite anything itself (`typetool.ide` does), or publish diagnostics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import itertools
+import logging
+import queue
+import threading
+import traceback
+import uuid
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, TypeVar
+from urllib.parse import unquote
+
+from lsprotocol import types as T
+from pygls.exceptions import JsonRpcContentModified, JsonRpcException, JsonRpcInvalidParams
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
+from pygls.uris import from_fs_path, to_fs_path
+
+from typetool import __version__
+from typetool import ide
+from typetool.diagnostics import Diagnostic
+from typetool.slots import SlotKind
+from typetool.sources import discover, read_source
+
+log = logging.getLogger("typetool.lsp")
+R = TypeVar("R")
+
+SLOT_KIND = "refactor.rewrite.typetool"
+FILE_KIND = "source.typetool.annotate"
+COMMANDS = ("typetool.annotateFile", "typetool.annotateWorkspace", "typetool.applyTypes",
+            "typetool.showPredictionDetails")
+BACKGROUND_CHUNK = 4  # slots per background job: a request waits for at most one of these
+PRIO_MODEL, PRIO_REQUEST, PRIO_OPEN, PRIO_BACKGROUND = -1, 0, 5, 10
+SYNTAX_CODES = ("syntax-error", "syntax-skipped")
+
+
+@dataclass(frozen=True, slots=True)
+class ServerOptions:
+    model: str | None = None  # --model: wins over every setting
+    device: str | None = None
+    debounce: float = 0.3  # seconds after the last change before background prediction starts
+
+
+# ----------------------------------------------------------------------------------------------- the worker
+
+class Worker:
+    """One thread that runs analysis and model work, most urgent first (lowest priority number)."""
+
+    def __init__(self) -> None:
+        self._queue: queue.PriorityQueue[tuple[int, int, Callable[[], Any] | None,
+                                               concurrent.futures.Future[Any] | None]] = queue.PriorityQueue()
+        self._seq = itertools.count()
+        old = threading.stack_size()
+        threading.stack_size(256 * 1024 * 1024)  # the analysis recurses along deep syntax trees
+        try:
+            self._thread = threading.Thread(target=self._loop, name="typetool-worker", daemon=True)
+            self._thread.start()
+        finally:
+            threading.stack_size(old)
+
+    def submit(self, fn: Callable[[], R], priority: int) -> concurrent.futures.Future[R]:
+        fut: concurrent.futures.Future[R] = concurrent.futures.Future()
+        self._queue.put((priority, next(self._seq), fn, fut))
+        return fut
+
+    def stop(self) -> None:
+        self._queue.put((-100, next(self._seq), None, None))
+
+    def _loop(self) -> None:
+        while True:
+            _prio, _seq, fn, fut = self._queue.get()
+            if fn is None or fut is None:
+                return
+            if not fut.set_running_or_notify_cancel():
+                continue
+            try:
+                fut.set_result(fn())
+            except BaseException as exc:  # noqa: BLE001 - handed to the awaiting request
+                fut.set_exception(exc)
+
+
+# ------------------------------------------------------------------------------------------------ documents
+
+@dataclass(frozen=True, slots=True)
+class Doc:
+    """A snapshot of one document: an open buffer (with its version) or a file read from disk (version None)."""
+
+    uri: str
+    version: int | None
+    text: str
+    path: Path
+    relpath: str
+
+
+class _Protocol(LanguageServerProtocol):
+    """Answers a request whose params do not deserialize with InvalidParams instead of leaving it unanswered."""
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        try:
+            return super().structure_message(data)
+        except JsonRpcException:
+            if isinstance(data, dict) and "id" in data and "method" in data and "jsonrpc" in data:
+                error = JsonRpcInvalidParams(f"invalid params for {data.get('method')!s}")
+                self._send_response(data["id"], None, error.to_response_error())
+                return SimpleNamespace(jsonrpc="invalid")  # handle_message ignores it
+            raise
+
+    @lsp_method(T.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: T.DidChangeTextDocumentParams) -> Generator[Any, Any, None]:
+        """A change to a document that was never opened is logged and ignored (pygls would raise)."""
+        if unquote(params.text_document.uri) not in self.workspace.text_documents:
+            log.warning("change to a document that is not open: %s; ignored", params.text_document.uri)
+            return
+        yield from super().lsp_text_document__did_change(params)
+
+
+class TypetoolServer(LanguageServer):
+    def __init__(self, options: ServerOptions = ServerOptions()) -> None:
+        super().__init__("typetool", __version__, protocol_cls=_Protocol,
+                         text_document_sync_kind=T.TextDocumentSyncKind.Incremental)
+        self.options = options
+        self.worker = Worker()
+        self.engine = ide.Engine()
+        self.resolver = ide.SettingsResolver(self._warn, {"model": options.model, "device": options.device})
+        self._model_future: asyncio.Future[ide.ModelState] | None = None
+        self._model_key: tuple[str | None, str] | None = None
+        self._versions: dict[str, int | None] = {}  # uri -> version of open documents (read by the worker)
+        self._analyses: dict[str, tuple[int | None, str, concurrent.futures.Future[ide.DocumentAnalysis]]] = {}
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._background: dict[str, asyncio.Task[None]] = {}
+        self._shown: set[str] = set()
+        self._configured = asyncio.Event()  # set once the editor's settings have been read (or not given)
+
+    # -- plumbing ----------------------------------------------------------------------------------------------
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """Log protocol errors instead of pygls' default pop-up for each one."""
+        log.error("%s: %s", getattr(source, "__name__", source), error)
+        self._log(f"typetool: {error}", T.MessageType.Error)
+
+    def _log(self, message: str, kind: T.MessageType = T.MessageType.Info) -> None:
+        try:
+            self.window_log_message(T.LogMessageParams(type=kind, message=message))
+        except Exception:  # noqa: BLE001 - no client yet
+            log.info("%s", message)
+
+    def _show(self, message: str, kind: T.MessageType = T.MessageType.Error, once: bool = True) -> None:
+        if once and message in self._shown:
+            return
+        self._shown.add(message)
+        self.window_show_message(T.ShowMessageParams(type=kind, message=message))
+
+    def _warn(self, message: str) -> None:
+        self._show(f"typetool: {message}", T.MessageType.Warning)
+
+    def _capability(self, dotted: str) -> Any:
+        node: Any = self.client_capabilities
+        for part in dotted.split("."):
+            node = getattr(node, part, None)
+            if node is None:
+                return None
+        return node
+
+    @property
+    def encoding(self) -> ide.Encoding:
+        enc = str(self.workspace.position_encoding or "utf-16").lower()
+        return "utf-8" if enc == "utf-8" else "utf-32" if enc == "utf-32" else "utf-16"
+
+    def roots(self) -> list[Path]:
+        out = []
+        for folder in self.workspace.folders.values():
+            path = to_fs_path(folder.uri)
+            if path:
+                out.append(Path(path))
+        if not out and self.workspace.root_path:
+            out.append(Path(self.workspace.root_path))
+        return out
+
+    async def run(self, fn: Callable[[Callable[[], bool]], R], priority: int = PRIO_REQUEST,
+                  doc: Doc | None = None) -> R:
+        """Run `fn(should_stop)` on the worker; `should_stop` turns true when the request is cancelled or the
+        document changed. Raises ContentModified for stale work."""
+        cancelled = threading.Event()
+
+        def should_stop() -> bool:
+            return cancelled.is_set() or (doc is not None and not self._current(doc))
+
+        def job() -> R:
+            if should_stop():
+                raise ide.Stale()
+            return fn(should_stop)
+
+        fut = self.worker.submit(job, priority)
+        try:
+            return await asyncio.wrap_future(fut)
+        except asyncio.CancelledError:
+            cancelled.set()
+            fut.cancel()
+            raise
+        except ide.Stale:
+            raise JsonRpcContentModified("the document changed; ask again") from None
+
+    def _current(self, doc: Doc) -> bool:
+        if doc.version is None:
+            return True
+        return self._versions.get(doc.uri, doc.version) == doc.version
+
+    def doc(self, uri: str) -> Doc | None:
+        """The open buffer for `uri`, else the Python file on disk, else None (unknown documents get empty
+        answers)."""
+        roots = self.roots()
+        opened = self.workspace.text_documents.get(unquote(uri))
+        fs = to_fs_path(uri) if uri.startswith("file:") else None
+        if opened is not None:
+            if opened.language_id not in (None, "python") and not str(fs or "").endswith((".py", ".pyi")):
+                return None
+            path = Path(fs) if fs else (roots[0] if roots else Path.cwd()) / (uri.rsplit("/", 1)[-1] or "untitled")
+            return Doc(uri, opened.version, opened.source, path, ide.document_relpath(path, roots))
+        if fs is None or not fs.endswith((".py", ".pyi")):
+            return None
+        src = read_source(Path(fs))
+        if isinstance(src, Diagnostic):
+            return None
+        return Doc(uri, None, src.text, Path(fs), ide.document_relpath(Path(fs), roots))
+
+    async def ready(self) -> None:
+        """Wait (briefly) until the editor's settings are known, so that the first answers use them."""
+        if not self._configured.is_set():
+            try:
+                await asyncio.wait_for(self._configured.wait(), 15)
+            except asyncio.TimeoutError:
+                self._configured.set()
+
+    def settings(self, doc: Doc | None) -> ide.EditorSettings:
+        roots = self.roots()
+        return self.resolver.for_path(doc.path if doc is not None else None, roots[0] if roots else Path.cwd())
+
+    async def analysis(self, doc: Doc, priority: int = PRIO_REQUEST) -> ide.DocumentAnalysis:
+        cached = self._analyses.get(doc.uri)
+        if cached is not None and cached[0] == doc.version and cached[1] == doc.text \
+                and not (cached[2].cancelled()):
+            fut = cached[2]
+        else:
+            encoding = self.encoding
+            fut = self.worker.submit(lambda: ide.analyse_document(doc.uri, doc.version, doc.text, doc.path,
+                                                                  doc.relpath, encoding), priority)
+            self._analyses[doc.uri] = (doc.version, doc.text, fut)
+        return await asyncio.shield(asyncio.wrap_future(fut))
+
+    # -- the model ---------------------------------------------------------------------------------------------
+
+    def _model_settings(self) -> tuple[str | None, str]:
+        s = self.settings(None).settings
+        return s.model, s.device
+
+    def start_model(self) -> None:
+        """Load the model in the background (once; again only when the configured model changes)."""
+        key = self._model_settings()
+        if key == self._model_key and self._model_future is not None:
+            return
+        self._model_key = key
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[ide.ModelState] = loop.create_future()
+        self._model_future = future
+
+        def load() -> None:
+            state = ide.load_model(*key)
+            self.worker.submit(lambda: self.engine.set_model(state), PRIO_MODEL).result()
+            loop.call_soon_threadsafe(self._model_loaded, future, state)
+
+        threading.Thread(target=load, name="typetool-model", daemon=True).start()
+
+    def _model_loaded(self, future: asyncio.Future[ide.ModelState], state: ide.ModelState) -> None:
+        if not future.done():
+            future.set_result(state)
+        if state.error:
+            self._show(state.error, T.MessageType.Error)
+        else:
+            self._log(f"typetool: model {state.model_dir} loaded in {state.seconds:.1f}s")
+        if future is self._model_future and self._capability("workspace.inlay_hint.refresh_support"):
+            self.workspace_inlay_hint_refresh(None)
+
+    async def model(self) -> ide.ModelState:
+        if self._model_future is None:
+            self.start_model()
+        assert self._model_future is not None
+        return await asyncio.shield(self._model_future)
+
+    # -- configuration -----------------------------------------------------------------------------------------
+
+    async def pull_configuration(self) -> None:
+        if not self._capability("workspace.configuration"):
+            return
+        try:
+            result = await asyncio.wait_for(self.workspace_configuration_async(
+                T.ConfigurationParams(items=[T.ConfigurationItem(section="typetool")])), 10)
+        except (asyncio.TimeoutError, JsonRpcException) as exc:
+            self._log(f"typetool: could not read the editor's settings: {exc}", T.MessageType.Warning)
+            return
+        if result:
+            self.resolver.set_client(result[0])
+
+    def configuration_changed(self) -> None:
+        self.start_model()
+        self._analyses.clear()
+        if self._capability("workspace.inlay_hint.refresh_support"):
+            self.workspace_inlay_hint_refresh(None)
+        for uri in list(self._versions):
+            self.schedule(uri, 0.0)
+
+    # -- background prediction ---------------------------------------------------------------------------------
+
+    def schedule(self, uri: str, delay: float) -> None:
+        timer = self._timers.pop(uri, None)
+        if timer is not None:
+            timer.cancel()
+        task = self._background.pop(uri, None)
+        if task is not None:
+            task.cancel()
+        loop = asyncio.get_running_loop()
+
+        def start() -> None:
+            self._timers.pop(uri, None)
+            self._background[uri] = loop.create_task(self.prefetch(uri))
+
+        self._timers[uri] = loop.call_later(delay, start)
+
+    async def prefetch(self, uri: str) -> None:
+        """Analyse an open document and predict all its slots, a few at a time, behind any request."""
+        await self.ready()
+        doc = self.doc(uri)
+        if doc is None:
+            return
+        try:
+            analysis = await self.analysis(doc, PRIO_OPEN)
+            state = await self.model()
+            if state.predictor is None:
+                return
+            settings = self.settings(doc)
+            views = [v for v in analysis.slots if v.kind in settings.kinds]
+            for i in range(0, len(views), BACKGROUND_CHUNK):
+                chunk = views[i:i + BACKGROUND_CHUNK]
+                await self.run(lambda stop, c=chunk: self.engine.predict(analysis, c, settings, stop),  # type: ignore[misc]
+                               PRIO_BACKGROUND, doc)
+        except (JsonRpcContentModified, asyncio.CancelledError):
+            return
+        except Exception:  # noqa: BLE001 - background work must not take anything down
+            log.exception("background prediction failed for %s", uri)
+
+    # -- answers -----------------------------------------------------------------------------------------------
+
+    def _offsets(self, analysis: ide.DocumentAnalysis, rng: T.Range) -> tuple[int, int]:
+        idx = analysis.index
+        start = idx.offset(ide.Position(rng.start.line, rng.start.character))
+        end = idx.offset(ide.Position(rng.end.line, rng.end.character))
+        return min(start, end), max(start, end)
+
+    def _check(self, doc: Doc) -> None:
+        if not self._current(doc):
+            raise JsonRpcContentModified("the document changed; ask again")
+
+    async def inlay_hints(self, params: T.InlayHintParams) -> list[T.InlayHint]:
+        await self.ready()
+        doc = self.doc(params.text_document.uri)
+        if doc is None:
+            return []
+        settings = self.settings(doc)
+        if not settings.hints:
+            return []
+        analysis = await self.analysis(doc)
+        if (await self.model()).predictor is None:
+            return []
+        start, end = self._offsets(analysis, params.range)
+
+        def work(stop: Callable[[], bool]) -> list[ide.Hint]:
+            self.engine.predict(analysis, analysis.slots_in(start, end, settings.kinds), settings, stop)
+            return ide.hints(analysis, start, end, settings)
+
+        found = await self.run(work, PRIO_REQUEST, doc)
+        self._check(doc)
+        return [T.InlayHint(
+            position=T.Position(h.position.line, h.position.character), label=h.label, kind=T.InlayHintKind.Type,
+            tooltip=T.MarkupContent(kind=T.MarkupKind.Markdown, value=h.tooltip), padding_left=h.padding_left,
+            data={"uri": doc.uri, "version": doc.version, "slot": h.slot_id, "confidence": round(h.confidence, 4),
+                  "lowConfidence": h.low}) for h in found]
+
+    async def resolve_inlay_hint(self, hint: T.InlayHint) -> T.InlayHint:
+        """Add the edit that inserts the hint's type (double-click in VS Code), when it can be written."""
+        await self.ready()
+        data = hint.data if isinstance(hint.data, Mapping) else {}
+        uri, slot = data.get("uri"), data.get("slot")
+        if not isinstance(uri, str) or not isinstance(slot, str):
+            return hint
+        doc = self.doc(uri)
+        if doc is None or doc.version != data.get("version"):
+            return hint
+        analysis = await self.analysis(doc)
+        settings = self.settings(doc)
+
+        def work(_stop: Callable[[], bool]) -> ide.EditPlan | None:
+            pred = analysis.predictions.get(slot)
+            if pred is None or pred.partial is None:
+                return None
+            try:
+                return self.engine.edit_plan(analysis, {slot: pred.partial}, settings)
+            except ide.EditError:
+                return None
+
+        plan = await self.run(work, PRIO_REQUEST, doc)
+        if plan is not None and plan.written:
+            hint.text_edits = [_edit(e) for e in plan.edits]
+        return hint
+
+    async def hover(self, params: T.HoverParams) -> T.Hover | None:
+        await self.ready()
+        doc = self.doc(params.text_document.uri)
+        if doc is None:
+            return None
+        analysis = await self.analysis(doc)
+        settings = self.settings(doc)
+        offset = analysis.index.offset(ide.Position(params.position.line, params.position.character))
+        view = analysis.slot_at(offset, settings.kinds)
+        if view is None:
+            return None
+        state = await self.model()
+        if state.predictor is None:
+            return None
+
+        def work(stop: Callable[[], bool]) -> str:
+            self.engine.predict(analysis, [view], settings, stop)
+            return ide.hover_markdown(analysis, view, settings, self.engine.view(settings))
+
+        text = await self.run(work, PRIO_REQUEST, doc)
+        self._check(doc)
+        rng = analysis.index.range(*view.name_span)
+        return T.Hover(contents=T.MarkupContent(kind=T.MarkupKind.Markdown, value=text), range=_range(rng))
+
+    async def code_actions(self, params: T.CodeActionParams) -> list[T.CodeAction]:
+        await self.ready()
+        doc = self.doc(params.text_document.uri)
+        if doc is None:
+            return []
+        only = params.context.only if params.context is not None else None
+        if only is not None and not any(SLOT_KIND.startswith(k) or FILE_KIND.startswith(k)
+                                        or k.startswith((SLOT_KIND, FILE_KIND)) for k in only):
+            return []
+        analysis = await self.analysis(doc)
+        settings = self.settings(doc)
+        if (await self.model()).predictor is None:
+            return []
+        start, end = self._offsets(analysis, params.range)
+
+        def work(stop: Callable[[], bool]) -> list[ide.ActionSpec]:
+            views = [v for v in analysis.slots if v.kind in settings.kinds
+                     and (start <= v.anchor <= end or v.name_span[0] <= end and start <= v.name_span[1])]
+            qualname = analysis.function_at(start)
+            if qualname is not None:
+                views += ide.function_views(analysis, qualname, settings.kinds)
+            self.engine.predict(analysis, views, settings, stop)
+            return ide.actions(analysis, start, end, settings)
+
+        specs = await self.run(work, PRIO_REQUEST, doc)
+        self._check(doc)
+        broken = next((d for d in analysis.diagnostics if d.code in SYNTAX_CODES), None)
+        resolve = "edit" in (self._capability("text_document.code_action.resolve_support.properties") or [])
+        disabled_ok = bool(self._capability("text_document.code_action.disabled_support"))
+        out: list[T.CodeAction] = []
+        for spec in specs:
+            kind = FILE_KIND if spec.scope == "file" else SLOT_KIND
+            if only is not None and not any(kind.startswith(k) for k in only):
+                continue
+            data = {"uri": doc.uri, "version": doc.version, "scope": spec.scope, "types": [list(t) for t in spec.types]}
+            action = T.CodeAction(title=spec.title, kind=kind, is_preferred=spec.preferred or None)
+            if broken is not None:
+                if not disabled_ok:
+                    continue
+                where = f" (line {broken.line})" if broken.line else ""
+                action.disabled = T.CodeActionDisabled(reason=f"the file has a syntax error{where}; fix it first")
+            elif resolve:
+                action.data = data
+            else:
+                action.command = T.Command(title=spec.title, command="typetool.applyTypes", arguments=[data])
+            out.append(action)
+        return out
+
+    async def _plan(self, doc: Doc, scope: str, types: list[tuple[str, str]]) -> ide.EditPlan:
+        analysis = await self.analysis(doc)
+        settings = self.settings(doc)
+        if scope == "file":
+            state = await self.model()
+            if state.predictor is None:
+                raise ide.EditError(state.error or "no model")
+
+        def work(stop: Callable[[], bool]) -> ide.EditPlan:
+            chosen = dict(types)
+            if scope == "file":
+                self.engine.predict(analysis, [v for v in analysis.slots if v.kind in settings.kinds], settings,
+                                    stop)
+                chosen = dict(ide.file_types(analysis, settings))
+            return self.engine.edit_plan(analysis, chosen, settings)
+
+        return await self.run(work, PRIO_REQUEST, doc)
+
+    def _workspace_edit(self, edits: list[tuple[Doc, ide.EditPlan]]) -> T.WorkspaceEdit:
+        if self._capability("workspace.workspace_edit.document_changes"):
+            return T.WorkspaceEdit(document_changes=[
+                T.TextDocumentEdit(text_document=T.OptionalVersionedTextDocumentIdentifier(uri=d.uri,
+                                                                                            version=d.version),
+                                   edits=[_edit(e) for e in plan.edits]) for d, plan in edits if plan.edits])
+        return T.WorkspaceEdit(changes={d.uri: [_edit(e) for e in plan.edits] for d, plan in edits if plan.edits})
+
+    def _action_data(self, data: object) -> tuple[Doc, str, list[tuple[str, str]]]:
+        if not isinstance(data, Mapping) or not isinstance(data.get("uri"), str) \
+                or data.get("scope") not in ("slot", "function", "file") or not isinstance(data.get("types"), list):
+            raise JsonRpcInvalidParams("not a typetool code action")
+        types = [(str(t[0]), str(t[1])) for t in data["types"] if isinstance(t, list | tuple) and len(t) == 2]
+        doc = self.doc(data["uri"])
+        if doc is None:
+            raise JsonRpcInvalidParams(f"unknown document {data['uri']}")
+        if data.get("version") != doc.version:
+            raise JsonRpcContentModified("the document changed since the action was offered")
+        return doc, str(data["scope"]), types
+
+    async def resolve_code_action(self, action: T.CodeAction) -> T.CodeAction:
+        await self.ready()
+        doc, scope, types = self._action_data(action.data)
+        try:
+            plan = await self._plan(doc, scope, types)
+        except ide.EditError as exc:
+            self._show(f"typetool: {exc}", T.MessageType.Warning, once=False)
+            return action
+        if not plan.written:
+            self._show(_nothing_written(plan), T.MessageType.Info, once=False)
+        action.edit = self._workspace_edit([(doc, plan)])
+        return action
+
+    # -- commands ----------------------------------------------------------------------------------------------
+
+    async def apply_types(self, data: object) -> dict[str, Any]:
+        await self.ready()
+        doc, scope, types = self._action_data(data)
+        return await self._apply(doc, scope, types)
+
+    async def annotate_file(self, uri: object) -> dict[str, Any]:
+        await self.ready()
+        if not isinstance(uri, str):
+            raise JsonRpcInvalidParams("typetool.annotateFile takes the document URI")
+        doc = self.doc(uri)
+        if doc is None:
+            raise JsonRpcInvalidParams(f"not a Python document: {uri}")
+        return await self._apply(doc, "file", [])
+
+    async def _apply(self, doc: Doc, scope: str, types: list[tuple[str, str]]) -> dict[str, Any]:
+        try:
+            plan = await self._plan(doc, scope, types)
+        except ide.EditError as exc:
+            self._show(f"typetool: {exc}", T.MessageType.Warning, once=False)
+            return {"written": 0, "error": str(exc)}
+        if plan.written:
+            result = await self.workspace_apply_edit_async(T.ApplyWorkspaceEditParams(
+                edit=self._workspace_edit([(doc, plan)]), label="typetool: annotate"))
+            if not result.applied:
+                self._show(f"typetool: the editor did not apply the edit ({result.failure_reason or 'no reason'})",
+                           T.MessageType.Warning, once=False)
+                return {"written": 0, "error": result.failure_reason or "not applied"}
+        else:
+            self._show(_nothing_written(plan), T.MessageType.Info, once=False)
+        return {"written": len(plan.written), "skipped": [[s.slot_id, s.reason] for s in plan.skipped]}
+
+    async def annotate_workspace(self) -> dict[str, Any]:
+        await self.ready()
+        state = await self.model()
+        if state.predictor is None:
+            self._show(state.error or "typetool: no model", T.MessageType.Error, once=False)
+            return {"written": 0, "error": state.error}
+        files = [p for p in discover(self.roots(), suffixes=(".py",)) if isinstance(p, Path)]
+        token = str(uuid.uuid4())
+        progress = bool(self._capability("window.work_done_progress"))
+        if progress:
+            await self.work_done_progress.create_async(token)
+            self.work_done_progress.begin(token, T.WorkDoneProgressBegin(
+                title="typetool: annotating the workspace", cancellable=True, percentage=0))
+        cancel = self.work_done_progress.tokens.get(token)
+        results: list[tuple[Doc, ide.EditPlan]] = []
+        failed: list[str] = []
+        try:
+            for i, path in enumerate(files):
+                if cancel is not None and cancel.cancelled():
+                    break
+                doc = self.doc(from_fs_path(str(path)) or path.as_uri())
+                if doc is None:
+                    continue
+                if progress:
+                    self.work_done_progress.report(token, T.WorkDoneProgressReport(
+                        message=doc.relpath, percentage=int(100 * i / max(1, len(files)))))
+                try:
+                    results.append((doc, await self._plan(doc, "file", [])))
+                except (ide.EditError, JsonRpcContentModified) as exc:
+                    failed.append(f"{doc.relpath}: {exc}")
+        finally:
+            if progress:
+                self.work_done_progress.end(token, T.WorkDoneProgressEnd())
+        written = sum(len(p.written) for _d, p in results)
+        changed = [(d, p) for d, p in results if p.edits]
+        if changed:
+            result = await self.workspace_apply_edit_async(T.ApplyWorkspaceEditParams(
+                edit=self._workspace_edit(changed), label="typetool: annotate workspace"))
+            if not result.applied:
+                written = 0
+        summary = f"typetool: {written} annotations in {len(changed)} of {len(files)} files"
+        if failed:
+            summary += f"; {len(failed)} files left alone ({failed[0]}{', ...' if len(failed) > 1 else ''})"
+        self._show(summary, T.MessageType.Info, once=False)
+        return {"written": written, "files": len(changed), "failed": failed}
+
+    async def prediction_details(self, uri: object, position: object) -> str | None:
+        await self.ready()
+        if not isinstance(uri, str) or not isinstance(position, Mapping):
+            raise JsonRpcInvalidParams("typetool.showPredictionDetails takes a URI and a position")
+        doc = self.doc(uri)
+        if doc is None:
+            return None
+        analysis = await self.analysis(doc)
+        settings = self.settings(doc)
+        offset = analysis.index.offset(ide.Position(int(position.get("line", 0)), int(position.get("character", 0))))
+        all_kinds = frozenset(SlotKind)
+        view = analysis.slot_at(offset, all_kinds)
+        if view is None:
+            qualname = analysis.function_at(offset)
+            views = ide.function_views(analysis, qualname, all_kinds) if qualname else []
+        else:
+            views = [view]
+        if not views:
+            return None
+        state = await self.model()
+        if state.predictor is None:
+            return state.error
+
+        def work(stop: Callable[[], bool]) -> str:
+            self.engine.predict(analysis, views, settings, stop)
+            return "\n\n---\n\n".join(ide.hover_markdown(analysis, v, settings, self.engine.view(settings), True)
+                                      for v in views)
+
+        return await self.run(work, PRIO_REQUEST, doc)
+
+
+def _nothing_written(plan: ide.EditPlan) -> str:
+    if not plan.skipped:
+        return "typetool: nothing to write here (no prediction within the guarantee)"
+    first = plan.skipped[0]
+    return f"typetool: nothing written; {first.slot_id.split('::')[-1]}: {first.reason or first.status.value}"
+
+
+def _range(r: ide.Range) -> T.Range:
+    return T.Range(T.Position(r.start.line, r.start.character), T.Position(r.end.line, r.end.character))
+
+
+def _edit(e: ide.TextEdit) -> T.TextEdit:
+    return T.TextEdit(range=_range(e.range), new_text=e.new_text)
+
+
+# ------------------------------------------------------------------------------------------- registration
+
+def create_server(options: ServerOptions = ServerOptions()) -> TypetoolServer:
+    server = TypetoolServer(options)
+
+    @server.feature(T.INITIALIZE)
+    def initialize(ls: TypetoolServer, params: T.InitializeParams) -> None:
+        opts = params.initialization_options
+        if isinstance(opts, Mapping):
+            raw = opts.get("settings", opts.get("typetool", opts))
+            ls.resolver.set_client(raw if isinstance(raw, Mapping) else None)
+        threading.Thread(target=_warm_imports, name="typetool-imports", daemon=True).start()
+
+    @server.feature(T.INITIALIZED)
+    async def initialized(ls: TypetoolServer, _params: T.InitializedParams) -> None:
+        try:
+            await ls.pull_configuration()
+        finally:
+            ls._configured.set()
+        ls.start_model()
+
+    @server.feature(T.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def did_change_configuration(ls: TypetoolServer, params: T.DidChangeConfigurationParams) -> None:
+        pushed = params.settings.get("typetool") if isinstance(params.settings, Mapping) else None
+        if isinstance(pushed, Mapping):
+            ls.resolver.set_client(pushed)
+        else:
+            ls._configured.clear()  # requests that come next wait for the new settings
+            try:
+                await ls.pull_configuration()
+            finally:
+                ls._configured.set()
+        ls.configuration_changed()
+
+    @server.feature(T.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: TypetoolServer, params: T.DidOpenTextDocumentParams) -> None:
+        ls._versions[params.text_document.uri] = params.text_document.version
+        ls.schedule(params.text_document.uri, 0.0)
+
+    @server.feature(T.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: TypetoolServer, params: T.DidChangeTextDocumentParams) -> None:
+        ls._versions[params.text_document.uri] = params.text_document.version
+        ls.schedule(params.text_document.uri, ls.options.debounce)
+
+    @server.feature(T.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(ls: TypetoolServer, _params: T.DidSaveTextDocumentParams) -> None:
+        ls.worker.submit(ls.engine.forget_indexes, PRIO_REQUEST)
+
+    @server.feature(T.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: TypetoolServer, params: T.DidCloseTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        ls._versions.pop(uri, None)
+        ls._analyses.pop(uri, None)
+        for handle in (ls._timers.pop(uri, None), ls._background.pop(uri, None)):
+            if handle is not None:
+                handle.cancel()
+
+    @server.feature(T.TEXT_DOCUMENT_INLAY_HINT, T.InlayHintOptions(resolve_provider=True))
+    async def inlay_hint(ls: TypetoolServer, params: T.InlayHintParams) -> list[T.InlayHint]:
+        return await ls.inlay_hints(params)
+
+    @server.feature(T.INLAY_HINT_RESOLVE)
+    async def inlay_hint_resolve(ls: TypetoolServer, hint: T.InlayHint) -> T.InlayHint:
+        return await ls.resolve_inlay_hint(hint)
+
+    @server.feature(T.TEXT_DOCUMENT_HOVER)
+    async def hover(ls: TypetoolServer, params: T.HoverParams) -> T.Hover | None:
+        return await ls.hover(params)
+
+    @server.feature(T.TEXT_DOCUMENT_CODE_ACTION, T.CodeActionOptions(
+        code_action_kinds=[SLOT_KIND, FILE_KIND],
+        resolve_provider=True))
+    async def code_action(ls: TypetoolServer, params: T.CodeActionParams) -> list[T.CodeAction]:
+        return await ls.code_actions(params)
+
+    @server.feature(T.CODE_ACTION_RESOLVE)
+    async def code_action_resolve(ls: TypetoolServer, action: T.CodeAction) -> T.CodeAction:
+        return await ls.resolve_code_action(action)
+
+    @server.command("typetool.annotateFile")
+    async def annotate_file(ls: TypetoolServer, *args: Any) -> dict[str, Any]:
+        return await ls.annotate_file(args[0] if args else None)
+
+    @server.command("typetool.annotateWorkspace")
+    async def annotate_workspace(ls: TypetoolServer, *_args: Any) -> dict[str, Any]:
+        return await ls.annotate_workspace()
+
+    @server.command("typetool.applyTypes")
+    async def apply_types(ls: TypetoolServer, *args: Any) -> dict[str, Any]:
+        return await ls.apply_types(args[0] if args else None)
+
+    @server.command("typetool.showPredictionDetails")
+    async def details(ls: TypetoolServer, *args: Any) -> str | None:
+        return await ls.prediction_details(args[0] if args else None, args[1] if len(args) > 1 else None)
+
+    @server.feature(T.SHUTDOWN)
+    def shutdown(ls: TypetoolServer, *_args: Any) -> None:
+        ls.worker.stop()
+
+    return server
+
+
+def _warm_imports() -> None:
+    """Import torch and the model code while the client is still starting up (most of a cold start)."""
+    try:
+        import typetool.model  # noqa: F401
+        import typetool.predictions  # noqa: F401
+        from typetool.model import load_model  # noqa: F401
+    except Exception:  # noqa: BLE001 - the real import reports it
+        log.debug("warm imports failed: %s", traceback.format_exc())
+
+
+def serve(options: ServerOptions = ServerOptions()) -> None:
+    """Run the server over stdin/stdout until the client says exit."""
+    create_server(options).start_io()
