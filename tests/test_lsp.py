@@ -311,13 +311,18 @@ async def test_actions_run_as_commands_for_clients_without_resolve(old_client: L
                                                                    workspace: Path) -> None:
     uri = (workspace / "pkg" / "mod.py").as_uri()
     doc = open_doc(old_client, uri, SOURCE)
-    actions = await old_client.text_document_code_action_async(T.CodeActionParams(
-        doc, T.Range(T.Position(12, 25), T.Position(12, 25)), T.CodeActionContext(diagnostics=[])))
+    params = T.CodeActionParams(doc, T.Range(T.Position(12, 25), T.Position(12, 25)),
+                                T.CodeActionContext(diagnostics=[]))
+    # raw JSON: lsprotocol's client-side parser reads any action that has a `command` as a bare Command
+    actions = await raw_request(old_client, "textDocument/codeAction",
+                                old_client.protocol._converter.unstructure(params))
     action = actions[0]
-    assert isinstance(action, T.CodeAction) and action.command is not None and action.edit is None
-    (slot_id, type_), = action.command.arguments[0]["types"]  # type: ignore[index]
+    assert action["kind"] == "refactor.rewrite.typetool" and "edit" not in action
+    command = action["command"]
+    assert command["command"] == "typetool.applyTypes"
+    (slot_id, type_), = command["arguments"][0]["types"]
     result = await old_client.workspace_execute_command_async(T.ExecuteCommandParams(
-        action.command.command, action.command.arguments))
+        command["command"], command["arguments"]))
     assert result["written"] == 1
     applied = old_client.seen["applied"][-1]  # type: ignore[attr-defined]
     new = ide.apply_text_edits(SOURCE, edits_of(applied.edit, uri))  # `changes`, not `documentChanges`

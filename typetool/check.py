@@ -414,6 +414,8 @@ def run_check(paths: Sequence[Path], load_predictor: Callable[[], TypePredictor]
     if not slices:
         return outcome
     predictor = load_predictor()
+    if verify and predictor.calibration is None:  # no prediction sets to verify against: skip those slots
+        slices = [s for s in slices if s.slot.annotation is None]
     preds = predictor.predict(slices, batch_size=batch_size, progress=progress)
     findings = missing_findings(preds, min_confidence, predictor.epsilon)
     if verify:

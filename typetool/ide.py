@@ -23,7 +23,6 @@ import copy
 import difflib
 import hashlib
 import math
-import os
 import re
 import time
 from collections import OrderedDict
@@ -223,7 +222,7 @@ def apply_text_edits(text: str, edits: Sequence[TextEdit], encoding: Encoding = 
 class EditorSettings:
     """`[tool.typetool]` with the editor's own settings laid over it, plus what only an editor has."""
 
-    settings: Settings = Settings()
+    settings: Settings = field(default_factory=Settings)
     hints: bool = True  # show inlay hints at all
 
     @property
@@ -599,7 +598,8 @@ class Engine:
             usage = _usage(analysis, view)
             if usage is None:
                 continue
-            key = (self.model.model_dir, settings.view_key, render_slice(usage), usage.scope_names)
+            key: tuple[object, ...] = (self.model.model_dir, settings.view_key, render_slice(usage),
+                                       usage.scope_names)
             hit = self._cache.get(key)
             if hit is not None:
                 self._cache.move_to_end(key)
@@ -811,8 +811,8 @@ def hover_markdown(analysis: DocumentAnalysis, view: SlotView, settings: EditorS
         lines.append(f"Prediction set at ε = {s.epsilon:g}, δ = {s.delta:g}: {_md_code(pred.partial)} "
                      f"(a full type).")
     if not calibrated:
-        lines += ["", "_This model has no calibration: probabilities are raw model scores and types are written "
-                      "without holes._"]
+        lines += ["", ("_This model has no calibration: probabilities are raw model scores and types are written "
+                       "without holes._")]
     elif is_low(pred, settings) and pred.partial is not None:
         lines += ["", f"_Below min-confidence ({s.min_confidence:g}): shown dimmed._"]
     lines += ["", "| candidate | probability |", "|---|---:|"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import importlib
 import itertools
 import logging
 import queue
@@ -38,8 +39,7 @@ from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
 from pygls.uris import from_fs_path, to_fs_path
 
-from typetool import __version__
-from typetool import ide
+from typetool import __version__, ide
 from typetool.diagnostics import Diagnostic
 from typetool.slots import SlotKind
 from typetool.sources import discover, read_source
@@ -250,7 +250,7 @@ class TypetoolServer(LanguageServer):
         if not self._configured.is_set():
             try:
                 await asyncio.wait_for(self._configured.wait(), 15)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self._configured.set()
 
     def settings(self, doc: Doc | None) -> ide.EditorSettings:
@@ -316,7 +316,7 @@ class TypetoolServer(LanguageServer):
         try:
             result = await asyncio.wait_for(self.workspace_configuration_async(
                 T.ConfigurationParams(items=[T.ConfigurationItem(section="typetool")])), 10)
-        except (asyncio.TimeoutError, JsonRpcException) as exc:
+        except (TimeoutError, JsonRpcException) as exc:
             self._log(f"typetool: could not read the editor's settings: {exc}", T.MessageType.Warning)
             return
         if result:
@@ -366,7 +366,7 @@ class TypetoolServer(LanguageServer):
                                PRIO_BACKGROUND, doc)
         except (JsonRpcContentModified, asyncio.CancelledError):
             return
-        except Exception:  # noqa: BLE001 - background work must not take anything down
+        except Exception:  # background work must not take anything down
             log.exception("background prediction failed for %s", uri)
 
     # -- answers -----------------------------------------------------------------------------------------------
@@ -786,9 +786,8 @@ def create_server(options: ServerOptions = ServerOptions()) -> TypetoolServer:
 def _warm_imports() -> None:
     """Import torch and the model code while the client is still starting up (most of a cold start)."""
     try:
-        import typetool.model  # noqa: F401
-        import typetool.predictions  # noqa: F401
-        from typetool.model import load_model  # noqa: F401
+        for name in ("typetool.predictions", "typetool.model.predict"):
+            importlib.import_module(name)
     except Exception:  # noqa: BLE001 - the real import reports it
         log.debug("warm imports failed: %s", traceback.format_exc())
 

@@ -11,7 +11,7 @@ UNREADABLE = ("unreadable", "cannot read file: {reason}")
 NOT_A_FILE = ("not-a-file", "not a regular file, skipped")
 SYMLINK_LOOP = ("symlink-loop", "symbolic link loop, skipped")
 TOO_LARGE = ("too-large", "file is {size:.1f} MB, above the limit of {limit:.1f} MB; skipped "
-             "(raise --max-file-size to include it)")
+             "(raise --max-file-size, or max-file-size in [tool.typetool], to include it)")
 BINARY = ("binary", "looks like a binary file (NUL bytes), skipped")
 NUL_BYTES = ("nul-bytes", "source contains NUL bytes, which Python rejects; skipped")
 BAD_ENCODING = ("bad-encoding", "cannot decode as {encoding}: {reason}; skipped")

@@ -53,7 +53,6 @@ from typetool.sources import (
     read_source,
 )
 
-
 RECURSION_LIMIT = 20_000
 
 
