@@ -37,7 +37,7 @@ def _usage(message: str) -> typer.Exit:
 
 def check_command(
     paths: Annotated[list[Path] | None, typer.Argument(
-        help="Files or directories to check [default: the current directory].")] = None,
+        help="Files or directories to check (default: the current directory).")] = None,
     format: Annotated[CheckFormat, typer.Option(
         "--format", "-f", help="text (path:line:col: rule: message), json, sarif (SARIF 2.1.0, for code "
         "scanning) or github (workflow command annotations).")] = CheckFormat.text,
@@ -45,7 +45,8 @@ def check_command(
         "--output", "-o", help="Write the report to this file instead of standard output.")] = None,
     min_confidence: Annotated[float | None, typer.Option(
         "--min-confidence", min=0.0, max=1.0, help="Report a missing annotation only when the calibrated "
-        "confidence of the predicted type is at least this [default 0.5, or [tool.typetool]].")] = None,
+        "confidence of the predicted type is at least this (default: min-confidence in pyproject.toml, else "
+        "0.5).")] = None,
     verify: Annotated[bool, typer.Option(
         "--verify", help="Also report existing annotations outside the prediction set at --verify-epsilon "
         "(likely wrong annotations).")] = False,
@@ -55,12 +56,12 @@ def check_command(
         "--changed-only", help="Only report slots on lines changed since --base (for pull requests).")] = False,
     base: Annotated[str | None, typer.Option(
         "--base", help="Git ref to compare with for --changed-only (implies it); the diff is taken from its "
-        "merge base with HEAD [default: merge base with origin/HEAD, else HEAD].")] = None,
+        "merge base with HEAD (default: the merge base with origin/HEAD, else HEAD).")] = None,
     epsilon: Annotated[float | None, typer.Option(
-        help="Allowed miscoverage of each prediction set [default 0.1, or [tool.typetool]].")] = None,
+        help="Allowed miscoverage of each prediction set (default: pyproject.toml, else 0.1).")] = None,
     delta: Annotated[float | None, typer.Option(
-        help="Failure probability of the guarantee [default 0.1].")] = None,
-    sites: Annotated[str | None, typer.Option("--sites", help=KINDS_HELP + " [default params,returns]")] = None,
+        help="Failure probability of the guarantee (default: pyproject.toml, else 0.1).")] = None,
+    sites: Annotated[str | None, typer.Option("--sites", help=KINDS_HELP + " (default: pyproject.toml, else params,returns)")] = None,
     model: Annotated[Path | None, typer.Option("--model", help="Model directory (default: the shipped model).")]
     = None,
     device: Annotated[str | None, typer.Option("--device", help="auto, cpu or cuda.")] = None,
