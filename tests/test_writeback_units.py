@@ -137,3 +137,13 @@ def test_a_local_import_is_the_meaning_of_a_name_but_a_local_value_is_not() -> N
     assert "def justify(self, width: int):" in r.new  # `list` is the class attribute here: not written
     assert {s.slot_id: s.code for s in r.slots}["m.py::return::Lines.justify::return"] == "shadowed-name"
     verify_rewrite(r.old, r.new, r.added_imports)
+
+
+def test_a_class_body_binding_shadows_only_below_it() -> None:
+    """As in pytest's `LineMatcher`: a method named `str` hides the builtin only for signatures after it."""
+    text = "class M:\n    def a(self, x):\n        return x\n\n    def str(self):\n        return ''\n\n" \
+           "    def b(self, y):\n        return y\n"
+    r = apply_types(text, "m.py", {"m.py::param::M.a::x": "str", "m.py::return::M.str::return": "str",
+                                   "m.py::param::M.b::y": "str"})
+    assert "def a(self, x: str):" in r.new and "def str(self) -> str:" in r.new and "def b(self, y):" in r.new
+    assert {s.slot_id: s.code for s in r.slots}["m.py::param::M.b::y"] == "shadowed-name"

@@ -1176,6 +1176,10 @@ class _Planner:
     def resolve(self, n: str, point: _EvalPoint, slot_id: str, shown: str) -> _Resolved:
         head, _, rest = n.partition(".")
         found = self.lookup(head, point.chain)
+        while found is not None and found[0].kind == "class" and not rest and \
+                (head in BUILTIN_NAMES or head in TYPING_NAMES) and not any(b.avail < point.seq for b in found[1]):
+            # a class body binds it further down (`def str(self)` after this method): not visible here yet
+            found = self.lookup(head, point.chain[point.chain.index(found[0]) + 1:])
         if found is not None:
             scope, binds = found
             local_import = all(b.kind in ("import", "from") for b in binds)
