@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from typetool import ide
+from typetool.diagnostics import Diagnostic
 from typetool.predictions import Prediction, Scored
 from typetool.settings import Settings
 from typetool.slices import UsageSlice
@@ -124,9 +125,9 @@ def test_a_buffer_with_nul_bytes_is_not_analysed() -> None:
 
 def test_buffer_source_reads_the_coding_cookie() -> None:
     src = ide.buffer_source("# -*- coding: latin-1 -*-\nx = 'é'\n", Path("m.py"), "m.py")
-    assert not isinstance(src, ide.Diagnostic) and src.encoding == "latin-1"
+    assert not isinstance(src, Diagnostic) and src.encoding == "latin-1"
     src = ide.buffer_source("x = 1\r\n", Path("m.py"), "m.py")
-    assert not isinstance(src, ide.Diagnostic) and (src.encoding, src.newline) == ("utf-8", "\r\n")
+    assert not isinstance(src, Diagnostic) and (src.encoding, src.newline) == ("utf-8", "\r\n")
 
 
 # -------------------------------------------------------------------------------------------------- edits

@@ -4,6 +4,7 @@ must pass write-back's safety proof."""
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import concurrent.futures
 import sys
@@ -49,6 +50,16 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "pkg" / "__init__.py").write_text("")
     (root / "pkg" / "mod.py").write_text(SOURCE, encoding="utf-8")
     return root
+
+
+@pytest.fixture(scope="module")
+def uncalibrated_model(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny model without its calibration: raw probabilities, and every top-1 type is written whole."""
+    out = tmp_path_factory.mktemp("uncalibrated")
+    for f in tiny_model.iterdir():
+        if f.name != "calibration.json":
+            (out / f.name).symlink_to(f.resolve())
+    return out
 
 
 def record_client_requests(client: LanguageClient) -> dict[str, list[Any]]:
@@ -109,6 +120,17 @@ def hint_type(label: str | Any) -> str:
     return label.removeprefix("-> ").removeprefix(": ")
 
 
+def imports_of(text: str) -> frozenset[tuple[str, str | None]]:
+    """(module, name) of every import statement, as `verify_rewrite` names the imports a rewrite added."""
+    out: set[tuple[str, str | None]] = set()
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.ImportFrom):
+            out |= {(node.module or "", a.name) for a in node.names}
+        elif isinstance(node, ast.Import):
+            out |= {(a.name, None) for a in node.names}
+    return frozenset(out)
+
+
 def assert_safe(workspace: Path, old: str, new: str, types: dict[str, str]) -> None:
     """`new` is what `typetool apply` writes for `types`, and passes its safety proof."""
     path = workspace / "pkg" / "mod.py"
@@ -167,19 +189,32 @@ async def test_slot_action_resolves_to_a_safe_insertion(client: LanguageClient, 
     assert_safe(workspace, SOURCE, new, {slot_id: type_})
 
 
-async def test_file_action_writes_every_prediction_set_safely(client: LanguageClient, workspace: Path) -> None:
+async def test_file_action_writes_every_prediction_set_safely(client: LanguageClient, workspace: Path,
+                                                             uncalibrated_model: Path, tiny_model: Path) -> None:
+    # without calibration every top-1 type is a full prediction set, so there is something to write whatever
+    # the tiny model predicts; switching models in the settings also reloads the model in the server
+    settings = {"model": str(uncalibrated_model), "epsilon": 0.3}
+    client.workspace_did_change_configuration(T.DidChangeConfigurationParams(settings={"typetool": settings}))
     uri = (workspace / "pkg" / "mod.py").as_uri()
     doc = T.TextDocumentIdentifier(uri)
     hints = await client.text_document_inlay_hint_async(T.InlayHintParams(doc, EVERYTHING))
-    types = {h.data["slot"]: hint_type(h.label) for h in hints if hint_type(h.label) != "?"}
+    types = {h.data["slot"]: hint_type(h.label) for h in hints}
+    assert len(types) == len(ANCHORS) and "?" not in "".join(types.values())
+    first = next(h for h in hints if h.data["slot"].endswith("::param::grüße::名前"))
+    resolved_hint = await client.inlay_hint_resolve_async(first)  # double-click in VS Code inserts these
+    assert resolved_hint.text_edits is not None
+    one = ide.apply_text_edits(SOURCE, to_ide(resolved_hint.text_edits))
+    assert_safe(workspace, SOURCE, one, {first.data["slot"]: types[first.data["slot"]]})
     actions = await client.text_document_code_action_async(T.CodeActionParams(
         doc, T.Range(T.Position(0, 0), T.Position(0, 0)),
         T.CodeActionContext(diagnostics=[], only=[T.CodeActionKind.Source])))
     assert [a.kind for a in actions if isinstance(a, T.CodeAction)] == ["source.typetool.annotate"]
     resolved = await client.code_action_resolve_async(actions[0])  # type: ignore[arg-type]
     new = ide.apply_text_edits(SOURCE, edits_of(resolved.edit, uri))
+    assert new != SOURCE
     assert_safe(workspace, SOURCE, new, types)
-    assert types, "the tiny model at epsilon 0.3 should commit to some types"
+    back = {"model": str(tiny_model), "epsilon": 0.3}
+    client.workspace_did_change_configuration(T.DidChangeConfigurationParams(settings={"typetool": back}))
 
 
 async def test_function_action_and_details_command(client: LanguageClient, workspace: Path) -> None:
@@ -190,7 +225,7 @@ async def test_function_action_and_details_command(client: LanguageClient, works
     scopes = [a.data["scope"] for a in actions if isinstance(a, T.CodeAction)]
     assert "slot" not in scopes and scopes[-1] == "file"
     details = await client.workspace_execute_command_async(T.ExecuteCommandParams(
-        "typetool.showPredictionDetails", [uri, {"line": 3, "character": 11}]))
+        "typetool.server.showPredictionDetails", [uri, {"line": 3, "character": 11}]))
     assert "parameter `名前` of `grüße`" in details and "<py> param 名前 of grüße" not in details
     assert "Evidence (usage slice):" in details
 
@@ -248,7 +283,7 @@ async def test_bad_requests_get_answers_and_the_server_lives(client: LanguageCli
         await client.code_action_resolve_async(T.CodeAction(title="forged", data={"uri": 3}))
     assert err.value.code == -32602
     with pytest.raises(JsonRpcException):
-        await client.workspace_execute_command_async(T.ExecuteCommandParams("typetool.annotateFile", [42]))
+        await client.workspace_execute_command_async(T.ExecuteCommandParams("typetool.server.annotateFile", [42]))
     far = await client.text_document_hover_async(T.HoverParams(T.TextDocumentIdentifier(
         (workspace / "pkg" / "mod.py").as_uri()), T.Position(99_999, 99_999)))
     assert far is None
@@ -319,7 +354,7 @@ async def test_actions_run_as_commands_for_clients_without_resolve(old_client: L
     action = actions[0]
     assert action["kind"] == "refactor.rewrite.typetool" and "edit" not in action
     command = action["command"]
-    assert command["command"] == "typetool.applyTypes"
+    assert command["command"] == "typetool.server.applyTypes"
     (slot_id, type_), = command["arguments"][0]["types"]
     result = await old_client.workspace_execute_command_async(T.ExecuteCommandParams(
         command["command"], command["arguments"]))
@@ -327,6 +362,23 @@ async def test_actions_run_as_commands_for_clients_without_resolve(old_client: L
     applied = old_client.seen["applied"][-1]  # type: ignore[attr-defined]
     new = ide.apply_text_edits(SOURCE, edits_of(applied.edit, uri))  # `changes`, not `documentChanges`
     assert_safe(workspace, SOURCE, new, {slot_id: type_})
+
+
+async def test_annotate_workspace_is_one_safe_edit_with_progress(old_client: LanguageClient, workspace: Path,
+                                                                  uncalibrated_model: Path) -> None:
+    old_client.workspace_did_change_configuration(T.DidChangeConfigurationParams(
+        settings={"typetool": {"model": str(uncalibrated_model)}}))
+    result = await old_client.workspace_execute_command_async(T.ExecuteCommandParams(
+        "typetool.server.annotateWorkspace", []))
+    assert result["files"] == 1 and result["written"] > 0 and result["failed"] == []
+    edit = old_client.seen["applied"][-1].edit  # type: ignore[attr-defined]
+    uri = (workspace / "pkg" / "mod.py").as_uri()
+    assert set(edit.changes) == {uri}
+    new = ide.apply_text_edits(SOURCE, edits_of(edit, uri))
+    verify_rewrite(SOURCE, new, imports_of(new) - imports_of(SOURCE))
+    reports = [r for rs in old_client.progress_reports.values() for r in rs]
+    assert isinstance(reports[0], T.WorkDoneProgressBegin) and isinstance(reports[-1], T.WorkDoneProgressEnd)
+    assert any(isinstance(r, T.WorkDoneProgressReport) and r.message == "pkg/mod.py" for r in reports)
 
 
 async def test_a_missing_model_is_shown_once_and_nothing_breaks(old_client: LanguageClient,
@@ -344,5 +396,5 @@ async def test_a_missing_model_is_shown_once_and_nothing_breaks(old_client: Lang
     doc = T.TextDocumentIdentifier(uri)
     assert not await old_client.text_document_inlay_hint_async(T.InlayHintParams(doc, EVERYTHING))
     assert await old_client.text_document_hover_async(T.HoverParams(doc, T.Position(3, 11))) is None
-    result = await old_client.workspace_execute_command_async(T.ExecuteCommandParams("typetool.annotateFile", [uri]))
+    result = await old_client.workspace_execute_command_async(T.ExecuteCommandParams("typetool.server.annotateFile", [uri]))
     assert result["written"] == 0 and "no model at" in result["error"]

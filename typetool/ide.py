@@ -841,7 +841,7 @@ def types_for(analysis: DocumentAnalysis, views: Iterable[SlotView]) -> tuple[tu
     out = []
     for v in views:
         pred = analysis.predictions.get(v.id)
-        if pred is not None and pred.partial is not None:
+        if pred is not None and writable(pred) and pred.partial is not None:
             out.append((v.id, pred.partial))
     return tuple(out)
 

@@ -3,10 +3,10 @@
 Does: keeps the client's documents (saved or not), runs all analysis on one worker thread in priority order
 (requests first, background prediction of the rest of an open file after it), answers inlay hints, hover,
 code actions (with lazy `codeAction/resolve` where the client supports it, else a command), inlay hint resolve
-(double-click inserts the annotation), and the commands `typetool.annotateFile`, `typetool.annotateWorkspace`,
-`typetool.applyTypes` and `typetool.showPredictionDetails`. Results are cached per document version; a request
-whose document changed while it ran answers ContentModified, and a cancelled request stops at the next chunk
-of model work. The model is loaded once, in the background, from (first wins) `--model`, the editor's
+(double-click inserts the annotation), and the commands in `COMMANDS` (named `typetool.server.*`, so that an
+editor extension can own the `typetool.*` names). Results are cached per document version; a request whose
+document changed while it ran answers ContentModified, and a cancelled request stops at the next chunk of
+model work. The model is loaded once, in the background, from (first wins) `--model`, the editor's
 `typetool.model`, `model` in `[tool.typetool]`, the shipped model; a missing model is shown to the user once
 and the server keeps answering (without types).
 Never dies on a bad request: params that do not deserialize get an InvalidParams answer, unknown documents
@@ -21,7 +21,9 @@ import concurrent.futures
 import importlib
 import itertools
 import logging
+import os
 import queue
+import sys
 import threading
 import traceback
 import uuid
@@ -49,8 +51,8 @@ R = TypeVar("R")
 
 SLOT_KIND = "refactor.rewrite.typetool"
 FILE_KIND = "source.typetool.annotate"
-COMMANDS = ("typetool.annotateFile", "typetool.annotateWorkspace", "typetool.applyTypes",
-            "typetool.showPredictionDetails")
+COMMANDS = ("typetool.server.annotateFile", "typetool.server.annotateWorkspace", "typetool.server.applyTypes",
+            "typetool.server.showPredictionDetails")
 BACKGROUND_CHUNK = 4  # slots per background job: a request waits for at most one of these
 PRIO_MODEL, PRIO_REQUEST, PRIO_OPEN, PRIO_BACKGROUND = -1, 0, 5, 10
 SYNTAX_CODES = ("syntax-error", "syntax-skipped")
@@ -61,6 +63,7 @@ class ServerOptions:
     model: str | None = None  # --model: wins over every setting
     device: str | None = None
     debounce: float = 0.3  # seconds after the last change before background prediction starts
+    threads: int = 1  # torch threads for the model
 
 
 # ----------------------------------------------------------------------------------------------- the worker
@@ -266,7 +269,8 @@ class TypetoolServer(LanguageServer):
             encoding = self.encoding
             fut = self.worker.submit(lambda: ide.analyse_document(doc.uri, doc.version, doc.text, doc.path,
                                                                   doc.relpath, encoding), priority)
-            self._analyses[doc.uri] = (doc.version, doc.text, fut)
+            if doc.uri in self._versions:  # open documents only: files read from disk are not kept
+                self._analyses[doc.uri] = (doc.version, doc.text, fut)
         return await asyncio.shield(asyncio.wrap_future(fut))
 
     # -- the model ---------------------------------------------------------------------------------------------
@@ -286,8 +290,10 @@ class TypetoolServer(LanguageServer):
         self._model_future = future
 
         def load() -> None:
+            _warm_imports(self.options.threads)
             state = ide.load_model(*key)
-            self.worker.submit(lambda: self.engine.set_model(state), PRIO_MODEL).result()
+            if self._model_future is future:  # not overtaken by a newer settings change
+                self.worker.submit(lambda: self.engine.set_model(state), PRIO_MODEL).result()
             loop.call_soon_threadsafe(self._model_loaded, future, state)
 
         threading.Thread(target=load, name="typetool-model", daemon=True).start()
@@ -295,16 +301,17 @@ class TypetoolServer(LanguageServer):
     def _model_loaded(self, future: asyncio.Future[ide.ModelState], state: ide.ModelState) -> None:
         if not future.done():
             future.set_result(state)
+        if future is not self._model_future:
+            return
         if state.error:
             self._show(state.error, T.MessageType.Error)
         else:
             self._log(f"typetool: model {state.model_dir} loaded in {state.seconds:.1f}s")
-        if future is self._model_future and self._capability("workspace.inlay_hint.refresh_support"):
+        if self._capability("workspace.inlay_hint.refresh_support"):
             self.workspace_inlay_hint_refresh(None)
 
     async def model(self) -> ide.ModelState:
-        if self._model_future is None:
-            self.start_model()
+        self.start_model()  # a no-op unless the model in the settings (pyproject.toml included) changed
         assert self._model_future is not None
         return await asyncio.shield(self._model_future)
 
@@ -501,12 +508,13 @@ class TypetoolServer(LanguageServer):
             elif resolve:
                 action.data = data
             else:
-                action.command = T.Command(title=spec.title, command="typetool.applyTypes", arguments=[data])
+                action.command = T.Command(title=spec.title, command="typetool.server.applyTypes", arguments=[data])
             out.append(action)
         return out
 
-    async def _plan(self, doc: Doc, scope: str, types: list[tuple[str, str]]) -> ide.EditPlan:
-        analysis = await self.analysis(doc)
+    async def _plan(self, doc: Doc, scope: str, types: list[tuple[str, str]],
+                    priority: int = PRIO_REQUEST) -> ide.EditPlan:
+        analysis = await self.analysis(doc, priority)
         settings = self.settings(doc)
         if scope == "file":
             state = await self.model()
@@ -521,7 +529,7 @@ class TypetoolServer(LanguageServer):
                 chosen = dict(ide.file_types(analysis, settings))
             return self.engine.edit_plan(analysis, chosen, settings)
 
-        return await self.run(work, PRIO_REQUEST, doc)
+        return await self.run(work, priority, doc)
 
     def _workspace_edit(self, edits: list[tuple[Doc, ide.EditPlan]]) -> T.WorkspaceEdit:
         if self._capability("workspace.workspace_edit.document_changes"):
@@ -566,7 +574,7 @@ class TypetoolServer(LanguageServer):
     async def annotate_file(self, uri: object) -> dict[str, Any]:
         await self.ready()
         if not isinstance(uri, str):
-            raise JsonRpcInvalidParams("typetool.annotateFile takes the document URI")
+            raise JsonRpcInvalidParams("typetool.server.annotateFile takes the document URI")
         doc = self.doc(uri)
         if doc is None:
             raise JsonRpcInvalidParams(f"not a Python document: {uri}")
@@ -616,7 +624,7 @@ class TypetoolServer(LanguageServer):
                     self.work_done_progress.report(token, T.WorkDoneProgressReport(
                         message=doc.relpath, percentage=int(100 * i / max(1, len(files)))))
                 try:
-                    results.append((doc, await self._plan(doc, "file", [])))
+                    results.append((doc, await self._plan(doc, "file", [], PRIO_OPEN)))
                 except (ide.EditError, JsonRpcContentModified) as exc:
                     failed.append(f"{doc.relpath}: {exc}")
         finally:
@@ -638,7 +646,7 @@ class TypetoolServer(LanguageServer):
     async def prediction_details(self, uri: object, position: object) -> str | None:
         await self.ready()
         if not isinstance(uri, str) or not isinstance(position, Mapping):
-            raise JsonRpcInvalidParams("typetool.showPredictionDetails takes a URI and a position")
+            raise JsonRpcInvalidParams("typetool.server.showPredictionDetails takes a URI and a position")
         doc = self.doc(uri)
         if doc is None:
             return None
@@ -692,7 +700,8 @@ def create_server(options: ServerOptions = ServerOptions()) -> TypetoolServer:
         if isinstance(opts, Mapping):
             raw = opts.get("settings", opts.get("typetool", opts))
             ls.resolver.set_client(raw if isinstance(raw, Mapping) else None)
-        threading.Thread(target=_warm_imports, name="typetool-imports", daemon=True).start()
+        threading.Thread(target=_warm_imports, args=(ls.options.threads,), name="typetool-imports",
+                         daemon=True).start()
 
     @server.feature(T.INITIALIZED)
     async def initialized(ls: TypetoolServer, _params: T.InitializedParams) -> None:
@@ -760,19 +769,19 @@ def create_server(options: ServerOptions = ServerOptions()) -> TypetoolServer:
     async def code_action_resolve(ls: TypetoolServer, action: T.CodeAction) -> T.CodeAction:
         return await ls.resolve_code_action(action)
 
-    @server.command("typetool.annotateFile")
+    @server.command("typetool.server.annotateFile")
     async def annotate_file(ls: TypetoolServer, *args: Any) -> dict[str, Any]:
         return await ls.annotate_file(args[0] if args else None)
 
-    @server.command("typetool.annotateWorkspace")
+    @server.command("typetool.server.annotateWorkspace")
     async def annotate_workspace(ls: TypetoolServer, *_args: Any) -> dict[str, Any]:
         return await ls.annotate_workspace()
 
-    @server.command("typetool.applyTypes")
+    @server.command("typetool.server.applyTypes")
     async def apply_types(ls: TypetoolServer, *args: Any) -> dict[str, Any]:
         return await ls.apply_types(args[0] if args else None)
 
-    @server.command("typetool.showPredictionDetails")
+    @server.command("typetool.server.showPredictionDetails")
     async def details(ls: TypetoolServer, *args: Any) -> str | None:
         return await ls.prediction_details(args[0] if args else None, args[1] if len(args) > 1 else None)
 
@@ -780,13 +789,24 @@ def create_server(options: ServerOptions = ServerOptions()) -> TypetoolServer:
     def shutdown(ls: TypetoolServer, *_args: Any) -> None:
         ls.worker.stop()
 
+    @server.feature(T.EXIT)
+    def exit_(ls: TypetoolServer, *_args: Any) -> None:
+        """Leave at once: tearing down torch and the interpreter's modules takes seconds and saves nothing."""
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        os._exit(0 if ls.protocol._shutdown else 1)
+
     return server
 
 
-def _warm_imports() -> None:
+def _warm_imports(threads: int) -> None:
     """Import torch and the model code while the client is still starting up (most of a cold start)."""
     try:
-        for name in ("typetool.predictions", "typetool.model.predict"):
+        import torch
+
+        torch.set_num_threads(threads)
+        for name in ("typetool.predictions", "typetool.model.saving", "typetool.model.predict"):
             importlib.import_module(name)
     except Exception:  # noqa: BLE001 - the real import reports it
         log.debug("warm imports failed: %s", traceback.format_exc())
