@@ -159,8 +159,11 @@ def graph(
     sys.stdout.write(dump_graph(project.graph(only=[rel]), rel))
 
 
-from typetool.cli_corpus import corpus_app
-from typetool.cli_model import (
+# The commands live in their own modules (each a thin front end over typetool.pipeline); registered here.
+from typetool.cli_check import check_command  # noqa: E402
+from typetool.cli_corpus import corpus_app  # noqa: E402
+from typetool.cli_ide import lsp_command  # noqa: E402
+from typetool.cli_model import (  # noqa: E402
     annotate_command,
     calibrate_command,
     evaluate_command,
@@ -168,29 +171,19 @@ from typetool.cli_model import (
     ship_command,
     train_command,
 )
+from typetool.cli_write import apply_command, strip_command  # noqa: E402
 
 app.command("annotate")(annotate_command)
 app.command("predict")(predict_command)
+app.command("apply")(apply_command)
+app.command("strip")(strip_command)
+app.command("check")(check_command)
 app.command("evaluate")(evaluate_command)
+app.command("lsp")(lsp_command)
 app.command("train")(train_command)
 app.command("calibrate")(calibrate_command)
 app.command("ship-model")(ship_command)
-
 app.add_typer(corpus_app, name="corpus")
-
-
-from typetool.cli_write import apply_command, strip_command
-
-app.command("apply")(apply_command)
-app.command("strip")(strip_command)
-
-from typetool.cli_check import check_command
-
-app.command("check")(check_command)
-
-from typetool.cli_ide import lsp_command  # noqa: E402
-
-app.command("lsp")(lsp_command)
 
 
 def main() -> None:
