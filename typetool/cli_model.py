@@ -161,6 +161,7 @@ def ship_command(
     sources: Annotated[Path, typer.Option("--sources", help="Unpacked package sources (from corpus build).")]
     = Path(".cache/packages/src"),
     autotyping: Annotated[bool, typer.Option("--autotyping/--no-autotyping")] = True,
+    note: Annotated[str, typer.Option("--note", help="Training history for the model card.")] = "",
 ) -> None:
     """Copy a trained model into models/NAME, calibrate it, evaluate it on dev-eval and write its model card."""
     from typetool.corpus import default_package_list
@@ -168,7 +169,7 @@ def ship_command(
 
     models = Path(__file__).resolve().parent.parent / "models"
     ship(run_dir, models / name, corpus_dir, default_package_list(), sources, autotyping,
-         log=lambda line: out.print(line, markup=False))
+         log=lambda line: out.print(line, markup=False), note=note)
 
 
 def annotate_command(

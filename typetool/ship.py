@@ -34,7 +34,7 @@ SHIPPED_FILES = ("config.json", "generation_config.json", "model.safetensors", "
 
 
 def ship(run_dir: Path, model_dir: Path, corpus_dir: Path, package_list: Path, sources: Path,
-         autotyping: bool = True, log: Any = print) -> dict[str, Any]:
+         autotyping: bool = True, log: Any = print, note: str = "") -> dict[str, Any]:
     model_dir.mkdir(parents=True, exist_ok=True)
     for name in SHIPPED_FILES:
         if (run_dir / name).is_file():
@@ -65,7 +65,7 @@ def ship(run_dir: Path, model_dir: Path, corpus_dir: Path, package_list: Path, s
         log(per_package[p.requirement].report.table(groups=("all (param+return)",)))
     card = json.loads((model_dir / "card.json").read_text(encoding="utf-8")) if (model_dir / "card.json").is_file() \
         else {}
-    text = model_card(model_dir.name, card, cal, overall, per_package, corpus_dir, dev_seconds, len(dev))
+    text = model_card(model_dir.name, card, cal, overall, per_package, corpus_dir, dev_seconds, len(dev), note)
     (model_dir / "README.md").write_text(text, encoding="utf-8")
     summary = {"overall": overall.as_json(), "packages": {k: v.as_json() for k, v in per_package.items()},
                "calibration": cal["fit"]}
@@ -79,7 +79,7 @@ def _pct(x: float) -> str:
 
 def model_card(name: str, card: dict[str, Any], cal: dict[str, Any], overall: EvaluationResult,
                per_package: dict[str, EvaluationResult], corpus_dir: Path, dev_seconds: float,
-               n_dev: int) -> str:
+               n_dev: int, note: str = "") -> str:
     stats = (corpus_dir / "stats.txt").read_text(encoding="utf-8") if (corpus_dir / "stats.txt").is_file() else ""
     lines = [f"# {name}", "",
              ("The type predictor shipped with typetool: a small T5 (encoder-decoder) trained from scratch on usage "
