@@ -27,6 +27,33 @@ SKIPPED_LINES = ("syntax-skipped", "lines {first}-{last} hold a syntax error and
 NO_FILES = ("no-files", "no Python files found under the given paths")
 
 
+# Writing (typetool.writeback)
+
+STALE = ("stale-predictions", ("file changed since the predictions were made (sha256 {actual:.12}..., predictions "
+         "were made for {expected:.12}...); not written: run `typetool predict` again"))
+NO_HASH = ("no-hash", "the predictions give no sha256 for this file; not written")
+SYNTAX = ("syntax-error", "cannot parse: {reason}; not written")
+NOT_EXACT = ("not-round-trippable", "libcst cannot reproduce this file byte for byte ({reason}); not written")
+READ_ONLY = ("read-only", "file is read-only; not written")
+CHANGED_ON_DISK = ("changed-on-disk", "file changed on disk while typetool was running; not written")
+WRITE_FAILED = ("write-failed", "cannot write: {reason}; the file is untouched")
+UNENCODABLE = ("unencodable", "the result cannot be encoded as {encoding}: {reason}; not written")
+UNSAFE = ("unsafe-rewrite", ("INTERNAL ERROR: refusing to write a rewrite that is not equivalent to the input "
+          "({detail}); the file is untouched. Please report this with the file"))
+STUB_SKIPPED = ("stub-skipped", "stub files (.pyi) are not stripped")
+UNKNOWN_SLOT = ("unknown-slot", "no slot {slot_id} in this file; prediction ignored")
+BAD_SLOT_ID = ("bad-slot-id", "prediction id {slot_id!r} does not name a slot of {file}; prediction ignored")
+INVALID_TYPE = ("invalid-type", "{slot_id}: invalid type {type!r}: {reason}; not written")
+CONFLICT = ("conflicting-predictions", "{slot_id}: several different predictions; none written")
+UNKNOWN_NAME = ("unknown-name", ("{slot_id}: type {type!r} uses {name!r}, which is not defined in the file, not a "
+                "builtin or typing name and not a class of the project; not written"))
+AMBIGUOUS_NAME = ("ambiguous-name", ("{slot_id}: type {type!r} uses {name!r}, defined in several project modules "
+                  "({modules}); not written"))
+SHADOWED = ("shadowed-name", ("{slot_id}: type {type!r} uses {name!r}, which a local definition shadows here; "
+            "not written"))
+CANNOT_ENCODE_TYPE = ("unencodable-type", "{slot_id}: type {type!r} cannot be encoded as {encoding}; not written")
+
+
 def msg(entry: tuple[str, str], **kwargs: object) -> tuple[str, str]:
     """Return (code, formatted text) for a registry entry."""
     code, text = entry

@@ -65,6 +65,26 @@ from typing import Literal, TypeAlias, TypeVar
 import libcst as cst
 
 from typetool.diagnostics import Diagnostic, Severity
+from typetool.messages import (
+    AMBIGUOUS_NAME,
+    BAD_SLOT_ID,
+    CANNOT_ENCODE_TYPE,
+    CHANGED_ON_DISK,
+    CONFLICT,
+    INVALID_TYPE,
+    NO_HASH,
+    NOT_EXACT,
+    READ_ONLY,
+    SHADOWED,
+    STALE,
+    STUB_SKIPPED,
+    SYNTAX,
+    UNENCODABLE,
+    UNKNOWN_NAME,
+    UNKNOWN_SLOT,
+    UNSAFE,
+    WRITE_FAILED,
+)
 from typetool.slots import MODULE_SCOPE, Slot, SlotKind
 from typetool.sources import SourceFile, decode_source, discover, read_source, relpath_for
 from typetool.typeexpr import HOLE, TypeNode, TypeParseError, names, parse_type, to_str
@@ -76,34 +96,6 @@ __all__ = [
     "load_predictions", "locate_slots", "parse_target_version", "strip_annotations", "strip_paths",
     "verify_rewrite",
 ]
-
-# --------------------------------------------------------------------------------------------------- messages
-# (code, text) pairs, as in `typetool.messages`; kept here while that module is being edited elsewhere.
-
-STALE = ("stale-predictions", ("file changed since the predictions were made (sha256 {actual:.12}..., predictions "
-         "were made for {expected:.12}...); not written: run `typetool predict` again"))
-NO_HASH = ("no-hash", "the predictions give no sha256 for this file; not written")
-SYNTAX = ("syntax-error", "cannot parse: {reason}; not written")
-NOT_EXACT = ("not-round-trippable", "libcst cannot reproduce this file byte for byte ({reason}); not written")
-READ_ONLY = ("read-only", "file is read-only; not written")
-CHANGED_ON_DISK = ("changed-on-disk", "file changed on disk while typetool was running; not written")
-WRITE_FAILED = ("write-failed", "cannot write: {reason}; the file is untouched")
-UNENCODABLE = ("unencodable", "the result cannot be encoded as {encoding}: {reason}; not written")
-UNSAFE = ("unsafe-rewrite", ("INTERNAL ERROR: refusing to write a rewrite that is not equivalent to the input "
-          "({detail}); the file is untouched. Please report this with the file"))
-STUB_SKIPPED = ("stub-skipped", "stub files (.pyi) are not stripped")
-UNKNOWN_SLOT = ("unknown-slot", "no slot {slot_id} in this file; prediction ignored")
-BAD_SLOT_ID = ("bad-slot-id", "prediction id {slot_id!r} does not name a slot of {file}; prediction ignored")
-INVALID_TYPE = ("invalid-type", "{slot_id}: invalid type {type!r}: {reason}; not written")
-CONFLICT = ("conflicting-predictions", "{slot_id}: several different predictions; none written")
-UNKNOWN_NAME = ("unknown-name", ("{slot_id}: type {type!r} uses {name!r}, which is not defined in the file, not a "
-                "builtin or typing name and not a class of the project; not written"))
-AMBIGUOUS_NAME = ("ambiguous-name", ("{slot_id}: type {type!r} uses {name!r}, defined in several project modules "
-                  "({modules}); not written"))
-SHADOWED = ("shadowed-name", ("{slot_id}: type {type!r} uses {name!r}, which a local definition shadows here; "
-            "not written"))
-CANNOT_ENCODE_TYPE = ("unencodable-type", "{slot_id}: type {type!r} cannot be encoded as {encoding}; not written")
-
 
 def _diag(path: str, entry: tuple[str, str], severity: Severity = Severity.ERROR, /, line: int | None = None,
           **kw: object) -> Diagnostic:
