@@ -9,15 +9,13 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
+from conftest import run_cli
 
 from typetool import check as C
-from typetool.cli import app
 from typetool.predictions import Prediction, Scored
 from typetool.predsets import TAU_GRID, node_costs
 from typetool.slots import Slot, SlotKind
@@ -64,23 +62,7 @@ def _one_thread() -> Iterator[None]:
     torch.set_num_threads(threads)
 
 
-@dataclass
-class Ran:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-def run(*args: str, cwd: Path) -> Ran:
-    old = Path.cwd()
-    os.chdir(cwd)
-    try:
-        result = CliRunner().invoke(app, list(args))
-    finally:
-        os.chdir(old)
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return Ran(result.exit_code, result.stdout, result.stderr)
+run = run_cli
 
 
 def git(*args: str, cwd: Path) -> str:

@@ -10,14 +10,12 @@ import os
 import stat
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from conftest import run_cli
 
 import typetool.writeback as wb
-from typetool.cli import app
 from typetool.writeback import (
     FileStatus,
     Prediction,
@@ -58,24 +56,7 @@ TYPES = {
 }
 
 
-@dataclass
-class Ran:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-def run(*args: str, cwd: Path) -> Ran:
-    """The CLI in-process (fast); `test_entry_point_exit_codes` runs the real `python -m typetool`."""
-    old = Path.cwd()
-    os.chdir(cwd)
-    try:
-        result = CliRunner().invoke(app, list(args))
-    finally:
-        os.chdir(old)
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return Ran(result.exit_code, result.stdout, result.stderr)
+run = run_cli
 
 
 def test_entry_point_exit_codes(shop: Path) -> None:

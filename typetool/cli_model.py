@@ -48,7 +48,7 @@ def predict_command(
 ) -> None:
     """Predict a type for every unannotated slot: top-k candidates with calibrated confidence and the partial
     type (holes `?`) that `typetool apply` will write. `--format json` is what `apply` reads."""
-    from typetool.pipeline import load_project, slice_project
+    from typetool.pipeline import load_project, predictions_payload, slice_project
 
     kinds = parse_kinds(sites)
     predictor = load_predictor(model, device, epsilon, delta)
@@ -60,10 +60,7 @@ def predict_command(
         preds = predictor.predict(slices, top_k=top_k, batch_size=batch_size,
                                   progress=lambda k: bar.advance(task, k))
     if format == OutputFormat.json:
-        files = {rel: {"sha256": m.parsed.source.raw_hash} for rel, m in project.modules.items()}
-        payload = {"version": 1, "model": str(predictor.model_dir), "epsilon": epsilon, "delta": delta,
-                   "calibrated": predictor.calibrated, "files": files,
-                   "predictions": [p.to_json() for p in preds]}
+        payload = predictions_payload(project, preds, predictor)
         sys.stdout.write(json.dumps(payload, indent=1, ensure_ascii=False) + "\n")
         return
     if not predictor.calibrated:
