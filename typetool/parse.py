@@ -20,6 +20,7 @@ from pathlib import Path
 
 import tree_sitter as ts
 import tree_sitter_python
+import tree_sitter_typescript
 
 from typetool import messages as M
 from typetool.diagnostics import Diagnostic, Severity
@@ -34,6 +35,19 @@ def python_language() -> ts.Language:
     return ts.Language(tree_sitter_python.language())
 
 
+@functools.cache
+def typescript_language() -> ts.Language:
+    return ts.Language(tree_sitter_typescript.language_typescript())
+
+
+@functools.cache
+def tsx_language() -> ts.Language:
+    return ts.Language(tree_sitter_typescript.language_tsx())
+
+
+LANGUAGES = {"python": python_language, "typescript": typescript_language, "tsx": tsx_language}
+
+
 def grammars_dir() -> Path:
     """Where the .scm query files are: inside the installed wheel, or the repository's grammars/ folder."""
     packaged = Path(str(resources.files("typetool"))) / "grammars"
@@ -45,7 +59,7 @@ def grammars_dir() -> Path:
 @functools.cache
 def load_query(language: str, name: str) -> ts.Query:
     text = (grammars_dir() / language / f"{name}.scm").read_text(encoding="utf-8")
-    lang = {"python": python_language}[language]()
+    lang = LANGUAGES[language]()
     return ts.Query(lang, text)
 
 

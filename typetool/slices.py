@@ -50,6 +50,7 @@ class UsageSlice:
     callers: tuple[str, ...] = ()
     context: tuple[str, ...] = ()
     scope_names: tuple[str, ...] = ()
+    language: str = "py"  # "py" or "ts": the tag the model input starts with
 
     def sections(self) -> list[tuple[str, tuple[str, ...]]]:
         """Sections in the order the model reads them (most informative first)."""
@@ -69,7 +70,7 @@ class UsageSlice:
         out: dict[str, object] = {
             "id": self.slot.id, "file": self.slot.file, "line": self.slot.line, "column": self.slot.column,
             "kind": self.slot.kind.value, "scope": self.slot.scope, "name": self.slot.name,
-            "annotation": self.slot.annotation, "header": self.header,
+            "annotation": self.slot.annotation, "header": self.header, "language": self.language,
         }
         for name, items in self.sections():
             out[name] = list(items)
@@ -78,9 +79,9 @@ class UsageSlice:
 
 
 def render_slice(s: UsageSlice, max_chars: int = MAX_SLICE_CHARS) -> str:
-    """The model input: `<py>` tag, header, then one `name: items` line per non-empty section, each bounded,
+    """The model input: the language tag (`<py>` or `<ts>`), header, then one `name: items` line per non-empty section, each bounded,
     truncated as a whole to `max_chars` (later sections are the first to go)."""
-    parts = [f"<py> {s.header}"]
+    parts = [f"<{s.language}> {s.header}"]
     for name, items in s.sections():
         if not items:
             continue

@@ -1,0 +1,1 @@
+"""TypeScript support: parsing, slots, facts and type expressions for .ts/.tsx sources."""

@@ -1,0 +1,451 @@
+"""Stage 3b for TypeScript, usage slices: the evidence about each TypeScript slot, as the shared `UsageSlice`.
+
+Does: for a `TsSlotSite`, collects how the value is defined (defaults, initializers, assignments; static
+evidence: literals, `new C()`, `as T`, calls to project functions with a declared return type), what is done
+with it (property accesses, method calls, optional chaining, indexing, calls it flows into with the position and
+the callee's parameter annotation when the project has one, operators, comparisons, `typeof`/`instanceof`
+narrowing, spreads, awaits, `for...of`, template literals, returns), one hop across calls (callers' arguments for
+a parameter, what callers do with a function's result), the enclosing signature and class, and the names in
+scope that could be its type (type parameters, the module's classes/interfaces/aliases/enums, imported names).
+The result renders with the same `render_slice` as Python, tagged `<ts>`.
+Does not: predict, or read the slot's own annotation (with `blind=True`, used for the corpus, no annotation of
+the project is read at all, as for stripped code).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from typetool.slices import MAX_ITEM_CHARS, MAX_ITEMS, MAX_SCOPE_NAMES, UsageSlice
+from typetool.slots import SlotKind
+from typetool.ts.facts import FUNCTION_NODES, Node, TsClass, TsFunction, TsModule, annotation_text, references, text
+from typetool.ts.project import TsProject
+from typetool.ts.slots import TsSlotSite
+
+_COMPARE = frozenset({"===", "!==", "==", "!=", "<", ">", "<=", ">="})
+
+
+def short(node: Node | None, limit: int = MAX_ITEM_CHARS) -> str:
+    s = " ".join(text(node).split())
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def literal_kind(node: Node | None) -> str | None:
+    """A type read off an expression without a model."""
+    if node is None:
+        return None
+    t = node.type
+    if t == "parenthesized_expression" and node.named_children:
+        return literal_kind(node.named_children[0])
+    if t == "number":
+        return "bigint" if text(node).endswith("n") else "number"
+    if t in ("string", "template_string"):
+        return "string"
+    if t in ("true", "false"):
+        return "boolean"
+    if t == "null":
+        return "null"
+    if t == "undefined" or (t == "identifier" and text(node) == "undefined"):
+        return "undefined"
+    if t == "regex":
+        return "RegExp"
+    if t == "array":
+        kinds = sorted({k for k in (literal_kind(c) for c in node.named_children) if k})
+        return "array" + (f" of {'/'.join(kinds)}" if kinds else " (empty)" if not node.named_children else "")
+    if t == "object":
+        keys = [text(c.child_by_field_name("key") or c)[:16] for c in node.named_children][:4]
+        return "object {" + ", ".join(keys) + "}"
+    if t in FUNCTION_NODES:
+        return "function"
+    if t == "unary_expression":
+        op = text(node.children[0])
+        return {"!": "boolean", "typeof": "string", "-": "number", "+": "number", "void": "undefined"}.get(op)
+    if t == "binary_expression":
+        op = text(node.child_by_field_name("operator"))
+        if op in _COMPARE or op in ("instanceof", "in"):
+            return "boolean"
+    return None
+
+
+def _cap(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(list(dict.fromkeys(items))[:MAX_ITEMS])
+
+
+class TsSlicer:
+    """Slices for the slots of a `TsProject`."""
+
+    def __init__(self, project: TsProject, blind: bool = False) -> None:
+        self.project = project
+        self.blind = blind
+        self._names: dict[tuple[str, int], tuple[str, ...]] = {}
+
+    def ann(self, node: Node | None) -> str | None:
+        return None if self.blind else annotation_text(node)
+
+    # -- one expression ------------------------------------------------------------------------------------
+
+    def evidence_of_value(self, m: TsModule, value: Node | None, what: str = "") -> list[str]:
+        if value is None:
+            return []
+        lk = literal_kind(value)
+        if lk is not None:
+            return [f"{what}literal {lk}"]
+        t = value.type
+        if t in ("as_expression", "satisfies_expression") and not self.blind:
+            kids = value.named_children
+            return [f"{what}{'as' if t == 'as_expression' else 'satisfies'} {short(kids[-1], 40)}"] if kids else []
+        if t == "await_expression" and value.named_children:
+            return [f"{what}await {e}" for e in self.evidence_of_value(m, value.named_children[0])][:1] or \
+                [f"{what}await"]
+        if t == "new_expression":
+            ctor = value.child_by_field_name("constructor")
+            return [f"{what}new {short(ctor, 30)}"]
+        if t == "call_expression":
+            target = self.project.callee(m, value)
+            if isinstance(target, TsFunction):
+                rt = self.ann(target.return_type)
+                if rt is not None:
+                    return [f"{what}{target.name}() -> {rt[:40]}"]
+                rets = self._return_values(target)[:2]
+                if rets:
+                    return [f"{what}{target.name}() returns " + " | ".join(short(r, 30) for r in rets)]
+            func = value.child_by_field_name("function")
+            name = text(func).rsplit(".", 1)[-1]
+            if name in ("String", "Number", "Boolean", "BigInt", "Symbol"):
+                return [f"{what}ctor {name.lower()}"]
+        return []
+
+    def context_of(self, m: TsModule, subject: Node) -> tuple[str, str] | None:
+        """(section, item) describing one occurrence of the value by its syntactic context."""
+        parent = subject.parent
+        if parent is None:
+            return None
+        pt = parent.type
+        if pt == "non_null_expression" or pt == "parenthesized_expression":
+            found = self.context_of(m, parent)
+            return (found[0], ("!" if pt == "non_null_expression" else "") + found[1]) if found else None
+        if pt == "member_expression" and parent.child_by_field_name("object") == subject:
+            prop = text(parent.child_by_field_name("property"))
+            dot = "?." if any(c.type == "?." for c in parent.children) else "."
+            gp = parent.parent
+            if gp is not None and gp.type == "call_expression" and gp.child_by_field_name("function") == parent:
+                args = gp.child_by_field_name("arguments")
+                return "uses", f"{dot}{prop}({_args_summary(args)})"
+            return "uses", f"{dot}{prop}"
+        if pt == "subscript_expression" and parent.child_by_field_name("object") == subject:
+            index = parent.child_by_field_name("index")
+            lk = literal_kind(index)
+            return "uses", f"[{lk or short(index, 20)}]"
+        if pt == "call_expression" and parent.child_by_field_name("function") == subject:
+            return "uses", f"called({_args_summary(parent.child_by_field_name('arguments'))})"
+        if pt == "arguments" and parent.parent is not None:
+            call = parent.parent
+            pos = [c.id for c in parent.named_children].index(subject.id)
+            func = call.child_by_field_name("function") or call.child_by_field_name("constructor")
+            name = ("new " if call.type == "new_expression" else "") + short(func, 32)
+            target = self.project.call_targets.get((m.relpath, call.start_byte))
+            note = ""
+            if isinstance(target, TsFunction) and pos < len(target.params):
+                p = target.params[pos]
+                pa = self.ann(p.type)
+                note = f": {pa[:32]}" if pa else f" {p.name}"
+            return "calls", f"{name}(#{pos}{note})"
+        if pt == "spread_element":
+            gp = parent.parent
+            where = {"array": "array", "object": "object", "arguments": "call"}.get(gp.type if gp else "", "?")
+            return "ops", f"...spread into {where}"
+        if pt == "binary_expression":
+            op = text(parent.child_by_field_name("operator"))
+            left, right = parent.child_by_field_name("left"), parent.child_by_field_name("right")
+            other = right if left == subject else left
+            lk = literal_kind(other)
+            side = f"{op} {lk or short(other, 24)}" if left == subject else f"{lk or short(other, 24)} {op} it"
+            if op == "instanceof" and left == subject:
+                return "ops", f"instanceof {short(right, 30)}"
+            return "ops", side
+        if pt == "unary_expression":
+            op = text(parent.children[0])
+            if op == "typeof":
+                gp = parent.parent
+                if gp is not None and gp.type == "binary_expression":
+                    other = gp.child_by_field_name("right") if gp.child_by_field_name("left") == parent else \
+                        gp.child_by_field_name("left")
+                    return "ops", f"typeof {text(gp.child_by_field_name('operator'))} {short(other, 20)}"
+                return "ops", "typeof"
+            return "ops", f"{op}x"
+        if pt == "update_expression":
+            return "ops", "++/--"
+        if pt == "augmented_assignment_expression":
+            op = text(parent.child_by_field_name("operator"))
+            other = parent.child_by_field_name("right")
+            return "ops", f"{op} {literal_kind(other) or short(other, 24)}"
+        if pt == "await_expression":
+            return "ops", "await"
+        if pt == "for_in_statement":
+            kw = "of" if any(c.type == "of" for c in parent.children) else "in"
+            return ("ops", f"for {kw}") if parent.child_by_field_name("right") == subject else None
+        if pt == "return_statement":
+            return "ops", "returned"
+        if pt == "template_substitution":
+            return "ops", "in template string"
+        if pt in ("if_statement", "while_statement") or (pt == "ternary_expression"
+                                                          and parent.child_by_field_name("condition") == subject):
+            return "ops", "truthiness"
+        if pt == "assignment_expression":
+            if parent.child_by_field_name("right") == subject:
+                return "uses", f"assigned to {short(parent.child_by_field_name('left'), 30)}"
+            value = parent.child_by_field_name("right")
+            lk = literal_kind(value)
+            return "uses", f"= {lk or short(value, 30)}"
+        if pt == "variable_declarator" and parent.child_by_field_name("value") == subject:
+            return "uses", f"-> {short(parent.child_by_field_name('name'), 20)}"
+        if pt == "pair" and parent.child_by_field_name("value") == subject:
+            return "uses", f"in object as {short(parent.child_by_field_name('key'), 20)}"
+        if pt == "shorthand_property_identifier" or pt == "object":
+            return "uses", "in object"
+        if pt == "array":
+            return "uses", "in array"
+        if pt == "as_expression" and not self.blind:
+            kids = parent.named_children
+            return "ops", f"as {short(kids[-1], 30)}" if kids else None
+        return None
+
+    def _collect(self, m: TsModule, subjects: Iterable[tuple[TsModule, Node]]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {"uses": [], "calls": [], "ops": []}
+        for mod, node in subjects:
+            found = self.context_of(mod, node)
+            if found is not None and found[1] not in out[found[0]]:
+                out[found[0]].append(found[1])
+        return out
+
+    # -- slots -----------------------------------------------------------------------------------------------
+
+    def slice(self, site: TsSlotSite) -> UsageSlice:
+        kind = site.slot.kind
+        if kind == SlotKind.PARAM:
+            return self._param(site)
+        if kind == SlotKind.RETURN:
+            return self._return(site)
+        if kind == SlotKind.VARIABLE:
+            return self._variable(site)
+        return self._field(site)
+
+    def _param(self, site: TsSlotSite) -> UsageSlice:
+        fn, p, m = site.function, site.param, site.module
+        assert fn is not None and p is not None
+        evidence: list[str] = []
+        if p.rest:
+            evidence.append("...rest parameter")
+        if p.optional:
+            evidence.append("optional (?)")
+        if p.accessibility:
+            evidence.append(f"parameter property ({p.accessibility})")
+        if p.pattern.type in ("object_pattern", "array_pattern"):
+            evidence.append(f"destructured {short(p.pattern, 40)}")
+        if p.value is not None:
+            evidence.extend(self.evidence_of_value(m, p.value, "default "))
+            evidence.append(f"default = {short(p.value, 36)}")
+        coll: dict[str, list[str]] = {"uses": [], "calls": [], "ops": []}
+        if p.identifier is not None and fn.body is not None:
+            coll = self._collect(m, ((m, r) for r in references(fn.body, p.identifier)))
+        callers: list[str] = []
+        for cm, call in self.project.callers_of(fn)[:12]:
+            args = call.child_by_field_name("arguments")
+            if args is None:
+                continue
+            values = [a for a in args.named_children if a.type != "comment"]
+            if p.index < len(values):
+                arg = values[p.index]
+                ev = self.evidence_of_value(cm, arg)
+                callers.append(f"{short(arg, 30)}" + (f" ({ev[0]})" if ev else ""))
+        header = f"param {p.name} of {self.signature(fn, hide=p)}"
+        return UsageSlice(slot=site.slot, header=header, evidence=_cap(evidence), uses=_cap(coll["uses"]),
+                          calls=_cap(coll["calls"]), ops=_cap(coll["ops"]), callers=_cap(callers),
+                          context=_cap(self._fn_context(fn)), scope_names=self.scope_names(m, fn, fn.cls),
+                          language="ts")
+
+    def _return_values(self, fn: TsFunction) -> list[Node]:
+        body = fn.body
+        if body is None:
+            return []
+        if body.type != "statement_block":
+            return [body]
+        out: list[Node] = []
+        stack = [body]
+        while stack:
+            n = stack.pop()
+            if n is not body and (n.type in FUNCTION_NODES or n.type in ("class", "class_declaration")):
+                continue
+            if n.type == "return_statement":
+                out.append(n.named_children[0] if n.named_children else n)
+                continue
+            stack.extend(reversed(n.named_children))
+        return out
+
+    def _contains(self, fn: TsFunction, types: tuple[str, ...]) -> bool:
+        body = fn.body
+        stack = [body] if body is not None else []
+        while stack:
+            n = stack.pop()
+            if n is not body and n.type in FUNCTION_NODES:
+                continue
+            if n.type in types:
+                return True
+            stack.extend(n.named_children)
+        return False
+
+    def _return(self, site: TsSlotSite) -> UsageSlice:
+        fn, m = site.function, site.module
+        assert fn is not None
+        evidence: list[str] = []
+        if fn.is_async:
+            evidence.append("async")
+        if fn.is_generator:
+            evidence.append("generator (yields)")
+        if fn.kind == "getter":
+            evidence.append("getter")
+        rets = self._return_values(fn)
+        values = [r for r in rets if r.type != "return_statement"]
+        if not values:
+            evidence.append("throws only" if self._contains(fn, ("throw_statement",)) and not rets else
+                            "returns nothing" if rets else "no return")
+        returns: list[str] = []
+        for v in values[:MAX_ITEMS]:
+            ev = self.evidence_of_value(m, v)
+            returns.append(f"{short(v, 30)} ({ev[0]})" if ev else short(v, 40))
+        if len(values) < len(rets):
+            returns.append("bare return")
+        coll = self._collect(m, self.project.callers_of(fn)[:12])
+        uses = [f"result {u}" for u in coll["uses"]] + [f"result -> {c}" for c in coll["calls"]] + \
+            [f"result {o}" for o in coll["ops"]]
+        header = f"return of {self.signature(fn)}"
+        return UsageSlice(slot=site.slot, header=header, evidence=_cap(evidence), returns=_cap(returns),
+                          uses=_cap(uses), context=_cap(self._fn_context(fn)),
+                          scope_names=self.scope_names(m, fn, fn.cls), language="ts")
+
+    def _variable(self, site: TsSlotSite) -> UsageSlice:
+        v, m = site.variable, site.module
+        assert v is not None
+        evidence = self.evidence_of_value(m, v.value)
+        defined = [f"{v.keyword} = {short(v.value, 44)}" if v.value is not None else f"{v.keyword} (no value)"]
+        coll = self._collect(m, ((m, r) for r in references(v.scope_node, v.name, exclude=v.name_node)))
+        where = f"function {v.function.name}" if v.function is not None else "module"
+        header = f"variable {v.name} in {where}"
+        ctx = self._fn_context(v.function) if v.function is not None else []
+        return UsageSlice(slot=site.slot, header=header, evidence=_cap(evidence), defined=_cap(defined),
+                          uses=_cap(coll["uses"]), calls=_cap(coll["calls"]), ops=_cap(coll["ops"]),
+                          context=_cap(ctx), scope_names=self.scope_names(m, v.function, None), language="ts")
+
+    def _field(self, site: TsSlotSite) -> UsageSlice:
+        f, cls, m = site.field, site.cls, site.module
+        assert f is not None and cls is not None
+        evidence = self.evidence_of_value(m, f.value)
+        if f.mark is not None:
+            evidence.append("optional (?)" if text(f.mark) == "?" else "definitely assigned (!)")
+        if f.static:
+            evidence.append("static")
+        defined = [f"= {short(f.value, 40)}"] if f.value is not None else []
+        reads: list[tuple[TsModule, Node]] = []
+        for fn in m.functions:
+            if fn.cls is not cls or fn.body is None:
+                continue
+            for n in _this_members(fn.body, f.name):
+                reads.append((m, n))
+                parent = n.parent
+                if parent is not None and parent.type == "assignment_expression" and \
+                        parent.child_by_field_name("left") == n:
+                    value = parent.child_by_field_name("right")
+                    evidence.extend(self.evidence_of_value(m, value))
+                    defined.append(f"= {short(value, 36)} in {fn.name}")
+        coll = self._collect(m, reads)
+        header = f"field {f.name} of class {cls.name}" + (f" extends {cls.heritage[0]}" if cls.heritage else "")
+        return UsageSlice(slot=site.slot, header=header, evidence=_cap(evidence), defined=_cap(defined),
+                          uses=_cap(coll["uses"]), calls=_cap(coll["calls"]), ops=_cap(coll["ops"]),
+                          scope_names=self.scope_names(m, None, cls), language="ts")
+
+    # -- context -----------------------------------------------------------------------------------------------
+
+    def signature(self, fn: TsFunction, hide: object = None) -> str:
+        """`Class.name(params)` with the other parameters' annotations (never the slot's own: `hide`)."""
+        parts = []
+        for p in fn.params:
+            pa = self.ann(p.type) if p is not hide else None
+            s = ("..." if p.rest else "") + p.name + ("?" if p.optional else "") + (f": {pa}" if pa else "")
+            if p.value is not None:
+                s += f" = {short(p.value, 16)}"
+            parts.append(s)
+        params = ", ".join(parts)
+        if len(params) > 80:
+            params = params[:79] + "…"
+        prefix = "async " if fn.is_async else ""
+        kind = {"getter": "get ", "setter": "set "}.get(fn.kind, "")
+        return f"{prefix}{kind}{fn.qualname}({params})"
+
+    def _fn_context(self, fn: TsFunction | None) -> list[str]:
+        out: list[str] = []
+        if fn is None:
+            return out
+        if fn.cls is not None:
+            out.append(f"in class {fn.cls.name}" + (f" extends {fn.cls.heritage[0]}" if fn.cls.heritage else ""))
+        if fn.parent is not None:
+            out.append(f"inside {fn.parent.name}")
+        comment = _leading_comment(fn.node)
+        if comment:
+            out.append("doc " + comment)
+        return out
+
+    def scope_names(self, m: TsModule, fn: TsFunction | None, cls: TsClass | None) -> tuple[str, ...]:
+        key = (m.relpath, (fn or cls).node.id if (fn or cls) is not None else 0)  # type: ignore[union-attr]
+        cached = self._names.get(key)
+        if cached is not None:
+            return cached
+        names: list[str] = []
+        for owner in (fn.node if fn is not None else None, cls.node if cls is not None else None):
+            tps = owner.child_by_field_name("type_parameters") if owner is not None else None
+            if tps is not None:
+                names.extend(text(tp.child_by_field_name("name")) for tp in tps.named_children
+                             if tp.child_by_field_name("name") is not None)
+        here = text(fn.node) if fn is not None else ""
+        candidates = [n for n, node in m.top_level.items() if node.type in (
+            "class_declaration", "abstract_class_declaration", "interface_declaration", "type_alias_declaration",
+            "enum_declaration")]
+        candidates += [i.local for i in m.imports if i.local[:1].isupper()]
+        used = [n for n in candidates if n in here]
+        names.extend(used + [n for n in candidates if n not in used])
+        out = tuple(dict.fromkeys(n for n in names if n))[:MAX_SCOPE_NAMES]
+        self._names[key] = out
+        return out
+
+
+def _args_summary(args: Node | None) -> str:
+    if args is None:
+        return ""
+    kids = [c for c in args.named_children if c.type != "comment"]
+    return ", ".join(literal_kind(c) or short(c, 12) for c in kids[:3]) + (", …" if len(kids) > 3 else "")
+
+
+def _this_members(body: Node, name: str) -> list[Node]:
+    out: list[Node] = []
+    stack = [body]
+    while stack:
+        n = stack.pop()
+        if n.type == "member_expression":
+            obj = n.child_by_field_name("object")
+            if obj is not None and obj.type == "this" and text(n.child_by_field_name("property")) == name:
+                out.append(n)
+        stack.extend(n.named_children)
+    out.sort(key=lambda n: n.start_byte)
+    return out[:40]
+
+
+def _leading_comment(node: Node) -> str | None:
+    cur = node
+    while cur.parent is not None and cur.parent.type in ("export_statement", "variable_declarator",
+                                                          "lexical_declaration"):
+        cur = cur.parent
+    prev = cur.prev_named_sibling
+    if prev is None or prev.type != "comment" or prev.end_point[0] + 1 < cur.start_point[0]:
+        return None
+    lines = [ln.strip(" */") for ln in text(prev).splitlines()]
+    first = next((ln for ln in lines if ln and not ln.startswith("@")), "")
+    return first[:60] or None
