@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 
 from typetool import __version__
+from typetool import messages as M
 from typetool.diagnostics import Diagnostic, Severity
 
 EXIT_OK = 0
@@ -104,8 +105,8 @@ def slices(
     kinds = parse_kinds(sites)
     run = slice_paths(paths, kinds, unannotated, int(max_file_size * 1e6))
     report(run.diagnostics, quiet)
-    if not run.project.modules and not run.diagnostics:  # (files that were found but skipped say why above)
-        err.print("no Python files found under the given paths", style="yellow")
+    if not run.project.source_files() and not run.diagnostics:  # (files found but skipped say why above)
+        err.print(M.msg(M.NO_FILES)[1], style="yellow")
     if format == OutputFormat.json:
         payload = {
             "slices": [s.to_json() for s in run.slices],
@@ -119,7 +120,7 @@ def slices(
                       style="bold")
             out.print(render_slice(s), markup=False)
             out.print()
-    if not run.project.modules:
+    if not run.project.source_files():
         raise typer.Exit(EXIT_USAGE)
 
 
@@ -130,7 +131,7 @@ def diag_json(d: Diagnostic) -> dict[str, object]:
 
 @app.command()
 def graph(
-    file: Annotated[Path, typer.Argument(help="The Python file whose part of the graph to print.")],
+    file: Annotated[Path, typer.Argument(help="The Python or TypeScript file whose part of the graph to print.")],
     project_root: Annotated[Path | None, typer.Option(
         "--project", help="Directory whose files take part in call resolution (default: the file's package).")]
     = None,
@@ -138,10 +139,22 @@ def graph(
     """Print the code property graph of FILE as sorted text (nodes, then edges), for reading and diffing."""
     from typetool.project import Project, dump_graph
     from typetool.sources import find_project_root, relpath_for
+    from typetool.ts.parse import is_typescript
 
     if not file.is_file():
         err.print(f"{file}: not a file", style="red")
         raise typer.Exit(EXIT_USAGE)
+    if is_typescript(file.name):
+        from typetool.ts.project import TsProject
+
+        ts_project = TsProject.load([project_root, file] if project_root is not None else [file.parent])
+        rel = relpath_for(file, Path.cwd())
+        report([d for d in ts_project.diagnostics if d.path in (rel, str(file))])
+        if rel not in ts_project.modules:
+            err.print(f"{file}: could not be analysed", style="red")
+            raise typer.Exit(EXIT_FOUND)
+        sys.stdout.write(dump_graph(ts_project.graph(only=[rel]), rel))
+        return
     if project_root is not None:
         paths = [project_root, file]
     elif (file.parent / "__init__.py").exists():

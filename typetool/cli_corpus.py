@@ -19,10 +19,21 @@ def build_command(
     packages: Annotated[Path | None, typer.Option("--packages", help="Pinned package list (default: the "
                                                    "one shipped with typetool).")] = None,
     workers: Annotated[int, typer.Option(help="Processes (one package each).")] = 2,
+    language: Annotated[str, typer.Option("--language", help="python (pinned wheels, one pip call) or "
+                                          "typescript (pinned npm tarballs, one npm pack call).")] = "python",
 ) -> None:
-    """Download the pinned wheels (one pip call, cached) and turn every annotated slot into a record."""
+    """Download the pinned packages (one call, cached) and turn every annotated slot into a record."""
     from typetool import corpus
 
+    if language in ("typescript", "ts"):
+        from typetool.ts.corpus import build_ts
+
+        ts_stats = build_ts(packages, None if cache == Path(".cache/packages") else cache, out, workers=workers)
+        typer.echo(ts_stats.table())
+        typer.echo(corpus.summary(out))
+        return
+    if language not in ("python", "py"):
+        raise typer.BadParameter(f"unknown language {language!r}: python or typescript", param_hint="--language")
     package_list = packages if packages is not None else corpus.default_package_list()
     stats = corpus.build(package_list, cache, out, workers=workers)
     typer.echo(stats.table())

@@ -87,19 +87,23 @@ def evaluate_command(
     delta: Annotated[float, typer.Option(min=0.001, max=0.5)] = 0.1,
     report_dir: Annotated[Path | None, typer.Option("--report", help="Write report.json and a reliability "
                                                     "diagram (reliability.html) here.")] = None,
+    tsc: Annotated[bool, typer.Option("--tsc/--no-tsc", help="Also run TypeScript's own inferFromUsage code fix "
+                                      "on TypeScript files (needs `npm ci --prefix tools/tsc-infer`).")] = False,
 ) -> None:
     """Strip-and-recover on annotated code: exact match, precision, coverage, parametric match and top-5 of
-    the model beside the baselines (most frequent type per kind, literal/default heuristic, autotyping)."""
-    from typetool.evaluation_run import run_evaluation
+    the model beside the baselines (most frequent type per kind, literal/default heuristic, autotyping for
+    Python, the TypeScript compiler's inferFromUsage for TypeScript), one table per language."""
+    from typetool.evaluation_run import run_evaluations
 
     predictor = load_predictor(model, device, epsilon, delta)
-    result = run_evaluation(paths, predictor, batch_size=batch_size, autotyping=autotyping,
-                            report_dir=report_dir)
-    report(result.diagnostics, quiet=True)
+    results = run_evaluations(paths, predictor, batch_size=batch_size, autotyping=autotyping,
+                              report_dir=report_dir, tsc=tsc)
+    report(results[0].diagnostics, quiet=True)
     if format == OutputFormat.json:
-        sys.stdout.write(json.dumps(result.as_json(), indent=1) + "\n")
+        payload = results[0].as_json() if len(results) == 1 else {"results": [r.as_json() for r in results]}
+        sys.stdout.write(json.dumps(payload, indent=1) + "\n")
     else:
-        out.print(result.text(), markup=False)
+        out.print("\n\n".join(r.text() for r in results), markup=False)
 
 
 def train_command(

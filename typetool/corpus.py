@@ -26,6 +26,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Protocol
 
 from typetool.project import Project
 from typetool.slices import Slicer, UsageSlice, render_slice
@@ -160,9 +161,20 @@ def body_hash(site: SlotSite) -> str | None:
     return hashlib.sha1(b" ".join(body.text.split())).hexdigest()
 
 
+class PackageLike(Protocol):
+    """What the split writer needs of a pinned package (Python's `CorpusPackage`, TypeScript's `NpmPackage`)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def split(self) -> str: ...
+    @property
+    def cap(self) -> int | None: ...
+
+
 @dataclass
 class PackageRecords:
-    package: CorpusPackage
+    package: PackageLike
     records: list[dict[str, object]] = field(default_factory=list)
     bodies: list[str | None] = field(default_factory=list)  # body hash per record
     files: int = 0
@@ -278,9 +290,16 @@ def build(package_list: Path, cache: Path, out_dir: Path, workers: int = 2, seed
     with ProcessPoolExecutor(max_workers=workers) as pool:
         for pr in pool.map(_work, roots):
             results[pr.package.name] = pr
-            print(f"  {pr.package.split:5} {pr.package.requirement:28} {pr.files:5d} files {pr.lines:8d} lines "
+            print(f"  {pr.package.split:5} {pr.package.name:28} {pr.files:5d} files {pr.lines:8d} lines "
                   f"{len(pr.records):7d} labelled slots {pr.seconds:6.1f}s", flush=True)
-    ordered = [results[p.name] for p in packages]
+    return write_splits([results[p.name] for p in packages], out_dir, seed)
+
+
+def write_splits(ordered: list[PackageRecords], out_dir: Path, seed: int = 0) -> CorpusStats:
+    """Write train/calib/dev JSONL: caps applied (a seeded sample), function bodies deduplicated (dev bodies
+    first and never in train/calib, then calib, then train in list order), identical (input, target) pairs
+    dropped outside dev; records with `"reachable": false` (labels the decoder cannot produce) are kept in
+    calib and dev, where they count as misses, and left out of train."""
     # dedupe: dev bodies first (never in train/calib), then calib, then train in list order
     seen_bodies: set[str] = set()
     seen_pairs: set[str] = set()
@@ -301,6 +320,8 @@ def build(package_list: Path, cache: Path, out_dir: Path, workers: int = 2, seed
                 new_bodies: set[str] = set()
                 for i in indices:
                     rec, body = pr.records[i], pr.bodies[i]
+                    if split == "train" and rec.get("reachable") is False:
+                        continue
                     pair = hashlib.sha1(f"{rec['input']}\x00{rec['target']}".encode()).hexdigest()
                     if split != "dev" and ((body is not None and body in seen_bodies) or pair in seen_pairs):
                         dropped[pr.package.name] += 1

@@ -28,7 +28,8 @@ from typetool.corpus import labelled_slices
 from typetool.diagnostics import Diagnostic
 from typetool.evaluate import Report, common_type_names, heuristic_type, predictions_from_annotated_copy
 from typetool.pipeline import iter_sites
-from typetool.predictions import TypePredictor, canonical
+from typetool.model.tokenizer import py_or_ts
+from typetool.predictions import TypePredictor, canonical, normalizer
 from typetool.predsets import (
     DEFAULT_MAX_HOLES,
     TAU_GRID,
@@ -43,6 +44,7 @@ from typetool.sources import relpath_for
 from typetool.typeexpr import hole_count, normalize, normalize_label, parse_type, size, to_str
 
 EPSILONS = (0.05, 0.1, 0.2)
+LANGUAGE_NAMES = {"py": "Python", "ts": "TypeScript"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,10 @@ class Record:
     kind: str
     id: str
     package: str = ""
+
+    @property
+    def language(self) -> str:
+        return py_or_ts(self.input)
 
 
 def records_from_jsonl(path: Path, limit: int | None = None) -> list[Record]:
@@ -104,8 +110,8 @@ def run_model(predictor: TypePredictor, records: Sequence[Record], batch_size: i
     raw = predictor.predictor.predict([r.input for r in records], [list(r.names) for r in records],
                                       top_k=top_k, batch_size=batch_size)
     out = ModelOutputs()
-    for cands in raw:
-        types = [canonical(c.type) for c in cands]
+    for cands, r in zip(raw, records):
+        types = [canonical(c.type, r.language) for c in cands]
         logps = [c.score for c in cands]
         out.ranked.append(types)
         out.logps.append(logps)
@@ -120,9 +126,9 @@ def run_model(predictor: TypePredictor, records: Sequence[Record], batch_size: i
     return out
 
 
-def _truth(target: str) -> Any:
+def _truth(target: str, language: str = "py") -> Any:
     try:
-        return normalize(parse_type(target))
+        return normalizer(language)(parse_type(target))
     except ValueError:
         return None
 
@@ -130,7 +136,7 @@ def _truth(target: str) -> Any:
 def first_covering(outputs: ModelOutputs, records: Sequence[Record], max_holes: int = DEFAULT_MAX_HOLES) -> list[int]:
     result: list[int] = []
     for nc, r in zip(outputs.costs, records):
-        truth = _truth(r.target)
+        truth = _truth(r.target, r.language)
         if nc is None or truth is None:
             result.append(len(TAU_GRID))
             continue
@@ -149,7 +155,7 @@ def calibrate(predictor: TypePredictor, records: Sequence[Record], batch_size: i
     _, type_counts = load_priors(predictor.model_dir)
     top_types = [r[0] if r else "" for r in outputs.ranked]
     top_logp = [lp[0] if lp else -50.0 for lp in outputs.logps]
-    correct = [int(bool(t) and t == canonical(r.target)) for t, r in zip(top_types, records)]
+    correct = [int(bool(t) and t == canonical(r.target, r.language)) for t, r in zip(top_types, records)]
     priors = predictor.prior_logp([t or "None" for t in top_types])
     calibrator = fit(top_logp, priors, [type_counts.get(t, 0) for t in top_types], correct)
     firsts = first_covering(outputs, records)
@@ -193,9 +199,11 @@ class EvaluationResult:
     n_sites: int
     diagnostics: list[Diagnostic] = field(default_factory=list)
     heuristic_only_gain: float | None = None
+    language: str = "py"
 
     def as_json(self) -> dict[str, Any]:
         return {
+            "language": LANGUAGE_NAMES[self.language],
             "n": self.n_sites,
             "metrics": self.report.as_json(),
             "pac": [vars(p) for p in self.pac],
@@ -206,7 +214,7 @@ class EvaluationResult:
         }
 
     def text(self) -> str:
-        lines = [f"{self.n_sites} annotated sites", "", self.report.table(), ""]
+        lines = [f"{LANGUAGE_NAMES[self.language]}: {self.n_sites} annotated sites", "", self.report.table(), ""]
         if self.pac:
             lines.append(f"{'epsilon':>8} {'delta':>6} {'tau':>9} {'miscov':>7} {'holes':>6} {'exact(written)':>15} "
                          f"{'full':>6} {'partial':>8} {'none':>6}")
@@ -230,7 +238,7 @@ def evaluate_records(predictor: TypePredictor, records: Sequence[Record], batch_
     priors_by_kind, type_counts = load_priors(predictor.model_dir)
     common = common_type_names(type_counts)
     rep = Report()
-    golds = [canonical(r.target) for r in records]
+    golds = [canonical(r.target, r.language) for r in records]
 
     kinds = [r.kind for r in records]
     for kind, gold, ranked in zip(kinds, golds, outputs.ranked):
@@ -266,7 +274,8 @@ def pac_row(outputs: ModelOutputs, records: Sequence[Record], golds: Sequence[st
     from typetool.typeexpr import contains
 
     for nc, r, gold in zip(outputs.costs, records, golds):
-        truth = _truth(r.target)
+        truth = _truth(r.target, r.language)
+        norm = normalizer(r.language)
         if nc is None or truth is None:
             misses += 1
             none += 1
@@ -275,7 +284,7 @@ def pac_row(outputs: ModelOutputs, records: Sequence[Record], golds: Sequence[st
         total_nodes += size(nc.tree)
         kept = 0 if pt.name == "?" else size(pt) - hole_count(pt)
         holes_nodes += size(nc.tree) - kept
-        if not contains(normalize(pt) if pt.name != "?" else pt, truth):
+        if not contains(norm(pt) if pt.name != "?" else pt, truth):
             misses += 1
         if pt.name == "?":
             none += 1
@@ -283,28 +292,57 @@ def pac_row(outputs: ModelOutputs, records: Sequence[Record], golds: Sequence[st
             part += 1
         else:
             full += 1
-            exact += to_str(normalize(pt)) == gold
+            exact += to_str(norm(pt)) == gold
     return PacRow(eps, delta, tau, misses / n, holes_nodes / max(total_nodes, 1), exact / n, full / n, part / n,
                   none / n)
 
 
 def run_evaluation(paths: Sequence[Path], predictor: TypePredictor, batch_size: int = 64,
-                   autotyping: bool = False, report_dir: Path | None = None) -> EvaluationResult:
-    """`typetool evaluate PATH...`: live strip-and-recover on annotated code."""
-    project = Project.load(paths)
+                   autotyping: bool = False, report_dir: Path | None = None, tsc: bool = False
+                   ) -> EvaluationResult:
+    """`typetool evaluate PATH...` on one language (the first present: Python, else TypeScript)."""
+    return run_evaluations(paths, predictor, batch_size, autotyping, report_dir, tsc)[0]
+
+
+def run_evaluations(paths: Sequence[Path], predictor: TypePredictor, batch_size: int = 64,
+                    autotyping: bool = False, report_dir: Path | None = None, tsc: bool = False
+                    ) -> list[EvaluationResult]:
+    """`typetool evaluate PATH...`: live strip-and-recover on annotated code, one result per language present
+    (Python with the autotyping baseline, TypeScript with the compiler's inferFromUsage baseline), each by the
+    model of its language."""
+    from typetool.pipeline import load_project
+
+    project = load_project(paths)
     diagnostics = list(project.diagnostics)
-    items, _, _ = labelled_slices(project)
-    records = [Record(render_slice(i.slice), tuple(i.slice.scope_names), i.label, i.site.slot.kind.value,
-                      i.site.slot.id) for i in items]
-    extra: dict[str, list[list[str]]] = {}
-    extra["heuristic"] = [[t] if (t := _norm(heuristic_type(i.slice))) else [] for i in items]
-    if autotyping:
-        extra["autotyping"] = autotyping_predictions(paths, items)
-    result = evaluate_records(predictor, records, batch_size, extra)
-    result.diagnostics = diagnostics
-    if report_dir is not None:
-        write_report(result, report_dir)
-    return result
+    results: list[EvaluationResult] = []
+    if project.modules or project.ts is None:
+        items, _, _ = labelled_slices(project)
+        records = [Record(render_slice(i.slice), tuple(i.slice.scope_names), i.label, i.site.slot.kind.value,
+                          i.site.slot.id) for i in items]
+        extra: dict[str, list[list[str]]] = {}
+        extra["heuristic"] = [[t] if (t := _norm(heuristic_type(i.slice))) else [] for i in items]
+        if autotyping:
+            extra["autotyping"] = autotyping_predictions(paths, items)
+        results.append(evaluate_records(predictor.for_language("py"), records, batch_size, extra))
+    if project.ts is not None and project.ts.modules:
+        from typetool.ts.evaluation import ts_heuristic_type, ts_items, tsc_predictions
+
+        ts_list = ts_items(project.ts)
+        ts_records = [Record(render_slice(i.slice), tuple(i.slice.scope_names), i.label or i.raw,
+                             i.site.slot.kind.value, i.site.slot.id) for i in ts_list]
+        ts_extra: dict[str, list[list[str]]] = {}
+        ts_extra["heuristic"] = [[t] if (t := ts_heuristic_type(i.slice)) else [] for i in ts_list]
+        if tsc:
+            root = paths[0] if len(paths) == 1 and paths[0].is_dir() else Path.cwd()
+            ts_extra["tsc-infer"] = tsc_predictions(project.ts, root, ts_list)
+        result = evaluate_records(predictor.for_language("ts"), ts_records, batch_size, ts_extra)
+        result.language = "ts"
+        results.append(result)
+    for i, result in enumerate(results):
+        result.diagnostics = diagnostics
+        if report_dir is not None:
+            write_report(result, report_dir if i == 0 else report_dir / LANGUAGE_NAMES[result.language].lower())
+    return results
 
 
 def _norm(t: str | None) -> str | None:

@@ -1,8 +1,11 @@
 """The pipeline: the only place the stages are chained. Every front end (CLI, pre-commit hook, CI check,
 LSP server) calls these functions.
 
-files -> sources -> parse -> project (code property graph) -> slots -> usage slices -> (predictor ->
-prediction sets -> write-back, in later stages).
+files -> sources -> parse -> project (code property graph) -> slots -> usage slices -> predictor ->
+prediction sets -> write-back. Python and TypeScript go through the same stages; the language specifics are
+the parse/facts/project/slots/slices modules (`typetool.*` for Python, `typetool.ts.*` for TypeScript), one
+model per language (chosen by the slice's language tag), and write-back (libcst, or byte-range edits on the
+tree-sitter tree).
 """
 
 from __future__ import annotations
@@ -29,8 +32,10 @@ from typetool.writeback import (
 
 if TYPE_CHECKING:
     from typetool.predictions import Prediction, TypePredictor
+    from typetool.ts.project import TsProject
 
 ALL_KINDS = frozenset(SlotKind)
+JS_SUFFIXES = (".js", ".jsx", ".mjs", ".cjs")
 
 
 @dataclass
@@ -46,7 +51,30 @@ class SliceRun:
 
 
 def load_project(paths: Sequence[Path], max_bytes: int = DEFAULT_MAX_BYTES, root: Path | None = None) -> Project:
-    return Project.load(paths, root=root, max_bytes=max_bytes)
+    """Python and TypeScript files under `paths`: the Python side in the `Project`, the TypeScript side in its
+    `ts` (None when there is none). A file named explicitly goes to the language of its suffix."""
+    from typetool.ts.parse import TS_SUFFIXES, is_declaration_file
+    from typetool.ts.project import TsProject
+
+    explicit_ts = [p for p in paths if p.suffix in TS_SUFFIXES and not p.is_dir()]
+    javascript = [p for p in paths if p.suffix in JS_SUFFIXES and not p.is_dir()]
+    py_paths = [p for p in paths if p not in explicit_ts and p not in javascript]
+    project = Project.load(py_paths, root=root, max_bytes=max_bytes) if py_paths else Project()
+    ts_paths = [p for p in paths if p.is_dir()] + [p for p in explicit_ts if not is_declaration_file(p.name)]
+    if ts_paths:
+        ts_project = TsProject.load(ts_paths, root=root, max_bytes=max_bytes)
+        if ts_project.modules or any(p in explicit_ts for p in ts_paths):
+            project.ts = ts_project
+            # a missing explicit path is reported once, by the Python side
+            project.diagnostics.extend(d for d in ts_project.diagnostics if d not in project.diagnostics)
+    for p in javascript:
+        code, message = M.msg(M.JAVASCRIPT_FILE)
+        project.diagnostics.append(Diagnostic(str(p), code, message, Severity.INFO))
+    for p in explicit_ts:
+        if is_declaration_file(p.name):
+            code, message = M.msg(M.DECLARATION_FILE)
+            project.diagnostics.append(Diagnostic(str(p), code, message, Severity.INFO))
+    return project
 
 
 def iter_sites(project: Project, kinds: frozenset[SlotKind] = ALL_KINDS,
@@ -75,6 +103,24 @@ def slice_project(project: Project, kinds: frozenset[SlotKind] = ALL_KINDS,
             except RecursionError:  # code nested deeper than the raised limit: report the file, go on
                 code, message = M.msg(M.TOO_DEEP)
                 project.diagnostics.append(Diagnostic(relpath, code, message, Severity.WARNING))
+    if project.ts is not None:
+        out.extend(slice_ts(project.ts, kinds, only_unannotated, files))
+    return out
+
+
+def slice_ts(ts_project: TsProject, kinds: frozenset[SlotKind] = ALL_KINDS, only_unannotated: bool = False,
+             files: set[str] | None = None) -> list[UsageSlice]:
+    from typetool.ts.slices import TsSlicer
+    from typetool.ts.slots import extract_ts_slots
+
+    slicer = TsSlicer(ts_project)
+    out: list[UsageSlice] = []
+    for relpath, module in ts_project.modules.items():
+        if files is not None and relpath not in files:
+            continue
+        for site in extract_ts_slots(module):
+            if site.slot.kind in kinds and not (only_unannotated and site.slot.annotation is not None):
+                out.append(slicer.slice(site))
     return out
 
 
@@ -97,7 +143,7 @@ def predict_project(project: Project, predictor: TypePredictor, kinds: frozenset
 def predictions_payload(project: Project, predictions: Sequence[Prediction], predictor: TypePredictor
                         ) -> dict[str, object]:
     """The JSON document `typetool predict --format json` prints and `typetool apply` reads."""
-    files = {rel: {"sha256": m.parsed.source.raw_hash} for rel, m in project.modules.items()}
+    files = {rel: {"sha256": src.raw_hash} for rel, src in project.source_files().items()}
     return {"version": 1, "model": str(predictor.model_dir), "epsilon": predictor.epsilon,
             "delta": predictor.delta, "calibrated": predictor.calibrated, "files": files,
             "predictions": [p.to_json() for p in predictions]}

@@ -22,15 +22,36 @@ from typetool.calibration import Calibrator
 from typetool.predsets import DEFAULT_MAX_HOLES, NodeCosts, choose_tau, node_costs, prediction_set
 from typetool.slices import UsageSlice, render_slice
 from typetool.slots import Slot
-from typetool.typeexpr import hole_count, normalize, parse_type, to_str
+from typetool.typeexpr import TypeNode, hole_count, normalize, parse_type, to_str
 
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "typetool-py-compact"
-EMPTY_CONTEXT = "<py>"
+MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+DEFAULT_MODELS = {"py": "typetool-py-compact", "ts": "typetool-ts-compact"}
+DEFAULT_MODEL = MODELS_DIR / DEFAULT_MODELS["py"]
 
 
-def default_model_dir() -> Path:
-    """The shipped model: `models/typetool-py-compact` in the repository (or next to an installed package)."""
-    return DEFAULT_MODEL
+def default_model_dir(language: str = "py") -> Path:
+    """The shipped model for a language ("py" or "ts"): `models/typetool-py-compact` or
+    `models/typetool-ts-compact` in the repository (or next to an installed package)."""
+    return MODELS_DIR / DEFAULT_MODELS[language]
+
+
+def model_language(model_dir: Path) -> str:
+    """The language a model was trained on ("py" or "ts"), from its card (models without one are Python)."""
+    card = model_dir / "card.json"
+    if card.is_file():
+        lang = json.loads(card.read_text(encoding="utf-8")).get("language", "py")
+        return "ts" if lang == "ts" else "py"
+    return "py"
+
+
+def normalizer(language: str) -> Callable[[TypeNode], TypeNode]:
+    """The evaluation normal form of a language: Python's (typing aliases to builtins, ...) or TypeScript's
+    (`Set` stays `Set`, `null`/`undefined` last in unions)."""
+    if language == "ts":
+        from typetool.ts.typeexpr import normalize_ts
+
+        return normalize_ts
+    return normalize
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,16 +100,19 @@ class TypePredictor:
     """The shipped model with its calibration; `predict` turns slices into `Prediction`s."""
 
     def __init__(self, model_dir: Path | None = None, device: str = "cpu", epsilon: float = 0.1,
-                 delta: float = 0.1) -> None:
-        self.model_dir = model_dir if model_dir is not None else default_model_dir()
+                 delta: float = 0.1, language: str | None = None) -> None:
+        self.model_dir = model_dir if model_dir is not None else default_model_dir(language or "py")
         if not (self.model_dir / "model.safetensors").is_file():
             raise ModelNotFound(f"no model at {self.model_dir} (expected model.safetensors, tokenizer.json, "
                                 f"config.json); pass --model DIR")
         from typetool.model import load_model
 
+        self.language = model_language(self.model_dir)
         self.predictor = load_model(self.model_dir, device)
+        self.device = device
         self.epsilon = epsilon
         self.delta = delta
+        self._others: dict[str, TypePredictor] = {}
         self._prior_cache: dict[str, float] = {}
         cal_path = self.model_dir / "calibration.json"
         self.calibration: dict[str, Any] | None = (
@@ -123,7 +147,7 @@ class TypePredictor:
     def prior_logp(self, types: Sequence[str]) -> list[float]:
         missing = [t for t in dict.fromkeys(types) if t not in self._prior_cache]
         if missing:
-            scores = self.predictor.score([EMPTY_CONTEXT] * len(missing), missing)
+            scores = self.predictor.score([f"<{self.language}>"] * len(missing), missing)
             for t, s in zip(missing, scores):
                 self._prior_cache[t] = s if math.isfinite(s) else -50.0
         return [self._prior_cache[t] for t in types]
@@ -135,8 +159,31 @@ class TypePredictor:
         priors = self.prior_logp(types)
         return [cal.prob(lp, pr, self.type_counts.get(t, 0)) for t, lp, pr in zip(types, logps, priors)]
 
+    def for_language(self, language: str) -> TypePredictor:
+        """The predictor for slices of `language`: this one, or the shipped model of that language (loaded once,
+        with the same device, epsilon and delta). Raises ModelNotFound when there is none."""
+        if language == self.language:
+            return self
+        other = self._others.get(language)
+        if other is None:
+            other = self._others[language] = TypePredictor(None, self.device, self.epsilon, self.delta, language)
+        return other
+
     def predict(self, slices: Sequence[UsageSlice], top_k: int = 5, batch_size: int = 64,
                 progress: Callable[[int], None] | None = None) -> list[Prediction]:
+        """Predictions in the order of `slices`; each slice goes to the model of its language."""
+        languages = {s.language for s in slices}
+        if languages - {self.language}:
+            results: dict[int, Prediction] = {}
+            for lang in sorted(languages):
+                idx = [i for i, s in enumerate(slices) if s.language == lang]
+                preds = self.for_language(lang)._predict([slices[i] for i in idx], top_k, batch_size, progress)
+                results.update(zip(idx, preds))
+            return [results[i] for i in range(len(slices))]
+        return self._predict(slices, top_k, batch_size, progress)
+
+    def _predict(self, slices: Sequence[UsageSlice], top_k: int, batch_size: int,
+                 progress: Callable[[int], None] | None) -> list[Prediction]:
         out: list[Prediction] = []
         step = max(batch_size * 4, 1)
         for start in range(0, len(slices), step):
@@ -153,7 +200,7 @@ class TypePredictor:
         evidence = tuple(line for line in render_slice(s).split("\n")[1:4])
         if not cands:
             return Prediction(s.slot, (), None, 0, 0.0, evidence)
-        types = [canonical(c.type) for c in cands]
+        types = [canonical(c.type, self.language) for c in cands]
         confs = self.confidences(types, [c.score for c in cands])
         scored = tuple(Scored(t, c.score, p) for t, c, p in zip(types, cands, confs))
         top = cands[0]
@@ -171,7 +218,7 @@ class TypePredictor:
             else:
                 try:
                     pac = self.calibration["pac"]
-                    pt = None if nc is None else normalize(
+                    pt = None if nc is None else normalizer(self.language)(
                         prediction_set(nc, tau, tuple(pac["taus"]), int(pac.get("max_holes", DEFAULT_MAX_HOLES))))
                 except ValueError:
                     pt = None
@@ -182,9 +229,9 @@ class TypePredictor:
         return Prediction(s.slot, scored, partial, holes, confs[0], evidence, nc)
 
 
-def canonical(t: str) -> str:
+def canonical(t: str, language: str = "py") -> str:
     try:
-        return to_str(normalize(parse_type(t)))
+        return to_str(normalizer(language)(parse_type(t)))
     except ValueError:
         return t
 

@@ -26,6 +26,7 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import networkx as nx
 
@@ -52,6 +53,9 @@ from typetool.sources import (
     find_project_root,
     read_source,
 )
+
+if TYPE_CHECKING:
+    from typetool.ts.project import TsProject
 
 RECURSION_LIMIT = 20_000
 
@@ -108,6 +112,7 @@ class Project:
     by_name: dict[str, ModuleFacts] = field(default_factory=dict)  # by dotted module name
     diagnostics: list[Diagnostic] = field(default_factory=list)
     module_ids: dict[str, int] = field(default_factory=dict)
+    ts: TsProject | None = None  # the project's TypeScript side (`pipeline.load_project` fills it)
     _memo: dict[tuple[int, int], list[Target]] = field(default_factory=dict, repr=False)
     _exports: dict[str, frozenset[str] | None] = field(default_factory=dict, repr=False)
 
@@ -474,7 +479,15 @@ class Project:
 
     @property
     def line_count(self) -> int:
-        return sum(m.parsed.source.line_count for m in self.modules.values())
+        return sum(m.parsed.source.line_count for m in self.modules.values()) + (
+            self.ts.line_count() if self.ts is not None else 0)
+
+    def source_files(self) -> dict[str, SourceFile]:
+        """Every analysed file of both languages, by relpath."""
+        out = {rel: m.parsed.source for rel, m in self.modules.items()}
+        if self.ts is not None:
+            out.update((rel, m.parsed.source) for rel, m in self.ts.modules.items())
+        return out
 
     # -- graph export ------------------------------------------------------------------------------------
 

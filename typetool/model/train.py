@@ -45,7 +45,7 @@ from typetool.model.data import Prepared, bucketed_batches, iter_jsonl, prepare
 from typetool.model.grammar import TypeVocab
 from typetool.model.predict import greedy_ids
 from typetool.model.saving import load_t5, quiet, save_model
-from typetool.model.tokenizer import corpus_texts, load_tokenizer, train_tokenizer
+from typetool.model.tokenizer import corpus_texts, load_tokenizer, py_or_ts, train_tokenizer
 
 FIT_AFTER_STEPS = 20  # steps timed before a time budget first fits the schedule length (then refitted as it goes)
 MIN_LR_FRAC = 0.1
@@ -205,8 +205,12 @@ def train(train_jsonl: str | Path, valid_jsonl: str | Path, out_dir: str | Path,
             tok = train_tokenizer(corpus_texts(iter_jsonl(Path(train_jsonl))), vocab_size)
         if main:
             tok.save(str(out / "tokenizer.json"))
+    language = data_language(Path(train_jsonl))
+    # a model continued on another language (a TypeScript model started from the Python one) keeps the weights
+    # and tokenizer but not the type names it could decode: those come from the new training targets only
+    inherit = src is not None and _card_language(src) == language
     base_vocab = (TypeVocab.load(ckpt / "base_type_vocab.json") if ckpt
-                  else TypeVocab.load(src / "type_vocab.json") if src else TypeVocab())
+                  else TypeVocab.load(src / "type_vocab.json") if src and inherit else TypeVocab())
 
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
     with acc.main_process_first():
@@ -353,7 +357,7 @@ def train(train_jsonl: str | Path, valid_jsonl: str | Path, out_dir: str | Path,
         "examples_per_s": (examples - int(state.get("examples", 0))) / max(run_s, 1e-9),
         "train_seconds": prior_s + run_s, "device": str(acc.device), "processes": world, "batch_size": batch_size,
         "lr": lr, "max_input_len": max_input_len, "max_target_len": max_target_len, "train_jsonl": str(train_jsonl),
-        "continued_from": str(resume_from) if resume_from else None, **final, "history": history, "evals": evals,
+        "continued_from": str(resume_from) if resume_from else None, "language": language, **final, "history": history, "evals": evals,
     }
     if main:
         kept = set(train_data.record_index.tolist())
@@ -366,6 +370,19 @@ def train(train_jsonl: str | Path, valid_jsonl: str | Path, out_dir: str | Path,
     acc.wait_for_everyone()
     torch.set_num_threads(prev_threads)
     return summary
+
+
+def data_language(train_jsonl: Path) -> str:
+    """"py" or "ts": the language tag of the first training input."""
+    for record in iter_jsonl(train_jsonl):
+        return py_or_ts(str(record["input"]))
+    return "py"
+
+
+def _card_language(model_dir: Path) -> str:
+    card = model_dir / "card.json"
+    data = json.loads(card.read_text(encoding="utf-8")) if card.is_file() else {}
+    return "ts" if data.get("language") == "ts" else "py"
 
 
 def main(argv: list[str] | None = None) -> int:

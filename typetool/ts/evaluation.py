@@ -1,0 +1,103 @@
+"""Strip-and-recover evaluation on TypeScript: records, the static heuristic, and TypeScript's own baseline.
+
+Does: turns a TypeScript project's annotated slots into evaluation records (the label in the shared bracket
+form; an annotation the form cannot express stays in, as its raw text, and counts as a miss for every
+predictor), gives the literal/default heuristic's answer per slot, and runs the TypeScript compiler's
+"infer from usage" code fix (typescript@5.9.3, `getCombinedCodeFix(..., "inferFromUsage")`) on a stripped copy
+of the files, matching each `: T` it inserts to the slot whose insertion point it is.
+Does not: run the model (`evaluation_run.evaluate_records` does, for both languages in one table).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from typetool.slices import UsageSlice
+from typetool.ts.corpus import TsLabelled, ts_labelled_slices
+from typetool.ts.project import TsProject
+from typetool.ts.slots import extract_ts_slots
+from typetool.ts.typeexpr import normalize_ts_label
+
+_LITERAL = re.compile(r"^(?:default )?literal (number|string|boolean|bigint|RegExp|null|undefined)\b")
+_ARRAY = re.compile(r"^(?:default )?literal array of (number|string|boolean)$")
+_NEW = re.compile(r"^(?:default )?new ([A-Z]\w*)$")
+
+
+def ts_heuristic_type(s: UsageSlice) -> str | None:
+    """What the static evidence alone says: literals, `new C()`, defaults, `no return`/`async` returns."""
+    ev = list(s.evidence)
+    if s.slot.kind.value == "return":
+        if "generator (yields)" in ev:
+            return None
+        base: str | None = None
+        if "no return" in ev or "returns nothing" in ev:
+            base = "void"
+        else:
+            kinds: set[str] = set()
+            for r in s.returns:
+                m = re.search(r"\(literal (number|string|boolean)\)$", r)
+                if m is None:
+                    return None
+                kinds.add(m.group(1))
+            base = kinds.pop() if len(kinds) == 1 else None
+        if base is None:
+            return None
+        return f"Promise[{base}]" if "async" in ev else base
+    for e in ev:
+        m = _LITERAL.match(e)
+        if m:
+            lit = m.group(1)
+            return None if lit in ("null", "undefined") else lit
+        m = _ARRAY.match(e)
+        if m:
+            return f"Array[{m.group(1)}]"
+        m = _NEW.match(e)
+        if m and m.group(1) not in ("Promise", "Map", "Set", "Array"):
+            return m.group(1)
+    return None
+
+
+def ts_items(project: TsProject) -> list[TsLabelled]:
+    items, _, _ = ts_labelled_slices(project)
+    return items
+
+
+def tsc_predictions(project: TsProject, root: Path, items: Sequence[TsLabelled],
+                    errors: dict[str, str] | None = None) -> list[list[str]]:
+    """inferFromUsage's type for each item (empty where it inserts nothing), on a stripped copy of the files."""
+    from typetool.ts.tsc import edits_to_insertions, infer_from_usage
+    from typetool.ts.writeback import strip_ts
+
+    wanted = {i.site.slot.id for i in items}
+    found: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="typetool-tsc-") as tmp:
+        copy = Path(tmp)
+        rels: list[str] = []
+        for rel, m in project.modules.items():
+            target = copy / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(strip_ts(m.parsed.source.path.read_bytes(), rel))
+            rels.append(rel)
+        for extra in ("tsconfig.json", "package.json"):
+            if (root / extra).is_file():
+                shutil.copy(root / extra, copy / extra)
+        stripped = TsProject.load([copy], root=copy)
+        at: dict[tuple[str, int], str] = {}
+        for rel, m in stripped.modules.items():
+            bom = 3 if m.parsed.source.bom else 0  # the fix's offsets count the BOM; the slots' do not
+            for site in extract_ts_slots(m):
+                if site.slot.id in wanted:
+                    at[(rel, site.insert_at + bom)] = site.slot.id
+        edits = infer_from_usage(copy, rels, errors=errors)
+        for rel, file_edits in edits.items():
+            source = (copy / rel).read_bytes()
+            for offset, text in edits_to_insertions(source, file_edits):
+                sid = at.get((rel, offset))
+                label = normalize_ts_label(text) if sid is not None else None
+                if sid is not None and label is not None:
+                    found[sid] = label
+    return [[found[i.site.slot.id]] if i.site.slot.id in found else [] for i in items]
