@@ -24,7 +24,9 @@ MISSING_TOKEN = ("syntax-error", "syntax error: missing {detail}; the rest of th
 TOO_DEEP = ("too-deep", "code nested too deeply to analyse (thousands of levels); skipped")
 SKIPPED_LINES = ("syntax-skipped", "lines {first}-{last} hold a syntax error and are skipped; the rest of the "
                  "file is analysed")
-NO_FILES = ("no-files", "no Python files found under the given paths")
+NO_FILES = ("no-files", "no Python or TypeScript files found under the given paths")
+JAVASCRIPT_FILE = ("javascript-file", "JavaScript file: typetool annotates Python and TypeScript only; left alone")
+DECLARATION_FILE = ("declaration-file", "TypeScript declaration file (.d.ts): never analysed or written")
 
 
 # Writing (typetool.writeback)
@@ -52,6 +54,18 @@ AMBIGUOUS_NAME = ("ambiguous-name", ("{slot_id}: type {type!r} uses {name!r}, de
 SHADOWED = ("shadowed-name", ("{slot_id}: type {type!r} uses {name!r}, which a local definition shadows here; "
             "not written"))
 CANNOT_ENCODE_TYPE = ("unencodable-type", "{slot_id}: type {type!r} cannot be encoded as {encoding}; not written")
+ALL_HOLE = ("all-hole", "all-hole type: not written")
+
+# Writing TypeScript (typetool.ts.writeback)
+TS_DECLARATION = ("declaration-file", ("TypeScript declaration files (.d.ts) are never written: their annotations "
+                  "are the package's API; not written"))
+TS_DECLARATION_SKIPPED = ("declaration-skipped", "TypeScript declaration files (.d.ts) are not stripped")
+JS_FILE = ("javascript-file", ("not a TypeScript source (.ts, .tsx, .mts, .cts): JavaScript files cannot hold "
+           "type annotations; not written"))
+TS_ANNOTATED = ("already-annotated", "already annotated as `{annotation}`: existing TypeScript annotations are never "
+                "changed")
+TS_UNPRINTABLE = ("unprintable-type", ("{slot_id}: type {type!r} cannot be written as TypeScript ({printed!r}: "
+                  "{reason}); not written"))
 
 
 def msg(entry: tuple[str, str], **kwargs: object) -> tuple[str, str]:
