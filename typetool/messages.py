@@ -62,8 +62,8 @@ TS_DECLARATION = ("declaration-file", ("TypeScript declaration files (.d.ts) are
 TS_DECLARATION_SKIPPED = ("declaration-skipped", "TypeScript declaration files (.d.ts) are not stripped")
 JS_FILE = ("javascript-file", ("not a TypeScript source (.ts, .tsx, .mts, .cts): JavaScript files cannot hold "
            "type annotations; not written"))
-TS_ANNOTATED = ("already-annotated", "already annotated as `{annotation}`: existing TypeScript annotations are never "
-                "changed")
+TS_ANNOTATED = ("already-annotated", ("already annotated as `{annotation}`: existing TypeScript annotations are "
+                "never changed"))
 TS_UNPRINTABLE = ("unprintable-type", ("{slot_id}: type {type!r} cannot be written as TypeScript ({printed!r}: "
                   "{reason}); not written"))
 

@@ -35,6 +35,10 @@ Policies (see also the `WriteOptions` fields):
   deprecated aliases such as `Text`); anything else, or a builtin or typing name that a local value shadows
   (`str = "x"` in a class body), is not written and is reported.
 
+TypeScript: `apply_predictions` and `strip_paths` hand .ts/.tsx/.mts/.cts files to `typetool.ts.writeback` (byte-range
+edits on the tree-sitter tree, its own proof) after the same hash check, with the same outcomes, modes and
+atomic write; `.d.ts` declaration files and JavaScript files are refused there.
+
 Does not: predict anything, decide which slots exist (that is `typetool.slots`; the locator only finds them),
 follow walrus bindings inside expressions when checking for shadowed names, or preserve hard links (a rename
 replaces the file). Code that reads annotations at run time (typer, pydantic `validate_call`,
@@ -79,6 +83,7 @@ from typetool.messages import (
     STALE,
     STUB_SKIPPED,
     SYNTAX,
+    TS_DECLARATION_SKIPPED,
     UNENCODABLE,
     UNKNOWN_NAME,
     UNKNOWN_SLOT,
@@ -86,7 +91,8 @@ from typetool.messages import (
     WRITE_FAILED,
 )
 from typetool.slots import MODULE_SCOPE, Slot, SlotKind
-from typetool.sources import SourceFile, decode_source, discover, read_source, relpath_for
+from typetool.sources import PYTHON_SUFFIXES, SourceFile, decode_source, discover, read_source, relpath_for
+from typetool.ts.parse import TS_SUFFIXES, is_declaration_file
 from typetool.typeexpr import HOLE, TypeNode, TypeParseError, names, parse_type, to_str
 
 __all__ = [
@@ -2039,10 +2045,22 @@ def _apply_task(task: tuple[str, list[Prediction], str | None, WriteMode, WriteO
     return _apply_file(*task)
 
 
+def _typescript_side(name: str) -> bool:
+    """TypeScript sources, and the declaration and JavaScript files that `typetool.ts.writeback` refuses."""
+    return name.endswith(TS_SUFFIXES + (".js", ".jsx", ".mjs", ".cjs"))
+
+
 def _apply_file(rel: str, preds: list[Prediction], expected: str | None, mode: WriteMode, options: WriteOptions,
                 root: Path, index: NameIndex) -> FileOutcome:
     path = root / rel
     shown = relpath_for(path, Path.cwd()) if path.is_absolute() else rel
+    typescript = _typescript_side(rel)
+    if typescript:
+        from typetool.ts.writeback import refusal
+
+        refused = refusal(rel)
+        if refused is not None:
+            return FileOutcome(shown, FileStatus.REFUSED, diagnostics=(refused.diagnostic(shown),))
     if expected is None:
         return FileOutcome(shown, FileStatus.REFUSED, diagnostics=(_diag(shown, NO_HASH),))
     src = read_source(path, root)
@@ -2065,6 +2083,10 @@ def _apply_file(rel: str, preds: list[Prediction], expected: str | None, mode: W
     for sid in sorted(conflicts):
         del types[sid]
         bad.append(_outcome(sid, SlotStatus.ERROR, CONFLICT, slot_id=sid))
+    if typescript:
+        from typetool.ts.writeback import apply_ts_file
+
+        return apply_ts_file(src, shown, rel, types, bad, mode)
     module_name = _module_name(path)
 
     def run(text: str | cst.Module) -> Rewrite:
@@ -2083,15 +2105,17 @@ def _apply_file(rel: str, preds: list[Prediction], expected: str | None, mode: W
 
 def strip_paths(paths: Sequence[Path], mode: WriteMode = WriteMode.WRITE, options: WriteOptions = WriteOptions(),
                 jobs: int = 1) -> RunResult:
-    """Remove annotations from the Python files under `paths` (`.pyi` stubs are skipped)."""
+    """Remove annotations from the Python and TypeScript files under `paths` (`.pyi` and `.d.ts` are skipped)."""
     run_diags: list[Diagnostic] = []
     cwd = Path.cwd()
     tasks: list[tuple[Path, WriteMode, WriteOptions, Path]] = []
-    for item in discover(paths):
+    for item in discover(paths, suffixes=PYTHON_SUFFIXES + TS_SUFFIXES):
         if isinstance(item, Diagnostic):
             run_diags.append(item)
         elif item.suffix == ".pyi":
             run_diags.append(_diag(relpath_for(item, cwd), STUB_SKIPPED, Severity.INFO))
+        elif is_declaration_file(item.name):
+            run_diags.append(_diag(relpath_for(item, cwd), TS_DECLARATION_SKIPPED, Severity.INFO))
         else:
             tasks.append((item, mode, options, cwd))
     return RunResult(mode, tuple(_map(_strip_task, tasks, jobs)), tuple(run_diags))
@@ -2100,6 +2124,10 @@ def strip_paths(paths: Sequence[Path], mode: WriteMode = WriteMode.WRITE, option
 def _strip_task(task: tuple[Path, WriteMode, WriteOptions, Path]) -> FileOutcome:
     path, mode, options, cwd = task
     shown = relpath_for(path, cwd)
+    if _typescript_side(path.name):
+        from typetool.ts.writeback import strip_ts_file
+
+        return strip_ts_file(path, shown, mode, cwd)
     src = read_source(path, cwd)
     if isinstance(src, Diagnostic):
         return FileOutcome(shown, FileStatus.REFUSED, diagnostics=(src,))

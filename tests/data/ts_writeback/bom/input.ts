@@ -1,0 +1,5 @@
+﻿export function size(items) {
+  return items.length;
+}
+
+let label = "böm";
