@@ -94,3 +94,53 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
               for r in records[:200]]
     calibrate(predictor, sample, batch_size=64, packages=["typetool"])
     return model_dir
+
+
+TS_CORPUS = DATA / "ts_projects"
+
+
+@pytest.fixture(scope="session")
+def tiny_ts_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real (tiny) TypeScript model directory, trained here in seconds (as `tiny_model`) on the labelled
+    slices of the annotated TypeScript projects under tests/data/ts_projects/ (records as
+    `typetool.ts.corpus.records_for_ts_package` makes them), with type priors, a real calibration.json and
+    `"language": "ts"` in its card.json."""
+    import json
+    import random
+
+    import torch
+
+    from typetool.evaluation_run import Record, calibrate, write_priors
+    from typetool.model.train import train
+    from typetool.predictions import TypePredictor
+    from typetool.ts.corpus import records_for_ts_package
+    from typetool.ts.npm import NpmPackage
+
+    work = tmp_path_factory.mktemp("tiny_ts_model")
+    records: list[dict[str, object]] = []
+    for project in sorted(p for p in TS_CORPUS.iterdir() if p.is_dir()):
+        records += records_for_ts_package(NpmPackage("train", project.name, "0.0.0"), project).records
+    records = [r for r in records if r["reachable"]]
+    assert len(records) >= 100, "the TypeScript test corpus is too small to train on"
+    random.Random(0).shuffle(records)
+    lines = [json.dumps(r) + "\n" for r in records]
+    (work / "train.jsonl").write_text("".join(lines), encoding="utf-8")
+    (work / "valid.jsonl").write_text("".join(lines[:32]), encoding="utf-8")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        train(work / "train.jsonl", work / "valid.jsonl", work / "model", preset="tiny", max_steps=60,
+              batch_size=16, lr=3e-3, vocab_size=600, eval_every=0, log_every=1000, checkpoint_minutes=1e9,
+              valid_limit=16, warmup_steps=5, threads=1, cache_dir=work / "cache", log=lambda _line: None)
+    finally:
+        torch.set_num_threads(threads)
+    model_dir = work / "model"
+    card = json.loads((model_dir / "card.json").read_text(encoding="utf-8"))
+    assert card.get("language") == "ts", "train() did not tag the model as TypeScript"
+    write_priors(work / "train.jsonl", model_dir)
+    predictor = TypePredictor(model_dir)
+    assert predictor.language == "ts"
+    sample = [Record(str(r["input"]), tuple(str(n) for n in r["names"]),  # type: ignore[attr-defined]
+                     str(r["target"]), str(r["kind"]), str(r["id"])) for r in records[:200]]
+    calibrate(predictor, sample, batch_size=64, packages=[p.name for p in TS_CORPUS.iterdir() if p.is_dir()])
+    return model_dir

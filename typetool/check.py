@@ -16,6 +16,10 @@ Two rules:
   it is entirely `Any`; an `Any` inside the annotation matches anything at its place (it is a deliberate
   escape hatch, not a wrong type).
 
+Both languages: TypeScript slots (files .ts, .tsx, .mts, .cts) are predicted by the TypeScript model, their
+annotations read with `ts.typeexpr.normalize_ts_label` and compared in TypeScript's normal form (`any` plays
+`Any`'s part), and their types printed as TypeScript in messages and reports (`string[]`, holes `any`).
+
 Does not: parse, slice or predict (the pipeline does), or write files (`writeback`).
 """
 
@@ -35,16 +39,16 @@ from urllib.parse import quote
 from typetool import __version__
 from typetool.diagnostics import Diagnostic, Severity
 from typetool.pipeline import ALL_KINDS, load_project, slice_project
-from typetool.predictions import Prediction, TypePredictor
+from typetool.predictions import Prediction, TypePredictor, normalizer
 from typetool.predsets import DEFAULT_MAX_HOLES, TAU_GRID, choose_tau, prediction_set
 from typetool.slots import MODULE_SCOPE, SlotKind
 from typetool.sources import DEFAULT_MAX_BYTES
+from typetool.ts.parse import TS_SUFFIXES
 from typetool.typeexpr import (
     HOLE,
     TypeNode,
     contains,
     hole_count,
-    normalize,
     normalize_label,
     parse_type,
     to_str,
@@ -100,6 +104,7 @@ class Finding:
     holes: int
     epsilon: float  # the epsilon the set was built at
     annotation: str | None = None  # the existing annotation (suspicious-annotation)
+    language: str = "py"  # "py" or "ts": the types above are printed in this language
 
     @property
     def what(self) -> str:
@@ -129,21 +134,39 @@ class Finding:
                 "slot": self.slot_id, "kind": self.kind, "scope": self.scope, "name": self.name,
                 "annotation": self.annotation, "predicted": self.predicted, "top": self.top,
                 "confidence": round(self.confidence, 4), "holes": self.holes, "epsilon": self.epsilon,
-                "message": self.message}
+                "language": self.language, "message": self.message}
 
 
 # ------------------------------------------------------------------------------------------------- the rules
 
 
-def _shown(t: TypeNode) -> str:
+def language_of(file: str) -> str:
+    """The language of a slot's file: "ts" for TypeScript sources, else "py"."""
+    return "ts" if file.endswith(TS_SUFFIXES) else "py"
+
+
+def _shown(t: TypeNode, language: str = "py") -> str:
+    """A (partial) type as it would be written: Python with holes `Any`, TypeScript with holes `any`."""
+    if language == "ts":
+        from typetool.ts.typeexpr import to_ts
+
+        return to_ts(t, hole="any")
     return to_str(t, hole="Any")
+
+
+def _shown_text(type_: str, language: str) -> str:
+    try:
+        return _shown(parse_type(type_), language)
+    except ValueError:
+        return type_
 
 
 def _finding(rule: str, p: Prediction, shown: str, holes: int, epsilon: float) -> Finding:
     s = p.slot
-    top = p.candidates[0].type if p.candidates else shown
+    language = language_of(s.file)
+    top = _shown_text(p.candidates[0].type, language) if p.candidates else shown
     return Finding(rule, s.file, s.line, s.column + 1, s.id, s.kind.value, s.scope, s.name, shown, top,
-                   p.confidence, holes, epsilon, s.annotation if rule == SUSPICIOUS else None)
+                   p.confidence, holes, epsilon, s.annotation if rule == SUSPICIOUS else None, language)
 
 
 def is_confident(p: Prediction, min_confidence: float) -> bool:
@@ -156,10 +179,7 @@ def missing_findings(predictions: Iterable[Prediction], min_confidence: float, e
     out: list[Finding] = []
     for p in predictions:
         if p.slot.annotation is None and p.partial is not None and is_confident(p, min_confidence):
-            try:
-                shown = _shown(parse_type(p.partial))
-            except ValueError:
-                shown = p.partial
+            shown = _shown_text(p.partial, language_of(p.slot.file))
             out.append(_finding(MISSING, p, shown, p.holes, epsilon))
     return out
 
@@ -194,20 +214,29 @@ def _match_union(left: list[TypeNode], pool: list[TypeNode]) -> bool:
                for i, m in enumerate(pool))
 
 
-def _any_as_holes(t: TypeNode) -> TypeNode:
-    if t.name == "Any" and not t.args:
+def _any_as_holes(t: TypeNode, any_name: str = "Any") -> TypeNode:
+    if t.name == any_name and not t.args:
         return HOLE
-    return TypeNode(t.name, tuple(_any_as_holes(a) for a in t.args))
+    return TypeNode(t.name, tuple(_any_as_holes(a, any_name) for a in t.args))
 
 
-def annotation_outside(pset: TypeNode, annotation: str) -> bool | None:
+def annotation_outside(pset: TypeNode, annotation: str, language: str = "py") -> bool | None:
     """True when the existing annotation is outside the (normalized) prediction set; None when it cannot be
-    judged (unparseable, a bare Final/ClassVar/TypeAlias, or all `Any`)."""
-    label = normalize_label(annotation)
+    judged (unparseable, a bare Final/ClassVar/TypeAlias, a TypeScript type the shared form cannot express,
+    or all `Any` / `any`). `language`: how to read the annotation ("py" or "ts")."""
+    if language == "ts":
+        from typetool.ts.typeexpr import normalize_ts_label
+
+        label = normalize_ts_label(annotation)
+    else:
+        label = normalize_label(annotation)
     if label is None:
         return None
-    truth = parse_type(label)
-    relaxed = _any_as_holes(truth)
+    try:
+        truth = parse_type(label)
+    except ValueError:
+        return None
+    relaxed = _any_as_holes(truth, "any" if language == "ts" else "Any")
     if relaxed.name == "?":
         return None
     if relaxed == truth:
@@ -225,14 +254,15 @@ def suspicious_findings(predictions: Iterable[Prediction], pac: dict[str, Any], 
     for p in predictions:
         if p.slot.annotation is None or p.costs is None:
             continue
-        try:
-            pset = normalize(prediction_set(p.costs, tau, taus, max_holes))
+        language = language_of(p.slot.file)
+        try:  # the set in the language's normal form, as `canonical(type, language)` makes it
+            pset = normalizer(language)(prediction_set(p.costs, tau, taus, max_holes))
         except ValueError:
             continue
         if pset.name == "?":
             continue
-        if annotation_outside(pset, p.slot.annotation):
-            out.append(_finding(SUSPICIOUS, p, _shown(pset), hole_count(pset), epsilon))
+        if annotation_outside(pset, p.slot.annotation, language):
+            out.append(_finding(SUSPICIOUS, p, _shown(pset, language), hole_count(pset), epsilon))
     return out
 
 
@@ -405,11 +435,11 @@ def run_check(paths: Sequence[Path], load_predictor: Callable[[], TypePredictor]
     project = load_project(paths, max_bytes=max_bytes)
     files: set[str] | None = None
     if changed is not None:
-        files = {rel for rel, m in project.modules.items() if changed.touches(m.parsed.source.path)}
+        where = {rel: src.path for rel, src in project.source_files().items()}  # Python and TypeScript
+        files = {rel for rel, path in where.items() if changed.touches(path)}
     slices = slice_project(project, kinds, only_unannotated=not verify, files=files)
     if changed is not None:
-        where = {rel: m.parsed.source.path for rel, m in project.modules.items()}
-        slices = [s for s in slices if changed.contains(where[s.slot.file], s.slot.line)]
+        slices = [s for s in slices if s.slot.file in where and changed.contains(where[s.slot.file], s.slot.line)]
     outcome = CheckOutcome([], project.diagnostics, len(slices))
     if not slices:
         return outcome
@@ -530,7 +560,7 @@ def sarif_log(findings: Sequence[Finding], diagnostics: Sequence[Diagnostic] = (
             artifact["uriBaseId"] = "%SRCROOT%"
         props: dict[str, Any] = {"predictedType": f.predicted, "topType": f.top,
                                  "confidence": round(f.confidence, 4), "holes": f.holes, "epsilon": f.epsilon,
-                                 "slotId": f.slot_id, "slotKind": f.kind}
+                                 "slotId": f.slot_id, "slotKind": f.kind, "language": f.language}
         if f.annotation is not None:
             props["annotation"] = f.annotation
         results.append({

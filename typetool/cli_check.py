@@ -2,7 +2,9 @@
 `typetool.check`.
 
 Reports slots where typetool confidently predicts a type but the code has no annotation, and with `--verify`
-existing annotations outside the prediction set at a strict epsilon. Writes nothing. Exit codes: 0 clean,
+existing annotations outside the prediction set at a strict epsilon, in Python and TypeScript files (each
+language's slots go to that language's model: `--model`, else the shipped one; TypeScript types are printed as
+TypeScript). Writes nothing. Exit codes: 0 clean,
 1 findings, 2 usage error (bad option or setting, no model, path not found, not a git repository, unknown
 ref), 123 internal error.
 """
@@ -74,7 +76,7 @@ def check_command(
     """Report confident predictions where the code has no annotation (and, with --verify, annotations that
     are likely wrong). Writes nothing: the CI and pre-commit check. Exit 0 clean, 1 findings, 2 usage error."""
     from typetool import check as C
-    from typetool.predictions import default_model_dir
+    from typetool.predictions import ModelNotFound, default_model_dir
     from typetool.settings import SettingsError, load_settings, validate
 
     targets = list(paths) if paths else [Path(".")]
@@ -107,11 +109,14 @@ def check_command(
         predictor: TypePredictor = load_predictor(model_dir, settings.device, settings.epsilon, settings.delta)
         return predictor
 
-    with progress_bar(1000, "checking") as bar:
-        task = bar.add_task("check", total=None)
-        outcome = C.run_check(targets, get_predictor, kinds, float(settings.min_confidence), verify,
-                              verify_epsilon, changed, settings.batch_size, int(settings.max_file_size * 1e6),
-                              progress=lambda k: bar.advance(task, k))
+    try:
+        with progress_bar(1000, "checking") as bar:
+            task = bar.add_task("check", total=None)
+            outcome = C.run_check(targets, get_predictor, kinds, float(settings.min_confidence), verify,
+                                  verify_epsilon, changed, settings.batch_size, int(settings.max_file_size * 1e6),
+                                  progress=lambda k: bar.advance(task, k))
+    except ModelNotFound as exc:  # the other language's shipped model (a project with Python and TypeScript)
+        raise _usage(f"{exc}; Python and TypeScript files each need a model of their language") from None
     report(outcome.diagnostics, quiet)
     for note in outcome.notes:
         err.print(f"typetool: {note}", style="yellow", markup=False)

@@ -159,17 +159,17 @@ def ship_command(
     name: Annotated[str, typer.Option("--name", help="Directory name under models/.")] = "typetool-py-compact",
     corpus_dir: Annotated[Path, typer.Option("--corpus", help="Corpus directory (train/calib/dev .jsonl).")]
     = Path(".cache/corpus"),
-    sources: Annotated[Path, typer.Option("--sources", help="Unpacked package sources (from corpus build).")]
-    = Path(".cache/packages/src"),
+    sources: Annotated[Path | None, typer.Option("--sources", help="Unpacked package sources (default: "
+                                                 ".cache/packages/src, or .cache/npm/src for a TypeScript "
+                                                 "model).")] = None,
     autotyping: Annotated[bool, typer.Option("--autotyping/--no-autotyping")] = True,
     note: Annotated[str, typer.Option("--note", help="Training history for the model card.")] = "",
 ) -> None:
     """Copy a trained model into models/NAME, calibrate it, evaluate it on dev-eval and write its model card."""
-    from typetool.corpus import default_package_list
     from typetool.ship import ship
 
     models = Path(__file__).resolve().parent.parent / "models"
-    ship(run_dir, models / name, corpus_dir, default_package_list(), sources, autotyping,
+    ship(run_dir, models / name, corpus_dir, None, sources, autotyping,
          log=lambda line: out.print(line, markup=False), note=note)
 
 

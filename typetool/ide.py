@@ -1,7 +1,8 @@
 """The editor core behind `typetool lsp`: documents in, hints, hovers and safe edits out (no LSP types here).
 
 Does: analyses the text of one editor buffer (saved or not) with the same stages as the CLI (`sources`,
-`project`, `slots`, `slices`, the predictor and `writeback.apply_types`), and answers what an editor asks:
+`project`, `slots`, `slices`, the predictor and `writeback.apply_types`; for TypeScript buffers (.ts, .tsx, .mts,
+.cts) their `typetool.ts` counterparts and `ts.writeback.apply_ts_types`), and answers what an editor asks:
 inlay hints for the unannotated slots in a range (the partial type, holes `?`, flagged low when the calibrated
 confidence is below `min-confidence`), hover text (top candidates with calibrated probabilities, the prediction
 set at the configured epsilon/delta, the usage evidence), and the text edits that insert one slot's annotation,
@@ -10,6 +11,10 @@ them (re-parse and compare, comments and scopes kept, a second application chang
 minimal edits with line/column positions in the editor's unit (UTF-16 code units unless negotiated otherwise).
 Predictions are cached by model input (the rendered slice and the names in scope), so an edit re-predicts
 only the slots whose evidence changed; the model is loaded once and shared by every epsilon/delta.
+One core for both languages: what differs (finding the slots and where the editor shows them, how a type is
+printed, how the edits are made and proven) is a `LanguageAdapter` (`PYTHON`, `TYPESCRIPT`), chosen per
+document by `document_language`; TypeScript types are shown as TypeScript (`ts.typeexpr.to_ts`), holes `?`,
+written as `any`. A `.d.ts` declaration file gets a diagnostic and no slots; JavaScript gets nothing.
 Does not: speak LSP, schedule work or talk to the client (`typetool.lsp_server`), or write files.
 
 Threading: an `Engine` and the `DocumentAnalysis` objects it returns are used from one worker thread at a
@@ -19,6 +24,7 @@ time (the server runs all analysis on one thread; torch uses its own).
 from __future__ import annotations
 
 import bisect
+import codecs
 import copy
 import difflib
 import hashlib
@@ -38,11 +44,17 @@ from typetool.settings import Settings, SettingsError, find_pyproject, load_sett
 from typetool.slices import Slicer, UsageSlice, render_slice
 from typetool.slots import SlotKind, SlotSite, extract_slots
 from typetool.sources import SourceFile, decode_source
+from typetool.ts.parse import TS_SUFFIXES  # `.d.ts` ends in `.ts` too: no slots, a diagnostic
 
 if TYPE_CHECKING:
     import libcst as cst
 
     from typetool.predictions import Prediction, TypePredictor
+    from typetool.ts.facts import Node as TsNode
+    from typetool.ts.facts import TsFunction
+    from typetool.ts.slices import TsSlicer
+    from typetool.ts.slots import TsSlotSite
+    from typetool.ts.writeback import TsEdit
     from typetool.writeback import NameIndex, SlotOutcome
 
 Encoding = Literal["utf-16", "utf-8", "utf-32"]
@@ -50,6 +62,10 @@ SITE_KINDS = {"params": SlotKind.PARAM, "returns": SlotKind.RETURN, "variables":
               "attributes": SlotKind.ATTRIBUTE}
 KIND_WORDS = {SlotKind.PARAM: "parameter", SlotKind.RETURN: "return type", SlotKind.VARIABLE: "variable",
               SlotKind.ATTRIBUTE: "attribute"}
+LANGUAGE_IDS = {"python": "py", "typescript": "ts", "typescriptreact": "ts"}  # LSP languageId -> language
+LANGUAGE_NAMES = {"py": "Python", "ts": "TypeScript"}
+PY_SUFFIXES = (".py", ".pyi")
+JS_SUFFIXES = (".js", ".jsx", ".mjs", ".cjs")
 PREDICT_CHUNK = 8  # slots per model call between cancellation checks
 CACHE_SIZE = 50_000  # predictions kept across document versions (a few hundred bytes each)
 _UNIT = re.compile(r"\r\n|.", re.DOTALL)
@@ -334,13 +350,28 @@ class SettingsResolver:
 
 # ------------------------------------------------------------------------------------------------- analysis
 
-def buffer_source(text: str, path: Path, relpath: str) -> SourceFile | Diagnostic:
+def document_language(name: str, language_id: str | None = None) -> str | None:
+    """The language of a document ("py" or "ts"), by its file name's suffix, else by the editor's languageId
+    (a document without either is Python); None for JavaScript and anything else typetool does not analyse."""
+    if name.endswith(PY_SUFFIXES):
+        return "py"
+    if name.endswith(TS_SUFFIXES):
+        return "ts"
+    if name.endswith(JS_SUFFIXES):
+        return None
+    if language_id is None:
+        return "py"
+    return LANGUAGE_IDS.get(language_id)
+
+
+def buffer_source(text: str, path: Path, relpath: str, language: str = "py") -> SourceFile | Diagnostic:
     """A `SourceFile` for an editor buffer: the text is what the editor shows (already decoded), so only the
-    encoding the file declares is taken from it (write-back skips types that encoding cannot hold)."""
+    encoding the file declares is taken from it (write-back skips types that encoding cannot hold; TypeScript
+    is always UTF-8)."""
     if "\x00" in text:
         return decode_source(text.encode("utf-8", "surrogatepass"), path, relpath)  # the NUL diagnostic
     encoding = "utf-8"
-    for line in text.splitlines()[:2]:
+    for line in (text.splitlines()[:2] if language == "py" else ()):
         m = _CODING.match(line)
         if m:
             encoding = m.group(1)
@@ -357,7 +388,7 @@ def buffer_source(text: str, path: Path, relpath: str) -> SourceFile | Diagnosti
 class SlotView:
     """One unannotated slot of a document, with where the editor shows it."""
 
-    site: SlotSite
+    site: SlotSite | TsSlotSite
     anchor: int  # character offset where the annotation goes (after the name; after `)` for returns)
     name_span: tuple[int, int]  # character offsets of the name (of the function, for returns): hover target
     function: str | None  # qualified name of the function the slot belongs to ("annotate function")
@@ -386,11 +417,16 @@ class DocumentAnalysis:
     functions: dict[str, tuple[int, int, str]] = field(default_factory=dict)  # qualname -> (start, end, name)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     source: SourceFile | None = None
-    slicer: Slicer | None = None
+    slicer: Slicer | TsSlicer | None = None
     predictions: dict[str, Prediction] = field(default_factory=dict)
     predicted_for: tuple[float, float] | None = None  # (epsilon, delta) the predictions were made with
     elapsed: float = 0.0  # seconds the analysis took
+    language: str = "py"  # "py" or "ts": which `LanguageAdapter` handles this document
     _cst: cst.Module | EditError | None = None
+
+    @property
+    def adapter(self) -> LanguageAdapter:
+        return ADAPTERS[self.language]
 
     def by_id(self) -> dict[str, SlotView]:
         return {s.id: s for s in self.slots}
@@ -461,45 +497,321 @@ def _view(site: SlotSite, index: LineIndex) -> SlotView | None:
                     (index.byte_to_offset(node.start_byte), index.byte_to_offset(node.end_byte)), owner)
 
 
-def analyse_document(key: str, version: int | None, text: str, path: Path, relpath: str,
-                     encoding: Encoding = "utf-16", context: Iterable[SourceFile] = ()) -> DocumentAnalysis:
-    """Parse one buffer and find its unannotated slots (slices are made on demand). Never raises for bad
-    input: a file that cannot be analysed gives no slots and a diagnostic. `context`: other files whose
-    definitions take part in resolution (none by default: the editor analyses the buffer alone)."""
-    from typetool.project import Project, analysis_context
+def _ts_name_node(fn: TsFunction) -> TsNode:
+    """What a hover on a TypeScript function's return slot targets: its name, else the name it is bound to
+    (`const f = () => ...`, `f: () => ...` in an object or class), else its parameter list."""
+    named = fn.node.child_by_field_name("name")
+    if named is not None:
+        return named
+    parent = fn.node.parent
+    if parent is not None and parent.type in ("variable_declarator", "public_field_definition", "pair"):
+        bound = parent.child_by_field_name("name") or parent.child_by_field_name("key")
+        if bound is not None:
+            return bound
+    return fn.params_node or fn.node
 
+
+def _ts_function_span(fn: TsFunction) -> tuple[int, int]:
+    """A TypeScript function's text with what binds it (`const f = ...`, `export`)."""
+    node = fn.node
+    parent = node.parent
+    if parent is not None and parent.type in ("variable_declarator", "public_field_definition", "pair"):
+        node = parent
+        if parent.type == "variable_declarator" and parent.parent is not None \
+                and parent.parent.named_child_count == 1:
+            node = parent.parent  # `const f = ...;`
+    if node.parent is not None and node.parent.type == "export_statement":
+        node = node.parent
+    return node.start_byte, node.end_byte
+
+
+def _ts_view(site: TsSlotSite, index: LineIndex) -> SlotView | None:
+    slot = site.slot
+    node: TsNode | None = None
+    if slot.kind == SlotKind.PARAM and site.param is not None:
+        node = site.param.pattern
+    elif slot.kind == SlotKind.RETURN and site.function is not None:
+        node = _ts_name_node(site.function)
+    elif slot.kind == SlotKind.VARIABLE and site.variable is not None:
+        node = site.variable.name_node
+    elif slot.kind == SlotKind.ATTRIBUTE and site.field is not None:
+        node = site.field.name_node
+    if node is None:
+        return None
+    # the hint goes where write-back inserts `: T`: after the name (and a `?` or `!`), after `)` for returns,
+    # after `x` of a bare arrow parameter `x => ...` (the parentheses are added only when written)
+    owner = slot.scope if site.function is not None else None
+    return SlotView(site, index.byte_to_offset(site.insert_at),
+                    (index.byte_to_offset(node.start_byte), index.byte_to_offset(node.end_byte)), owner)
+
+
+# -------------------------------------------------------------------------------------------- the languages
+
+class LanguageAdapter:
+    """What differs between Python and TypeScript in the editor core; everything else is shared."""
+
+    name = "py"
+    hole_text = "Any"  # how a hole is written
+
+    def analyse(self, analysis: DocumentAnalysis, context: Iterable[SourceFile]) -> None:
+        """Fill in the analysis' source, diagnostics, slicer, unannotated slots and their functions."""
+        raise NotImplementedError
+
+    def slice(self, analysis: DocumentAnalysis, view: SlotView) -> UsageSlice:
+        raise NotImplementedError
+
+    def show(self, type_: str, hole: str = "?") -> str:
+        """A type in the shared bracket form (holes `?`) as this language writes it."""
+        return type_ if hole == "?" else type_.replace("?", hole)
+
+    def hint_label(self, view: SlotView, shown: str) -> tuple[str, bool]:
+        """The inlay hint's text at the slot's anchor and whether it needs space on its left."""
+        if view.kind == SlotKind.RETURN:
+            return f"-> {shown}", True
+        return f": {shown}", False
+
+    def annotation_text(self, view: SlotView, shown: str) -> str:
+        """The slot with its annotation, as a code action's title shows it."""
+        if view.kind == SlotKind.RETURN:
+            return f"return -> {shown}"
+        return f"{view.site.slot.name}: {shown}"
+
+    def edit_plan(self, engine: Engine, analysis: DocumentAnalysis, types: Mapping[str, str],
+                  settings: EditorSettings, overwrite: bool) -> EditPlan:
+        raise NotImplementedError
+
+
+class PythonAdapter(LanguageAdapter):
+    name = "py"
+    hole_text = "Any"
+
+    def analyse(self, analysis: DocumentAnalysis, context: Iterable[SourceFile]) -> None:
+        from typetool.project import Project, analysis_context
+
+        src = buffer_source(analysis.text, analysis.path, analysis.relpath, "py")
+        if isinstance(src, Diagnostic):
+            analysis.diagnostics.append(src)
+            return
+        analysis.source = src
+        project = Project.from_sources([src, *(c for c in context if document_language(c.relpath) == "py")])
+        analysis.diagnostics.extend(d for d in project.diagnostics if d.path == analysis.relpath)
+        module = project.modules.get(analysis.relpath)
+        if module is None:
+            return
+        analysis.slicer = Slicer(project)
+        index = analysis.index
+        with analysis_context():
+            try:
+                for site in extract_slots(module):
+                    if site.slot.annotation is not None:
+                        continue
+                    view = _view(site, index)
+                    if view is None:
+                        continue
+                    analysis.slots.append(view)
+                    fn = site.function
+                    if view.function is not None and fn is not None and view.function not in analysis.functions:
+                        start, end = _function_span(fn)
+                        analysis.functions[view.function] = (index.byte_to_offset(start),
+                                                             index.byte_to_offset(end), fn.name)
+            except RecursionError:
+                _too_deep(analysis)
+
+    def slice(self, analysis: DocumentAnalysis, view: SlotView) -> UsageSlice:
+        assert isinstance(analysis.slicer, Slicer) and isinstance(view.site, SlotSite)
+        return analysis.slicer.slice(view.site)
+
+    def edit_plan(self, engine: Engine, analysis: DocumentAnalysis, types: Mapping[str, str],
+                  settings: EditorSettings, overwrite: bool) -> EditPlan:
+        from typetool.project import module_name_for
+        from typetool.writeback import (
+            SlotStatus,
+            UnsafeRewrite,
+            WriteOptions,
+            apply_types,
+            parse_target_version,
+            verify_rewrite,
+        )
+
+        module = _cst_module(analysis)
+        try:
+            target = parse_target_version(settings.settings.target_version)
+        except ValueError:
+            target = (3, 10)
+        options = WriteOptions(target_version=target, overwrite=overwrite)
+        try:
+            module_name: str | None = module_name_for(analysis.path)[0] if analysis.path.is_file() else None
+        except (OSError, ValueError):
+            module_name = None
+        encoding = analysis.source.encoding if analysis.source is not None else "utf-8"
+        index = engine.name_index(analysis.path)
+
+        def run(tree: cst.Module) -> Any:
+            return apply_types(tree, analysis.relpath, dict(types), options, module_name=module_name, index=index,
+                               encoding=encoding)
+
+        rewrite = run(module)
+        if rewrite.changed:
+            try:
+                verify_rewrite(rewrite.old, rewrite.new, rewrite.added_imports, analysis.relpath,
+                               rewrite.removed_comments)
+                again = run(rewrite.module)
+                if again.new != rewrite.new or any(s.status == SlotStatus.WRITTEN for s in again.slots):
+                    raise UnsafeRewrite("a second application would change the file again")
+            except UnsafeRewrite as exc:
+                raise EditError(f"typetool refused its own rewrite (a bug; please report it): {exc}") from exc
+        return _plan(analysis, rewrite.new, rewrite.slots)
+
+
+class TypeScriptAdapter(LanguageAdapter):
+    name = "ts"
+    hole_text = "any"
+
+    def analyse(self, analysis: DocumentAnalysis, context: Iterable[SourceFile]) -> None:
+        from typetool.project import analysis_context
+        from typetool.ts.parse import is_declaration_file
+        from typetool.ts.project import TsProject
+        from typetool.ts.slices import TsSlicer
+        from typetool.ts.slots import extract_ts_slots
+
+        relpath = analysis.relpath
+        if is_declaration_file(relpath):
+            code, message = M.msg(M.DECLARATION_FILE)
+            analysis.diagnostics.append(Diagnostic(relpath, code, message, Severity.INFO))
+            return
+        src = buffer_source(analysis.text, analysis.path, relpath, "ts")
+        if isinstance(src, Diagnostic):
+            analysis.diagnostics.append(src)
+            return
+        analysis.source = src
+        others = [c for c in context if document_language(c.relpath) == "ts" and not is_declaration_file(c.relpath)]
+        project = TsProject.from_sources([src, *others])
+        analysis.diagnostics.extend(d for d in project.diagnostics if d.path == relpath)
+        module = project.modules.get(relpath)
+        if module is None:
+            return
+        analysis.slicer = TsSlicer(project)
+        index = analysis.index
+        with analysis_context():
+            try:
+                for site in extract_ts_slots(module):
+                    if site.slot.annotation is not None:
+                        continue
+                    view = _ts_view(site, index)
+                    if view is None:
+                        continue
+                    analysis.slots.append(view)
+                    fn = site.function
+                    if view.function is not None and fn is not None and view.function not in analysis.functions:
+                        start, end = _ts_function_span(fn)
+                        analysis.functions[view.function] = (index.byte_to_offset(start),
+                                                             index.byte_to_offset(end), fn.name)
+            except RecursionError:
+                _too_deep(analysis)
+
+    def slice(self, analysis: DocumentAnalysis, view: SlotView) -> UsageSlice:
+        from typetool.ts.slices import TsSlicer
+        from typetool.ts.slots import TsSlotSite
+
+        assert isinstance(analysis.slicer, TsSlicer) and isinstance(view.site, TsSlotSite)
+        return analysis.slicer.slice(view.site)
+
+    def show(self, type_: str, hole: str = "?") -> str:
+        from typetool.ts.typeexpr import to_ts
+        from typetool.typeexpr import parse_type
+
+        try:
+            return to_ts(parse_type(type_), hole=hole)
+        except ValueError:
+            return type_
+
+    def hint_label(self, view: SlotView, shown: str) -> tuple[str, bool]:
+        return f": {shown}", False  # `x: T`, `f(x): T`, `(x): T =>`
+
+    def annotation_text(self, view: SlotView, shown: str) -> str:
+        if view.kind == SlotKind.RETURN:
+            return f"{view.site.slot.scope.rsplit('.', 1)[-1].split('@')[0]}(): {shown}"
+        return f"{view.site.slot.name}: {shown}"
+
+    def edit_plan(self, engine: Engine, analysis: DocumentAnalysis, types: Mapping[str, str],
+                  settings: EditorSettings, overwrite: bool) -> EditPlan:
+        """`ts.writeback.apply_ts_types` on the buffer's bytes (holes written as `any`; existing annotations
+        are never changed, so `overwrite` does not apply), proven by `verify_ts_rewrite` and a second
+        application that must change nothing."""
+        from typetool.ts.writeback import TsRefused, apply_ts_types, verify_ts_rewrite
+        from typetool.writeback import SlotStatus, UnsafeRewrite
+
+        relpath = analysis.relpath
+        try:
+            data = analysis.text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise EditError(f"the text is not valid Unicode ({exc.reason}); no edits are made") from exc
+        try:
+            rewrite = apply_ts_types(data, relpath, dict(types))
+        except TsRefused as exc:
+            raise EditError(str(exc)) from exc
+        if rewrite.changed:
+            try:
+                verify_ts_rewrite(rewrite, relpath)
+                again = apply_ts_types(rewrite.new, relpath, dict(types))
+                if again.new != rewrite.new or any(s.status == SlotStatus.WRITTEN for s in again.slots):
+                    raise UnsafeRewrite("a second application would change the file again")
+            except (UnsafeRewrite, TsRefused) as exc:
+                raise EditError(f"typetool refused its own rewrite (a bug; please report it): {exc}") from exc
+        new_text = rewrite.new.decode("utf-8")
+        edits = _ts_text_edits(analysis, rewrite.edits, data.startswith(codecs.BOM_UTF8))
+        if apply_text_edits(analysis.text, edits, analysis.index.encoding) != new_text:  # never expected
+            return _plan(analysis, new_text, rewrite.slots)
+        return _plan(analysis, new_text, rewrite.slots, edits)
+
+
+def _ts_text_edits(analysis: DocumentAnalysis, planned: Sequence[TsEdit], bom: bool) -> list[TextEdit]:
+    """Write-back's own byte-range edits as editor edits (not a diff, which may put `: string` after `greet` of
+    `greeting` as `ing: str`): each insertion exactly where write-back makes it, insertions at one point (a bare
+    arrow parameter's `: A`, its `)` and the return's `: R`) merged into one, in document order."""
+    shift = len(codecs.BOM_UTF8) if bom else 0  # the edits count bytes after a BOM
+    index = analysis.index
+    spans: list[tuple[int, int, str]] = []
+    for e in sorted(planned, key=lambda e: e.key):
+        start, end = index.byte_to_offset(e.start + shift), index.byte_to_offset(e.end + shift)
+        text = e.text.decode("utf-8")
+        if spans and spans[-1][0] == spans[-1][1] == start == end:
+            spans[-1] = (start, end, spans[-1][2] + text)
+        else:
+            spans.append((start, end, text))
+    return [TextEdit(index.range(start, end), text) for start, end, text in spans]
+
+
+PYTHON = PythonAdapter()
+TYPESCRIPT = TypeScriptAdapter()
+ADAPTERS: dict[str, LanguageAdapter] = {"py": PYTHON, "ts": TYPESCRIPT}
+
+
+def _too_deep(analysis: DocumentAnalysis) -> None:
+    code, message = M.msg(M.TOO_DEEP)
+    analysis.diagnostics.append(Diagnostic(analysis.relpath, code, message, Severity.WARNING))
+    analysis.slots.clear()
+    analysis.functions.clear()
+
+
+def analyse_document(key: str, version: int | None, text: str, path: Path, relpath: str,
+                     encoding: Encoding = "utf-16", context: Iterable[SourceFile] = (),
+                     language: str | None = None) -> DocumentAnalysis:
+    """Parse one buffer and find its unannotated slots (slices are made on demand). Never raises for bad
+    input: a file that cannot be analysed gives no slots and a diagnostic. `language`: "py" or "ts" (default:
+    from `relpath`'s suffix, see `document_language`; a TypeScript buffer whose name has no TypeScript suffix
+    is analysed as `relpath` + ".ts"); a document of no language typetool handles (JavaScript) gives an empty
+    analysis. `context`: other files whose definitions take part in resolution (none by default: the editor
+    analyses the buffer alone)."""
     started = time.perf_counter()
     index = LineIndex(text, encoding)
-    analysis = DocumentAnalysis(key, version, text, path, relpath, index)
-    src = buffer_source(text, path, relpath)
-    if isinstance(src, Diagnostic):
-        analysis.diagnostics.append(src)
+    lang = language if language is not None else document_language(relpath)
+    if lang == "ts" and not relpath.endswith(TS_SUFFIXES):
+        relpath += ".ts"
+    analysis = DocumentAnalysis(key, version, text, path, relpath, index, language=lang or "py")
+    if lang not in ADAPTERS:
         return analysis
-    analysis.source = src
-    project = Project.from_sources([src, *context])
-    analysis.diagnostics.extend(d for d in project.diagnostics if d.path == relpath)
-    module = project.modules.get(relpath)
-    if module is None:
-        return analysis
-    analysis.slicer = Slicer(project)
-    with analysis_context():
-        try:
-            for site in extract_slots(module):
-                if site.slot.annotation is not None:
-                    continue
-                view = _view(site, index)
-                if view is None:
-                    continue
-                analysis.slots.append(view)
-                fn = site.function
-                if view.function is not None and fn is not None and view.function not in analysis.functions:
-                    start, end = _function_span(fn)
-                    analysis.functions[view.function] = (index.byte_to_offset(start), index.byte_to_offset(end),
-                                                         fn.name)
-        except RecursionError:
-            code, message = M.msg(M.TOO_DEEP)
-            analysis.diagnostics.append(Diagnostic(relpath, code, message, Severity.WARNING))
-            analysis.slots.clear()
+    analysis.adapter.analyse(analysis, context)
     analysis.slots.sort(key=lambda s: (s.anchor, s.id))
     analysis.elapsed = time.perf_counter() - started
     return analysis
@@ -511,7 +823,7 @@ def _usage(analysis: DocumentAnalysis, view: SlotView) -> UsageSlice | None:
 
         with analysis_context():
             try:
-                view.usage = analysis.slicer.slice(view.site)
+                view.usage = analysis.adapter.slice(analysis, view)
             except RecursionError:
                 return None
     return view.usage
@@ -554,30 +866,50 @@ class Engine:
         self.model = model or ModelState(error="typetool: the model is not loaded yet")
         self.cache_size = cache_size
         self._cache: OrderedDict[tuple[object, ...], Prediction] = OrderedDict()
-        self._views: dict[tuple[float, float], TypePredictor] = {}
+        self._views: dict[tuple[str, float, float], TypePredictor] = {}
         self._indexes: dict[tuple[object, ...], NameIndex] = {}
+        self.missing: dict[str, str] = {}  # language -> why there is no model for it (for the user)
         self.stats = {"predicted": 0, "cached": 0}
 
     def set_model(self, model: ModelState) -> None:
         self.model = model
         self._views.clear()
         self._cache.clear()
+        self.missing.clear()
 
     def forget_indexes(self) -> None:
         """Project classes may have changed (a file was saved): look them up again next time."""
         self._indexes.clear()
 
-    def view(self, settings: EditorSettings) -> TypePredictor | None:
-        """The loaded model seen at `settings`' epsilon and delta (the weights are shared, not reloaded)."""
+    def view(self, settings: EditorSettings, language: str = "py") -> TypePredictor | None:
+        """The model for `language` ("py" or "ts": the loaded model, or the shipped model of that language
+        when the loaded one is of the other) seen at `settings`' epsilon and delta (the weights are shared, not
+        reloaded). None when there is none; then `missing[language]` says why."""
+        from typetool.predictions import ModelNotFound
+
         base = self.model.predictor
         if base is None:
             return None
-        key = settings.view_key
+        key = (language, *settings.view_key)
         found = self._views.get(key)
         if found is None:
+            if language != getattr(base, "language", "py"):  # a model without a card is Python
+                if language in self.missing:
+                    return None
+                try:
+                    base = base.for_language(language)
+                except ModelNotFound as exc:
+                    self.missing[language] = (f"typetool: {exc}. Set `typetool.model` to a "
+                                              f"{LANGUAGE_NAMES.get(language, language)} model to see its types.")
+                    return None
+                except Exception as exc:  # noqa: BLE001 - a corrupt model must not take the server down
+                    self.missing[language] = f"typetool: cannot load the {language} model: {type(exc).__name__}: {exc}"
+                    return None
             found = copy.copy(base)
-            found.epsilon, found.delta = key
+            found.epsilon, found.delta = settings.view_key
             found.__dict__.pop("tau", None)  # the cached tau belongs to the other epsilon/delta
+            if hasattr(found, "_others"):
+                found._others = {}  # this view predicts its own language only
             self._views[key] = found
         return found
 
@@ -585,7 +917,7 @@ class Engine:
                 should_stop: Callable[[], bool] = lambda: False, batch_size: int | None = None) -> int:
         """Predict the slots in `views` that have no prediction yet (in chunks; `should_stop` is asked between
         them and raises `Stale` when it says so). Returns how many went through the model."""
-        predictor = self.view(settings)
+        predictor = self.view(settings, analysis.language)
         if predictor is None:
             return 0
         if analysis.predicted_for != settings.view_key:
@@ -598,7 +930,7 @@ class Engine:
             usage = _usage(analysis, view)
             if usage is None:
                 continue
-            key: tuple[object, ...] = (self.model.model_dir, settings.view_key, render_slice(usage),
+            key: tuple[object, ...] = (str(predictor.model_dir), settings.view_key, render_slice(usage),
                                        usage.scope_names)
             hit = self._cache.get(key)
             if hit is not None:
@@ -638,48 +970,21 @@ class Engine:
     def edit_plan(self, analysis: DocumentAnalysis, types: Mapping[str, str], settings: EditorSettings,
                   overwrite: bool = False) -> EditPlan:
         """The edits that write `types` (slot id -> type with `?` holes) into the document, made by the
-        write-back stage and proven as `typetool apply` proves them. Raises `EditError` with the reason."""
-        from typetool.project import module_name_for
-        from typetool.writeback import (
-            SlotStatus,
-            UnsafeRewrite,
-            WriteOptions,
-            apply_types,
-            parse_target_version,
-            verify_rewrite,
-        )
+        write-back stage of the document's language and proven as `typetool apply` proves them. Raises
+        `EditError` with the reason."""
+        return analysis.adapter.edit_plan(self, analysis, types, settings, overwrite)
 
-        module = _cst_module(analysis)
-        try:
-            target = parse_target_version(settings.settings.target_version)
-        except ValueError:
-            target = (3, 10)
-        options = WriteOptions(target_version=target, overwrite=overwrite)
-        try:
-            module_name: str | None = module_name_for(analysis.path)[0] if analysis.path.is_file() else None
-        except (OSError, ValueError):
-            module_name = None
-        encoding = analysis.source.encoding if analysis.source is not None else "utf-8"
-        index = self.name_index(analysis.path)
 
-        def run(tree: cst.Module) -> Any:
-            return apply_types(tree, analysis.relpath, dict(types), options, module_name=module_name, index=index,
-                               encoding=encoding)
+def _plan(analysis: DocumentAnalysis, new_text: str, slots: Sequence[SlotOutcome],
+          edits: Sequence[TextEdit] | None = None) -> EditPlan:
+    """The plan for a rewrite: its edits (by default the minimal diff of the texts) and slot outcomes."""
+    from typetool.writeback import SlotStatus
 
-        rewrite = run(module)
-        if rewrite.changed:
-            try:
-                verify_rewrite(rewrite.old, rewrite.new, rewrite.added_imports, analysis.relpath,
-                               rewrite.removed_comments)
-                again = run(rewrite.module)
-                if again.new != rewrite.new or any(s.status == SlotStatus.WRITTEN for s in again.slots):
-                    raise UnsafeRewrite("a second application would change the file again")
-            except UnsafeRewrite as exc:
-                raise EditError(f"typetool refused its own rewrite (a bug; please report it): {exc}") from exc
-        written = tuple(s for s in rewrite.slots if s.status == SlotStatus.WRITTEN)
-        skipped = tuple(s for s in rewrite.slots if s.status != SlotStatus.WRITTEN)
-        return EditPlan(tuple(text_edits(analysis.text, rewrite.new, analysis.index)), written, skipped,
-                        rewrite.new)
+    written = tuple(s for s in slots if s.status == SlotStatus.WRITTEN)
+    skipped = tuple(s for s in slots if s.status != SlotStatus.WRITTEN)
+    if edits is None:
+        edits = text_edits(analysis.text, new_text, analysis.index)
+    return EditPlan(tuple(edits), written, skipped, new_text)
 
 
 def _cst_module(analysis: DocumentAnalysis) -> cst.Module:
@@ -744,8 +1049,9 @@ def _percent(p: float) -> str:
     return f"{p * 100:.0f}%" if p >= 0.01 else "<1%"
 
 
-def _shown_type(pred: Prediction) -> str:
-    return pred.partial if pred.partial is not None else "?"
+def _shown_type(pred: Prediction, adapter: LanguageAdapter = PYTHON) -> str:
+    """The prediction set as the editor shows it: in the document's language, holes `?`."""
+    return adapter.show(pred.partial) if pred.partial is not None else "?"
 
 
 def hints(analysis: DocumentAnalysis, start: int, end: int, settings: EditorSettings) -> list[Hint]:
@@ -753,22 +1059,23 @@ def hints(analysis: DocumentAnalysis, start: int, end: int, settings: EditorSett
     out: list[Hint] = []
     if not settings.hints:
         return out
+    adapter = analysis.adapter
     for view in analysis.slots_in(start, end, settings.kinds):
         pred = analysis.predictions.get(view.id)
         if pred is None or not pred.candidates:
             continue
-        shown = _shown_type(pred)
-        is_return = view.kind == SlotKind.RETURN
-        label = f"-> {shown}" if is_return else f": {shown}"
+        shown = _shown_type(pred, adapter)
+        label, padding_left = adapter.hint_label(view, shown)
         low = is_low(pred, settings)
-        tip = f"typetool: `{shown}` · {_percent(pred.confidence)}"
+        tip = f"typetool: {_md_code(shown)} · {_percent(pred.confidence)}"
         if pred.holes:
-            tip += f" · {pred.holes} hole{'s' if pred.holes != 1 else ''} (`?`, written as `Any`)"
+            tip += f" · {pred.holes} hole{'s' if pred.holes != 1 else ''} (`?`, written as `{adapter.hole_text}`)"
         if pred.partial is None:
             tip += " · not written (the prediction set is all holes)"
         elif low:
             tip += f" · below min-confidence {settings.settings.min_confidence:g}"
-        out.append(Hint(view.id, analysis.index.position(view.anchor), label, is_return, tip, pred.confidence, low))
+        out.append(Hint(view.id, analysis.index.position(view.anchor), label, padding_left, tip, pred.confidence,
+                        low))
     return out
 
 
@@ -795,6 +1102,7 @@ def hover_markdown(analysis: DocumentAnalysis, view: SlotView, settings: EditorS
     the configured epsilon/delta, and the usage evidence it came from."""
     pred = analysis.predictions.get(view.id)
     s = settings.settings
+    adapter = analysis.adapter
     lines = [f"**typetool** · {_what(view)}", ""]
     if pred is None or not pred.candidates:
         lines.append("No prediction for this slot.")
@@ -805,10 +1113,10 @@ def hover_markdown(analysis: DocumentAnalysis, view: SlotView, settings: EditorS
                else f"too few calibration sites for ε = {s.epsilon:g}, δ = {s.delta:g}")
         lines.append(f"Prediction set at ε = {s.epsilon:g}, δ = {s.delta:g}: `?` ({why}): shown, never written.")
     elif pred.holes:
-        lines.append(f"Prediction set at ε = {s.epsilon:g}, δ = {s.delta:g}: {_md_code(pred.partial)} "
-                     f"({pred.holes} hole{'s' if pred.holes != 1 else ''}, written as `Any`).")
+        lines.append(f"Prediction set at ε = {s.epsilon:g}, δ = {s.delta:g}: {_md_code(adapter.show(pred.partial))} "
+                     f"({pred.holes} hole{'s' if pred.holes != 1 else ''}, written as `{adapter.hole_text}`).")
     else:
-        lines.append(f"Prediction set at ε = {s.epsilon:g}, δ = {s.delta:g}: {_md_code(pred.partial)} "
+        lines.append(f"Prediction set at ε = {s.epsilon:g}, δ = {s.delta:g}: {_md_code(adapter.show(pred.partial))} "
                      f"(a full type).")
     if not calibrated:
         lines += ["", ("_This model has no calibration: probabilities are raw model scores and types are written "
@@ -818,7 +1126,7 @@ def hover_markdown(analysis: DocumentAnalysis, view: SlotView, settings: EditorS
     lines += ["", "| candidate | probability |", "|---|---:|"]
     shown = pred.candidates if detailed else pred.candidates[:5]
     for c in shown:
-        lines.append(f"| {_md_code(c.type).replace('|', chr(92) + '|')} | {_percent(c.confidence)} |")
+        lines.append(f"| {_md_code(adapter.show(c.type)).replace('|', chr(92) + '|')} | {_percent(c.confidence)} |")
     usage = view.usage
     evidence = render_slice(usage).split("\n")[1:] if detailed and usage is not None else list(pred.evidence)
     if evidence:
@@ -859,17 +1167,18 @@ def actions(analysis: DocumentAnalysis, start: int, end: int, settings: EditorSe
     out: list[ActionSpec] = []
     views = [v for v in analysis.slots if v.kind in kinds
              and (start <= v.anchor <= end or v.name_span[0] <= end and start <= v.name_span[1])]
+    adapter = analysis.adapter
     for v in views:
         pred = analysis.predictions.get(v.id)
         if pred is None or not pred.candidates:
             continue
-        name = "return" if v.kind == SlotKind.RETURN else v.site.slot.name
-        sep = " -> " if v.kind == SlotKind.RETURN else ": "
         if pred.partial is not None:
-            out.append(ActionSpec("slot", f"typetool: annotate `{name}{sep}{pred.partial}` "
-                                  f"({_percent(pred.confidence)})", ((v.id, pred.partial),), preferred=True))
+            text = adapter.annotation_text(v, adapter.show(pred.partial))
+            out.append(ActionSpec("slot", f"typetool: annotate {_md_code(text)} ({_percent(pred.confidence)})",
+                                  ((v.id, pred.partial),), preferred=True))
         for c in [c for c in pred.candidates if c.type != pred.partial][:alternatives]:
-            out.append(ActionSpec("slot", f"typetool: annotate `{name}{sep}{c.type}` ({_percent(c.confidence)}, "
+            text = adapter.annotation_text(v, adapter.show(c.type))
+            out.append(ActionSpec("slot", f"typetool: annotate {_md_code(text)} ({_percent(c.confidence)}, "
                                   f"candidate)", ((v.id, c.type),)))
     qualname = analysis.function_at(start)
     if qualname is not None:

@@ -1,14 +1,18 @@
 """`typetool lsp`: the language server (pygls, stdio). A thin front end over `typetool.ide`.
 
-Does: keeps the client's documents (saved or not), runs all analysis on one worker thread in priority order
-(requests first, background prediction of the rest of an open file after it), answers inlay hints, hover,
+Does: serves Python and TypeScript documents (languageId `python`, `typescript`, `typescriptreact`, or files
+named .py/.pyi, .ts/.tsx/.mts/.cts; a .d.ts file gets no answers, JavaScript is not served; the language is
+picked per document and `typetool.ide` does the rest), keeps the client's documents (saved or not), runs all
+analysis on one worker thread in priority order (requests first, background prediction of the rest of an open
+file after it), answers inlay hints, hover,
 code actions (with lazy `codeAction/resolve` where the client supports it, else a command), inlay hint resolve
 (double-click inserts the annotation), and the commands in `COMMANDS` (named `typetool.server.*`, so that an
 editor extension can own the `typetool.*` names). Results are cached per document version; a request whose
 document changed while it ran answers ContentModified, and a cancelled request stops at the next chunk of
 model work. The model is loaded once, in the background, from (first wins) `--model`, the editor's
-`typetool.model`, `model` in `[tool.typetool]`, the shipped model; a missing model is shown to the user once
-and the server keeps answering (without types).
+`typetool.model`, `model` in `[tool.typetool]`, the shipped model; a document in the other language than that
+model's gets the shipped model of its language (loaded when first needed). A missing model is shown to the
+user once and the server keeps answering (without types).
 Never dies on a bad request: params that do not deserialize get an InvalidParams answer, unknown documents
 and files with syntax errors give empty answers or disabled actions with the reason.
 Does not: analyse, predict or rewrite anything itself (`typetool.ide` does), or publish diagnostics.
@@ -44,7 +48,8 @@ from pygls.uris import from_fs_path, to_fs_path
 from typetool import __version__, ide
 from typetool.diagnostics import Diagnostic
 from typetool.slots import SlotKind
-from typetool.sources import discover, read_source
+from typetool.sources import SKIP_DIRS, discover, read_source
+from typetool.ts.parse import DECLARATION_SUFFIXES, TS_SUFFIXES
 
 log = logging.getLogger("typetool.lsp")
 R = TypeVar("R")
@@ -56,6 +61,11 @@ COMMANDS = ("typetool.server.annotateFile", "typetool.server.annotateWorkspace",
 BACKGROUND_CHUNK = 4  # slots per background job: a request waits for at most one of these
 PRIO_MODEL, PRIO_REQUEST, PRIO_OPEN, PRIO_BACKGROUND = -1, 0, 5, 10
 SYNTAX_CODES = ("syntax-error", "syntax-skipped")
+SOURCE_SUFFIXES = (*ide.PY_SUFFIXES, *TS_SUFFIXES)
+# the documents the server answers for (its inlay hint registration; the other features answer these too)
+DOCUMENT_SELECTOR: list[T.TextDocumentFilter] = [
+    T.TextDocumentFilterLanguage(language=language, scheme=scheme)
+    for language in ide.LANGUAGE_IDS for scheme in ("file", "untitled")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +125,7 @@ class Doc:
     text: str
     path: Path
     relpath: str
+    language: str = "py"  # "py" or "ts"
 
 
 class _Protocol(LanguageServerProtocol):
@@ -231,22 +242,28 @@ class TypetoolServer(LanguageServer):
         return self._versions.get(doc.uri, doc.version) == doc.version
 
     def doc(self, uri: str) -> Doc | None:
-        """The open buffer for `uri`, else the Python file on disk, else None (unknown documents get empty
-        answers)."""
+        """The open buffer for `uri`, else the Python or TypeScript file on disk, else None (unknown documents
+        get empty answers). A TypeScript buffer whose name has no TypeScript suffix (an untitled one) is
+        analysed as `name.ts` (`name.tsx` for typescriptreact)."""
         roots = self.roots()
         opened = self.workspace.text_documents.get(unquote(uri))
         fs = to_fs_path(uri) if uri.startswith("file:") else None
         if opened is not None:
-            if opened.language_id not in (None, "python") and not str(fs or "").endswith((".py", ".pyi")):
+            language = ide.document_language(str(fs or uri), opened.language_id)
+            if language is None:
                 return None
             path = Path(fs) if fs else (roots[0] if roots else Path.cwd()) / (uri.rsplit("/", 1)[-1] or "untitled")
-            return Doc(uri, opened.version, opened.source, path, ide.document_relpath(path, roots))
-        if fs is None or not fs.endswith((".py", ".pyi")):
+            relpath = ide.document_relpath(path, roots)
+            if language == "ts" and not relpath.endswith(TS_SUFFIXES):
+                relpath += ".tsx" if opened.language_id == "typescriptreact" else ".ts"
+            return Doc(uri, opened.version, opened.source, path, relpath, language)
+        if fs is None or not fs.endswith(SOURCE_SUFFIXES):
             return None
         src = read_source(Path(fs))
         if isinstance(src, Diagnostic):
             return None
-        return Doc(uri, None, src.text, Path(fs), ide.document_relpath(Path(fs), roots))
+        return Doc(uri, None, src.text, Path(fs), ide.document_relpath(Path(fs), roots),
+                   ide.document_language(fs) or "py")
 
     async def ready(self) -> None:
         """Wait (briefly) until the editor's settings are known, so that the first answers use them."""
@@ -268,7 +285,8 @@ class TypetoolServer(LanguageServer):
         else:
             encoding = self.encoding
             fut = self.worker.submit(lambda: ide.analyse_document(doc.uri, doc.version, doc.text, doc.path,
-                                                                  doc.relpath, encoding), priority)
+                                                                  doc.relpath, encoding, language=doc.language),
+                                     priority)
             if doc.uri in self._versions:  # open documents only: files read from disk are not kept
                 self._analyses[doc.uri] = (doc.version, doc.text, fut)
         return await asyncio.shield(asyncio.wrap_future(fut))
@@ -388,6 +406,12 @@ class TypetoolServer(LanguageServer):
         if not self._current(doc):
             raise JsonRpcContentModified("the document changed; ask again")
 
+    def _missing(self, analysis: ide.DocumentAnalysis) -> None:
+        """Show (once) why a document's language has no model (the shipped TypeScript model is not there)."""
+        why = self.engine.missing.get(analysis.language)
+        if why is not None:
+            self._show(why, T.MessageType.Error)
+
     async def inlay_hints(self, params: T.InlayHintParams) -> list[T.InlayHint]:
         await self.ready()
         doc = self.doc(params.text_document.uri)
@@ -406,6 +430,7 @@ class TypetoolServer(LanguageServer):
             return ide.hints(analysis, start, end, settings)
 
         found = await self.run(work, PRIO_REQUEST, doc)
+        self._missing(analysis)
         self._check(doc)
         return [T.InlayHint(
             position=T.Position(h.position.line, h.position.character), label=h.label, kind=T.InlayHintKind.Type,
@@ -457,9 +482,10 @@ class TypetoolServer(LanguageServer):
 
         def work(stop: Callable[[], bool]) -> str:
             self.engine.predict(analysis, [view], settings, stop)
-            return ide.hover_markdown(analysis, view, settings, self.engine.view(settings))
+            return ide.hover_markdown(analysis, view, settings, self.engine.view(settings, analysis.language))
 
         text = await self.run(work, PRIO_REQUEST, doc)
+        self._missing(analysis)
         self._check(doc)
         rng = analysis.index.range(*view.name_span)
         return T.Hover(contents=T.MarkupContent(kind=T.MarkupKind.Markdown, value=text), range=_range(rng))
@@ -489,6 +515,7 @@ class TypetoolServer(LanguageServer):
             return ide.actions(analysis, start, end, settings)
 
         specs = await self.run(work, PRIO_REQUEST, doc)
+        self._missing(analysis)
         self._check(doc)
         broken = next((d for d in analysis.diagnostics if d.code in SYNTAX_CODES), None)
         resolve = "edit" in (self._capability("text_document.code_action.resolve_support.properties") or [])
@@ -577,7 +604,7 @@ class TypetoolServer(LanguageServer):
             raise JsonRpcInvalidParams("typetool.server.annotateFile takes the document URI")
         doc = self.doc(uri)
         if doc is None:
-            raise JsonRpcInvalidParams(f"not a Python document: {uri}")
+            raise JsonRpcInvalidParams(f"not a Python or TypeScript document: {uri}")
         return await self._apply(doc, "file", [])
 
     async def _apply(self, doc: Doc, scope: str, types: list[tuple[str, str]]) -> dict[str, Any]:
@@ -603,7 +630,9 @@ class TypetoolServer(LanguageServer):
         if state.predictor is None:
             self._show(state.error or "typetool: no model", T.MessageType.Error, once=False)
             return {"written": 0, "error": state.error}
-        files = [p for p in discover(self.roots(), suffixes=(".py",)) if isinstance(p, Path)]
+        files = [p for p in discover(self.roots(), (".py", *TS_SUFFIXES), SKIP_DIRS | {"node_modules"})
+                 if isinstance(p, Path) and ide.document_language(p.name) is not None
+                 and not p.name.endswith(DECLARATION_SUFFIXES)]
         token = str(uuid.uuid4())
         progress = bool(self._capability("window.work_done_progress"))
         if progress:
@@ -668,8 +697,8 @@ class TypetoolServer(LanguageServer):
 
         def work(stop: Callable[[], bool]) -> str:
             self.engine.predict(analysis, views, settings, stop)
-            return "\n\n---\n\n".join(ide.hover_markdown(analysis, v, settings, self.engine.view(settings), True)
-                                      for v in views)
+            predictor = self.engine.view(settings, analysis.language)
+            return "\n\n---\n\n".join(ide.hover_markdown(analysis, v, settings, predictor, True) for v in views)
 
         return await self.run(work, PRIO_REQUEST, doc)
 
@@ -747,7 +776,8 @@ def create_server(options: ServerOptions = ServerOptions()) -> TypetoolServer:
             if handle is not None:
                 handle.cancel()
 
-    @server.feature(T.TEXT_DOCUMENT_INLAY_HINT, T.InlayHintOptions(resolve_provider=True))
+    @server.feature(T.TEXT_DOCUMENT_INLAY_HINT, T.InlayHintRegistrationOptions(
+        document_selector=DOCUMENT_SELECTOR, resolve_provider=True))
     async def inlay_hint(ls: TypetoolServer, params: T.InlayHintParams) -> list[T.InlayHint]:
         return await ls.inlay_hints(params)
 

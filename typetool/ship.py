@@ -17,24 +17,41 @@ import time
 from pathlib import Path
 from typing import Any
 
-from typetool.corpus import read_package_list
 from typetool.evaluation_run import (
     EvaluationResult,
     calibrate,
     evaluate_records,
     records_from_jsonl,
-    run_evaluation,
+    run_evaluations,
     write_priors,
     write_report,
 )
-from typetool.predictions import TypePredictor
+from typetool.predictions import TypePredictor, model_language
 
 SHIPPED_FILES = ("config.json", "generation_config.json", "model.safetensors", "tokenizer.json",
                  "type_vocab.json", "decoding.json", "card.json")
 
 
-def ship(run_dir: Path, model_dir: Path, corpus_dir: Path, package_list: Path, sources: Path,
+def _dev_sources(language: str, package_list: Path | None, sources: Path | None) -> list[tuple[str, Path]]:
+    """(name@version, unpacked source) of each dev-eval package of the language's pinned list."""
+    if language == "ts":
+        from typetool.ts.npm import default_cache, default_package_list, read_package_list
+
+        root = sources or default_cache() / "src"
+        return [(p.spec, root / p.key) for p in read_package_list(package_list or default_package_list())
+                if p.split == "dev"]
+    from typetool.corpus import default_package_list as py_list
+    from typetool.corpus import read_package_list as py_read
+
+    root = sources or Path(".cache/packages/src")
+    return [(p.requirement, root / p.key) for p in py_read(package_list or py_list()) if p.split == "dev"]
+
+
+def ship(run_dir: Path, model_dir: Path, corpus_dir: Path, package_list: Path | None, sources: Path | None,
          autotyping: bool = True, log: Any = print, note: str = "") -> dict[str, Any]:
+    """`package_list`/`sources`: the pinned list and unpacked sources of the model's language (None: the
+    defaults, `corpus_python.txt` and .cache/packages/src, or `corpus_typescript.txt` and .cache/npm/src)."""
+    language = model_language(run_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
     for name in SHIPPED_FILES:
         if (run_dir / name).is_file():
@@ -52,20 +69,20 @@ def ship(run_dir: Path, model_dir: Path, corpus_dir: Path, package_list: Path, s
     log(overall.text())
     write_report(overall, model_dir / "eval")
     per_package: dict[str, EvaluationResult] = {}
-    for p in read_package_list(package_list):
-        if p.split != "dev":
-            continue
-        src = sources / p.key
+    for spec, src in _dev_sources(language, package_list, sources):
         if not src.is_dir():
-            log(f"{src}: missing, skipping the live evaluation of {p.requirement}")
+            log(f"{src}: missing, skipping the live evaluation of {spec}")
             continue
         t0 = time.perf_counter()
-        per_package[p.requirement] = run_evaluation([src], predictor, autotyping=autotyping)
-        log(f"{p.requirement}: evaluated in {time.perf_counter() - t0:.0f}s")
-        log(per_package[p.requirement].report.table(groups=("all (param+return)",)))
+        results = run_evaluations([src], predictor, autotyping=autotyping and language == "py",
+                                  tsc=autotyping and language == "ts")
+        per_package[spec] = next(r for r in results if r.language == language)
+        log(f"{spec}: evaluated in {time.perf_counter() - t0:.0f}s")
+        log(per_package[spec].report.table(groups=("all (param+return)",)))
     card = json.loads((model_dir / "card.json").read_text(encoding="utf-8")) if (model_dir / "card.json").is_file() \
         else {}
-    text = model_card(model_dir.name, card, cal, overall, per_package, corpus_dir, dev_seconds, len(dev), note)
+    text = model_card(model_dir.name, card, cal, overall, per_package, corpus_dir, dev_seconds, len(dev), note,
+                      language)
     (model_dir / "README.md").write_text(text, encoding="utf-8")
     summary = {"overall": overall.as_json(), "packages": {k: v.as_json() for k, v in per_package.items()},
                "calibration": cal["fit"]}
@@ -77,14 +94,32 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
+_TS_DATA = ("Pinned npm packages (`typetool/corpus_typescript.txt`, one `npm pack` call), split by package: train, "
+            "calibration (carved out of the training list: @tanstack/router-core, mobx, @trpc/client), dev-eval "
+            "(immer, @microsoft/signalr; never used for training or calibration). Only `.ts`/`.tsx` sources "
+            "(never `.d.ts`, tests or vendored code), identical function bodies deduplicated, effect capped at "
+            "8000 slots. Labels are the explicit annotations in the shared bracket form (`string[]` is "
+            "`Array[string]`); annotations the form cannot express (object type literals, mapped and conditional "
+            "types, `keyof`, `typeof`, ...) are left out of training and count as misses in calibration and "
+            "dev-eval. Slices are computed with every annotation hidden, as for stripped code.")
+_TS_BASELINE = ("`typetool evaluate <package source> --tsc`: the model beside the most frequent type per kind, the "
+                "literal/default heuristic, and the TypeScript compiler's own \"infer from usage\" code fix "
+                "(typescript@5.9.3 language service, `getCombinedCodeFix(..., \"inferFromUsage\")` on a stripped "
+                "copy; it fills parameters, not return types).")
+
+
 def model_card(name: str, card: dict[str, Any], cal: dict[str, Any], overall: EvaluationResult,
                per_package: dict[str, EvaluationResult], corpus_dir: Path, dev_seconds: float,
-               n_dev: int, note: str = "") -> str:
+               n_dev: int, note: str = "", language: str = "py") -> str:
     stats = (corpus_dir / "stats.txt").read_text(encoding="utf-8") if (corpus_dir / "stats.txt").is_file() else ""
+    ts = language == "ts"
+    origin = (f"continued from `{card['continued_from']}` (its weights and tokenizer; the type vocabulary is the "
+              "TypeScript training targets')" if ts and card.get("continued_from") else "trained from scratch")
     lines = [f"# {name}", "",
-             ("The type predictor shipped with typetool: a small T5 (encoder-decoder) trained from scratch on usage "
-             "slices of well-annotated Python packages, decoding only well-formed type expressions over known and "
-             "in-scope names, with calibrated confidence and PAC prediction sets."), "",
+             (f"The {'TypeScript' if ts else 'Python'} type predictor shipped with typetool: a small T5 "
+              f"(encoder-decoder) {origin} on usage slices of well-annotated {'TypeScript' if ts else 'Python'} "
+              "packages, decoding only well-formed type expressions over known and in-scope names, with calibrated "
+              "confidence and PAC prediction sets."), "",
              "## Model", "",
              (f"- architecture: T5, preset `{card.get('preset', '?')}`, {card.get('params', '?')} parameters, "
              f"vocabulary {card.get('vocab_size', '?')} (BPE trained on the corpus)"),
@@ -98,7 +133,7 @@ def model_card(name: str, card: dict[str, Any], cal: dict[str, Any], overall: Ev
              ("- loads from this directory only (`from_pretrained(dir, local_files_only=True)`, safetensors); no "
              "network at run time"), "",
              "## Data", "",
-             ("Pinned packages (`typetool/corpus_python.txt`), split by package: train, calibration (carved out "
+             _TS_DATA if ts else ("Pinned packages (`typetool/corpus_python.txt`), split by package: train, calibration (carved out "
              "of the training list: click, httpx, anyio, packaging, pluggy, platformdirs), dev-eval (libcst, "
              "structlog, markdown-it-py, hatchling; never used for training or calibration). Vendored code "
              "skipped, identical function bodies deduplicated (dev-eval bodies never enter train/calib), "
@@ -113,6 +148,7 @@ def model_card(name: str, card: dict[str, Any], cal: dict[str, Any], overall: Ev
              "```", overall.report.table(), "```", ""]
     if per_package:
         lines += ["### Per package, live from source, with baselines", "",
+                  _TS_BASELINE if ts else
                   ("`typetool evaluate <package source> --autotyping`: the model beside the most frequent type per "
                   "kind, the literal/default heuristic (static evidence only), and autotyping "
                   "(`python -m autotyping --aggressive --guess-common-names` on a stripped copy)."), "",
@@ -151,10 +187,12 @@ def model_card(name: str, card: dict[str, Any], cal: dict[str, Any], overall: Ev
     lines += ["", "## Limits", "",
               ("- Trained for a short time on a 2-core CPU; accuracy is far from the published GPU-trained anchors "
               "(TypeT5 67-71% exact on BetterTypes4Py)."),
-              "- Python only; `Literal[...]` values and `tuple[()]` are never predicted.",
+              ("- TypeScript only; literal types, object type literals and other types without a bracket form are "
+               "never predicted." if ts else "- Python only; `Literal[...]` values and `tuple[()]` are never "
+               "predicted."),
               "- Variables and attributes have little training data and are reported separately.", "",
               "## Reproduce", "", "```",
-              "typetool corpus build",
+              "typetool corpus build" + (" --language typescript --out .cache/corpus-ts" if ts else ""),
               (f"python -m typetool.model.train --train .cache/corpus/train.jsonl --valid .cache/corpus/calib.jsonl "
               f"--out runs/{name} --preset {card.get('preset', 'compact')} --time-budget-minutes 82 "
               f"--max-input-len {card.get('max_input_len', 160)}"),

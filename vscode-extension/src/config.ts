@@ -20,6 +20,25 @@ export interface ServerCommand {
 
 const SITES = new Set(["params", "returns", "variables", "attributes"]);
 
+/** The VS Code language ids the server handles (`.d.ts` files are typescript too: the server answers them with
+ * nothing; JavaScript is not served). Keep in sync with `activationEvents` in package.json. */
+export const LANGUAGES = ["python", "typescript", "typescriptreact"] as const;
+
+export interface DocumentFilter {
+  scheme: string;
+  language: string;
+}
+
+/** The language client's document selector: saved and untitled documents of each language the server handles. */
+export function documentSelector(): DocumentFilter[] {
+  return LANGUAGES.flatMap((language) => ["file", "untitled"].map((scheme) => ({ scheme, language })));
+}
+
+/** Whether typetool answers for a document of this VS Code language id. */
+export function isServed(languageId: string): boolean {
+  return (LANGUAGES as readonly string[]).includes(languageId);
+}
+
 function strings(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string" && v.length > 0) : [];
 }

@@ -1,7 +1,10 @@
-// The typetool VS Code extension: starts `typetool lsp` and gives it the editor. All the work is in the server.
+// The typetool VS Code extension: starts `typetool lsp` and gives it the editor's Python, TypeScript and TSX
+// documents. All the work is in the server.
 import * as vscode from "vscode";
 import { LanguageClient, LanguageClientOptions, ServerOptions } from "vscode-languageclient/node";
-import { labelText, needsRestart, partitionHints, readSettings, serverCommand, serverSettings, Settings } from "./config";
+import {
+  documentSelector, isServed, labelText, needsRestart, partitionHints, readSettings, serverCommand, serverSettings, Settings,
+} from "./config";
 
 let client: LanguageClient | undefined;
 let settings: Settings;
@@ -40,7 +43,7 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
   const { command, args } = serverCommand(settings);
   const serverOptions: ServerOptions = { command, args, options: { env: process.env } };
   const clientOptions: LanguageClientOptions = {
-    documentSelector: [{ language: "python" }],
+    documentSelector: documentSelector(), // Python, TypeScript and TSX (saved and untitled)
     synchronize: { configurationSection: "typetool" },
     initializationOptions: { settings: serverSettings(settings) },
     middleware: {
@@ -73,13 +76,14 @@ async function serverCommandFor(name: string, ...args: unknown[]): Promise<unkno
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
-  const editorUri = (): string | undefined => vscode.window.activeTextEditor?.document.uri.toString();
   context.subscriptions.push(
     dimmed,
     vscode.commands.registerCommand("typetool.annotateFile", async () => {
-      const uri = editorUri();
-      if (uri !== undefined) {
-        await serverCommandFor("annotateFile", uri);
+      const document = vscode.window.activeTextEditor?.document;
+      if (document !== undefined && !isServed(document.languageId)) {
+        void vscode.window.showInformationMessage("typetool annotates Python and TypeScript files only.");
+      } else if (document !== undefined) {
+        await serverCommandFor("annotateFile", document.uri.toString());
       }
     }),
     vscode.commands.registerCommand("typetool.annotateWorkspace", () => serverCommandFor("annotateWorkspace")),

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, it } from "node:test";
-import { labelText, needsRestart, partitionHints, readSettings, serverCommand, serverSettings } from "../src/config";
+import {
+  documentSelector, isServed, labelText, LANGUAGES, needsRestart, partitionHints, readSettings, serverCommand,
+  serverSettings,
+} from "../src/config";
 
 function settingsFrom(values: Record<string, unknown>) {
   return readSettings((key) => values[key]);
@@ -66,5 +71,30 @@ describe("labelText", () => {
   it("joins label parts", () => {
     assert.equal(labelText(": dict[str, ?]"), ": dict[str, ?]");
     assert.equal(labelText([{ value: "-> " }, { value: "int" }]), "-> int");
+  });
+});
+
+describe("languages", () => {
+  it("selects saved and untitled Python, TypeScript and TSX documents", () => {
+    const selector = documentSelector();
+    for (const language of ["python", "typescript", "typescriptreact"]) {
+      assert.deepEqual(selector.filter((f) => f.language === language).map((f) => f.scheme), ["file", "untitled"]);
+    }
+    assert.equal(selector.length, 6);
+  });
+  it("serves no JavaScript", () => {
+    assert.equal(isServed("typescriptreact"), true);
+    assert.equal(isServed("javascript"), false);
+    assert.equal(isServed("javascriptreact"), false);
+  });
+  it("activates on every language it serves (package.json)", () => {
+    // out/test/config.test.js -> the extension folder
+    const manifest = JSON.parse(readFileSync(join(__dirname, "..", "..", "package.json"), "utf-8"));
+    assert.deepEqual(manifest.activationEvents, LANGUAGES.map((language) => `onLanguage:${language}`));
+    for (const menu of Object.values(manifest.contributes.menus) as { when: string }[][]) {
+      for (const item of menu) {
+        assert.deepEqual(item.when.split(" || "), LANGUAGES.map((language) => `editorLangId == ${language}`));
+      }
+    }
   });
 });
