@@ -65,13 +65,20 @@ class Report:
 
     tallies: dict[str, dict[str, Tally]] = field(default_factory=dict)
 
-    def add(self, predictor: str, kind: str, gold: str, ranked: list[str], common_types: set[str]) -> None:
+    def add(self, predictor: str, kind: str, gold: str, ranked: list[str], common_types: set[str],
+            language: str = "py") -> None:
         groups = self.tallies.setdefault(predictor, {})
         keys = [kind]
         if kind in ("param", "return"):
             keys.append("all (param+return)")
             keys.append("common" if is_common(gold, common_types) else "rare")
-            keys.append("user-defined" if is_user_defined(gold) else "builtin/stdlib")
+            if language == "ts":
+                from typetool.ts.corpus import is_user_defined_ts
+
+                user = is_user_defined_ts(gold)
+            else:
+                user = is_user_defined(gold)
+            keys.append("user-defined" if user else "builtin/stdlib")
         for key in keys:
             groups.setdefault(key, Tally()).add(gold, ranked)
 

@@ -241,14 +241,15 @@ def evaluate_records(predictor: TypePredictor, records: Sequence[Record], batch_
     golds = [canonical(r.target, r.language) for r in records]
 
     kinds = [r.kind for r in records]
+    language = records[0].language if records else "py"
     for kind, gold, ranked in zip(kinds, golds, outputs.ranked):
-        rep.add("model", kind, gold, ranked, common)
+        rep.add("model", kind, gold, ranked, common, language)
     for kind, gold in zip(kinds, golds):
         mf = priors_by_kind.get(kind)
-        rep.add("most-frequent", kind, gold, [mf] if mf else [], common)
+        rep.add("most-frequent", kind, gold, [mf] if mf else [], common, language)
     for name, preds in (extra or {}).items():
         for kind, gold, ranked in zip(kinds, golds, preds):
-            rep.add(name, kind, gold, ranked, common)
+            rep.add(name, kind, gold, ranked, common, language)
     pac_rows: list[PacRow] = []
     calibration = predictor.calibration
     if calibration is not None:
@@ -262,7 +263,7 @@ def evaluate_records(predictor: TypePredictor, records: Sequence[Record], batch_
         before = reliability([math.exp(lp[0]) if lp else 0.0 for lp in outputs.logps], correct)
         if predictor.calibrated:
             after = reliability([c[0] if c else 0.0 for c in outputs.confidences], correct)
-    return EvaluationResult(rep, pac_rows, before, after, len(records))
+    return EvaluationResult(rep, pac_rows, before, after, len(records), language=language)
 
 
 def pac_row(outputs: ModelOutputs, records: Sequence[Record], golds: Sequence[str], eps: float, delta: float,
@@ -335,9 +336,7 @@ def run_evaluations(paths: Sequence[Path], predictor: TypePredictor, batch_size:
         if tsc:
             root = paths[0] if len(paths) == 1 and paths[0].is_dir() else Path.cwd()
             ts_extra["tsc-infer"] = tsc_predictions(project.ts, root, ts_list)
-        result = evaluate_records(predictor.for_language("ts"), ts_records, batch_size, ts_extra)
-        result.language = "ts"
-        results.append(result)
+        results.append(evaluate_records(predictor.for_language("ts"), ts_records, batch_size, ts_extra))
     for i, result in enumerate(results):
         result.diagnostics = diagnostics
         if report_dir is not None:

@@ -10,6 +10,7 @@ Does not: run the model (`evaluation_run.evaluate_records` does, for both langua
 
 from __future__ import annotations
 
+import posixpath
 import re
 import shutil
 import tempfile
@@ -70,17 +71,27 @@ def tsc_predictions(project: TsProject, root: Path, items: Sequence[TsLabelled],
                     errors: dict[str, str] | None = None) -> list[list[str]]:
     """inferFromUsage's type for each item (empty where it inserts nothing), on a stripped copy of the files."""
     from typetool.ts.tsc import edits_to_insertions, infer_from_usage
-    from typetool.ts.writeback import strip_ts
+    from typetool.ts.writeback import TsRefused, strip_ts
 
-    wanted = {i.site.slot.id for i in items}
+    # the copy keeps the layout below the files' common directory (relpaths may start with `../` or a hidden
+    # directory such as `.cache/`, which a directory walk skips); slot ids are mapped back through `local`
+    common = posixpath.commonpath([posixpath.dirname(r) for r in project.modules]) if project.modules else ""
+    local = {rel: posixpath.relpath(rel, common) if common else rel for rel in project.modules}
+    wanted = {i.site.slot.id.replace(rel, local[rel], 1): i.site.slot.id for i in items
+              for rel in (i.site.slot.file,) if rel in local}
     found: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="typetool-tsc-") as tmp:
         copy = Path(tmp)
         rels: list[str] = []
-        for rel, m in project.modules.items():
+        for full_rel, m in project.modules.items():
+            rel = local[full_rel]
             target = copy / rel
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(strip_ts(m.parsed.source.path.read_bytes(), rel))
+            original = m.parsed.source.path.read_bytes()
+            try:
+                target.write_bytes(strip_ts(original, rel))
+            except TsRefused:  # tree-sitter cannot parse it: left annotated, so none of its slots is matched
+                target.write_bytes(original)
             rels.append(rel)
         for extra in ("tsconfig.json", "package.json"):
             if (root / extra).is_file():
@@ -91,7 +102,7 @@ def tsc_predictions(project: TsProject, root: Path, items: Sequence[TsLabelled],
             bom = 3 if m.parsed.source.bom else 0  # the fix's offsets count the BOM; the slots' do not
             for site in extract_ts_slots(m):
                 if site.slot.id in wanted:
-                    at[(rel, site.insert_at + bom)] = site.slot.id
+                    at[(rel, site.insert_at + bom)] = wanted[site.slot.id]
         edits = infer_from_usage(copy, rels, errors=errors)
         for rel, file_edits in edits.items():
             source = (copy / rel).read_bytes()
