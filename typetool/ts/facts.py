@@ -5,20 +5,26 @@ constructors, arrow functions and function expressions bound to a variable, clas
 `export default`) with their qualified names, parameters (plain, optional, rest, destructured, parameter
 properties, defaults) and return annotations; classes with heritage, fields and methods; `let`/`const`/`var`
 declarators; imports (named, default, namespace) and exports (declarations, `export { a as b }`, re-exports);
-and, for every binding, the identifiers that read it (lexical: a nested function that rebinds the name hides it).
+and, for every binding, the identifiers that read it (lexical: a nested function that rebinds the name in its
+parameters or directly in its body hides it; found with a per-tree identifier index, so each lookup costs only
+the occurrences of that name inside the scope).
 Does not: look at other files (`ts.project` resolves imports), type-check, or follow control flow (TypeScript
 narrowing is read by the slicer from the syntax around each use). Anonymous callbacks (functions passed as
-arguments) are contextually typed by TypeScript: they own no slots, and their bodies count as their parent's.
+arguments, methods and function-valued properties of object literals that are not bound to a name) are
+contextually typed by TypeScript: they own no slots, and their bodies count as their parent's. Functions of a bound
+object literal are named through it (`const o = {a: {m() {}}}` gives `o.a.m`), those of a `namespace N` as `N.f`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import tree_sitter as ts
 
 from typetool.parse import ParsedFile
+from typetool.ts.parse import grammar_for, parser_for
 
 Node = ts.Node
 
@@ -29,6 +35,16 @@ FUNCTION_NODES = frozenset({
 CLASS_NODES = frozenset({"class_declaration", "abstract_class_declaration", "class"})
 PARAM_NODES = frozenset({"required_parameter", "optional_parameter"})
 MODULE_SCOPE = "<module>"
+# node types the facts walk never needs to enter: names, literals and types hold no function, class or declaration
+_INERT = frozenset({
+    "identifier", "property_identifier", "private_property_identifier", "shorthand_property_identifier",
+    "type_identifier", "string", "number", "true", "false", "null", "undefined", "this", "super", "comment",
+    "regex", "type_annotation", "type_arguments", "type_parameters", "predefined_type", "statement_identifier",
+    "hash_bang_line", "string_fragment", "escape_sequence", "import", "empty_statement", "accessibility_modifier",
+    "override_modifier", "debugger_statement", "break_statement", "continue_statement",
+})
+_SKIPPED = frozenset({"ERROR", "ambient_declaration", "interface_declaration", "type_alias_declaration",
+                      "enum_declaration", "function_signature"})
 
 
 def text(node: Node | None) -> str:
@@ -55,7 +71,7 @@ class TsParam:
     value: Node | None  # the default
     optional: bool
     rest: bool
-    accessibility: str | None  # `private`/`public`/`protected`/`readonly`: a parameter property
+    accessibility: str | None  # `private`, `public readonly`, ...: the modifiers of a parameter property
     bare: bool = False  # the unparenthesized parameter of `x => ...`
 
     @property
@@ -70,10 +86,11 @@ class TsClass:
     node: Node
     name: str
     qualname: str
-    heritage: list[str] = field(default_factory=list)
+    heritage: list[str] = field(default_factory=list)  # the `extends` clause (a class extends at most one)
     fields: list[TsField] = field(default_factory=list)
     methods: dict[str, list[TsFunction]] = field(default_factory=dict)
     function: TsFunction | None = None  # the function it is declared in, if any
+    implements: list[str] = field(default_factory=list)  # the `implements` clause
 
 
 @dataclass(eq=False)
@@ -117,8 +134,9 @@ class TsVar:
     type: Node | None
     value: Node | None
     keyword: str  # let | const | var
-    function: TsFunction | None
-    scope_node: Node  # where references are looked for: the enclosing function (or the program)
+    function: TsFunction | None  # the enclosing named function (anonymous callbacks belong to their parent)
+    scope_node: Node  # where references are looked for: the innermost enclosing function, even a callback, or the
+    # program
 
 
 @dataclass(eq=False)
@@ -139,7 +157,9 @@ class TsModule:
     imports: list[TsImport] = field(default_factory=list)
     exports: dict[str, str] = field(default_factory=dict)  # exported name -> local name
     reexports: list[tuple[str, str, str]] = field(default_factory=list)  # (exported, imported or "*", source)
-    top_level: dict[str, Node] = field(default_factory=dict)  # module-scope declarations by name
+    top_level: dict[str, Node] = field(default_factory=dict)  # module-scope declarations by name (statements
+    # of the program itself, not of blocks, callbacks or namespaces)
+    calls: list[Node] = field(default_factory=list)  # every call and `new` expression, in document order
 
     @property
     def data(self) -> bytes:
@@ -174,6 +194,13 @@ def _compact(s: str, limit: int = 40) -> str:
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
+def _compact_expr(node: Node, limit: int = 60) -> str:
+    """An expression's text on one line, cut to `limit` characters (a class's `extends` clause can be a call
+    holding a whole object literal)."""
+    s = " ".join(text(node).split())
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
 def _params(params_node: Node | None) -> list[TsParam]:
     if params_node is None:
         return []
@@ -189,10 +216,10 @@ def _params(params_node: Node | None) -> list[TsParam]:
         rest = pattern.type == "rest_pattern"
         inner = pattern.named_children[0] if rest and pattern.named_children else pattern
         name = text(inner) if inner.type == "identifier" else _compact(text(pattern))
-        access = None
-        for c in child.children:
-            if c.type == "accessibility_modifier" or (not c.is_named and c.type in ("readonly", "override")):
-                access = text(c)
+        modifiers = [text(c) for c in child.children
+                     if c.type in ("accessibility_modifier", "override_modifier")
+                     or (not c.is_named and c.type in ("readonly", "override"))]
+        access = " ".join(modifiers) if modifiers else None
         out.append(TsParam(child, pattern, name, len(out), child.child_by_field_name("type"),
                            child.child_by_field_name("value"), child.type == "optional_parameter", rest, access))
     return out
@@ -201,9 +228,14 @@ def _params(params_node: Node | None) -> list[TsParam]:
 class _Walker:
     def __init__(self, module: TsModule) -> None:
         self.m = module
+        self.starts: list[int] = []  # start bytes of the nodes `visit` handles: subtrees without one are skipped
 
     def run(self) -> None:
-        self.walk(self.m.parsed.root, "", None, None)
+        root = self.m.parsed.root
+        found = ts.QueryCursor(_query(grammar_for(self.m.relpath), _STRUCTURE_QUERY)).captures(root)
+        self.starts = sorted(n.start_byte for n in found.get("node", []))
+        self.m.calls = sorted(found.get("call", []), key=lambda n: (n.start_byte, -n.end_byte))
+        self.walk(root, "", None, None)
 
     # names --------------------------------------------------------------------------------------------------
     def _bound_name(self, node: Node) -> str | None:
@@ -230,24 +262,41 @@ class _Walker:
         return None
 
     def _object_prefix(self, node: Node) -> str | None:
-        """For a method/pair inside `const o = {...}`: `o` (object literal members are named `o.m`)."""
+        """For a method/pair inside `const o = {...}`: `o` (object literal members are named `o.m`; in nested
+        literals `o.a.m`); None when the object literal is not bound to a name (an argument, a returned value)."""
         obj = node.parent
         if obj is None or obj.type != "object":
             return None
-        return self._bound_name(obj) if obj.parent is not None else None
+        name = self._bound_name(obj)
+        if name is None:
+            return None
+        holder = _unparenthesized_parent(obj)
+        if holder is not None and holder.type == "pair":
+            outer = self._object_prefix(holder)
+            return None if outer is None else f"{outer}.{name}"
+        return name
 
     # the walk -----------------------------------------------------------------------------------------------
     def walk(self, node: Node, prefix: str, fn: TsFunction | None, cls: TsClass | None) -> None:
+        """Visit the named children of `node` (the hot loop of the module walk: inert nodes are not entered)."""
+        starts = self.starts
         for child in node.named_children:
-            self.visit(child, prefix, fn, cls)
+            t = child.type
+            if t in _INERT:
+                continue
+            if t in _SPECIAL:
+                self.visit(child, prefix, fn, cls)
+                continue
+            k = bisect_left(starts, child.start_byte)
+            if k < len(starts) and starts[k] < child.end_byte:
+                self.walk(child, prefix, fn, cls)
 
     def visit(self, node: Node, prefix: str, fn: TsFunction | None, cls: TsClass | None) -> None:
         t = node.type
-        if t == "ERROR" or t == "ambient_declaration" or t in ("interface_declaration", "type_alias_declaration",
-                                                                "enum_declaration", "function_signature"):
+        if t in _SKIPPED:
             if t == "enum_declaration" or t == "interface_declaration" or t == "type_alias_declaration":
                 name = node.child_by_field_name("name")
-                if fn is None and name is not None:
+                if name is not None and _at_module_level(node):
                     self.m.top_level.setdefault(text(name), node)
             return
         if t in CLASS_NODES:
@@ -258,27 +307,34 @@ class _Walker:
             return
         if t in ("lexical_declaration", "variable_declaration"):
             keyword = "var" if t == "variable_declaration" else text(node.children[0])
+            top = _at_module_level(node)
             for decl in node.named_children:
                 if decl.type == "variable_declarator":
-                    self.visit_declarator(decl, keyword, fn)
+                    self.visit_declarator(decl, keyword, fn, top)
             self.walk(node, prefix, fn, cls)
             return
         if t == "import_statement":
             self.visit_import(node)
             return
+        if t == "internal_module":  # `namespace N { ... }`: its functions are `N.f`
+            name = node.child_by_field_name("name")
+            body = node.child_by_field_name("body")
+            if name is not None and body is not None:
+                self.walk(body, f"{prefix}.{text(name)}" if prefix else text(name), fn, cls)
+            return
         if t == "export_statement":
             self.visit_export(node)
         self.walk(node, prefix, fn, cls)
 
-    def visit_declarator(self, decl: Node, keyword: str, fn: TsFunction | None) -> None:
+    def visit_declarator(self, decl: Node, keyword: str, fn: TsFunction | None, top: bool = False) -> None:
         name = decl.child_by_field_name("name")
         if name is None or name.type != "identifier":
             return
-        scope_node = fn.node if fn is not None else self.m.parsed.root
+        scope_node = _enclosing_function(decl) or self.m.parsed.root
         v = TsVar(decl, text(name), name, decl.child_by_field_name("type"), decl.child_by_field_name("value"),
                   keyword, fn, scope_node)
         self.m.variables.append(v)
-        if fn is None:
+        if top:
             self.m.top_level.setdefault(v.name, decl)
 
     def visit_class(self, node: Node, prefix: str, fn: TsFunction | None) -> None:
@@ -286,18 +342,26 @@ class _Walker:
         name = text(name_node) if name_node is not None else (self._bound_name(node) or "<class>")
         qual = f"{prefix}.{name}" if prefix else name
         cls = TsClass(node, name, qual, function=fn)
+        self.m.classes.append(cls)
+        if name_node is not None and _at_module_level(node):
+            self.m.top_level.setdefault(name, node)
         for child in node.named_children:
             if child.type == "class_heritage":
                 for clause in child.named_children:
-                    cls.heritage.extend(text(v) for v in clause.named_children if v.type != "type_arguments")
-        self.m.classes.append(cls)
-        if fn is None and name_node is not None:
-            self.m.top_level.setdefault(name, node)
+                    names = [_compact_expr(v.child_by_field_name("name") or v if v.type == "generic_type" else v)
+                             for v in clause.named_children if v.type not in ("type_arguments", "comment")]
+                    (cls.heritage if clause.type == "extends_clause" else cls.implements).extend(names)
+                # `extends mixin(...)`, `extends Service()("Name", {make: ...})`: evaluated in the enclosing scope
+                self.walk(child, prefix, fn, None)
+            elif child.type == "decorator":
+                self.walk(child, prefix, fn, None)
         body = node.child_by_field_name("body")
         if body is None:
             return
         for member in body.named_children:
-            if member.type == "method_definition":
+            if member.type == "decorator":
+                self.walk(member, prefix, fn, None)
+            elif member.type == "method_definition":
                 self.visit_function(member, qual, fn, cls)
             elif member.type == "public_field_definition":
                 fname = member.child_by_field_name("name")
@@ -333,10 +397,12 @@ class _Walker:
             name_node = node.child_by_field_name("name")
             name = text(name_node) if name_node is not None else (self._bound_name(node) or "")
             kind = "arrow" if t == "arrow_function" else "function"
-            parent_node = node.parent
-            if name and parent_node is not None and parent_node.type == "pair":
-                obj = self._object_prefix(parent_node)
-                if obj is not None:
+            holder = _unparenthesized_parent(node)
+            if name and holder is not None and holder.type == "pair":
+                obj = self._object_prefix(holder)
+                if obj is None:
+                    name = ""  # a property of an anonymous object literal: contextually typed, like its methods
+                else:
                     prefix = f"{prefix}.{obj}" if prefix else obj
         if not name:  # a callback or other anonymous function: its body belongs to the enclosing function
             self.walk(node, prefix, parent, cls)
@@ -350,7 +416,7 @@ class _Walker:
         self.m.functions.append(info)
         if cls is not None and t == "method_definition":
             cls.methods.setdefault(name, []).append(info)
-        if parent is None and cls is None and t == "function_declaration":
+        if t in ("function_declaration", "generator_function_declaration") and _at_module_level(node):
             self.m.top_level.setdefault(name, node)
         for p in info.params:  # defaults may hold callbacks with bodies
             if p.value is not None:
@@ -387,14 +453,23 @@ class _Walker:
         if decl is not None:
             names = [text(decl.child_by_field_name("name"))] if decl.child_by_field_name("name") else [
                 text(d.child_by_field_name("name")) for d in decl.named_children if d.type == "variable_declarator"]
+            is_default = _has_token(node, "default")  # `export default function f() {}` exports only `default`
             for n in names:
                 if n:
-                    self.m.exports[n] = n
+                    self.m.exports["default" if is_default else n] = n
             return
         value = node.child_by_field_name("value")
         if value is not None:
-            self.m.exports["default"] = text(value) if value.type == "identifier" else "default"
+            if value.type == "identifier":
+                self.m.exports["default"] = text(value)
+            else:  # `export default function () {}`, `export default class {}`, `export default (x) => x`
+                self.m.exports["default"] = "default"
+                while value.type == "parenthesized_expression" and value.named_children:
+                    value = value.named_children[0]
+                self.m.top_level.setdefault("default", value)
             return
+        if any(c.type == "namespace_export" for c in node.named_children):
+            return  # `export * as ns from "./x"`: a namespace object, not resolved
         clause = next((c for c in node.named_children if c.type == "export_clause"), None)
         if clause is None:
             if src is not None:  # export * from "./x"
@@ -411,6 +486,35 @@ class _Walker:
                 self.m.reexports.append((text(alias), text(name), src))
 
 
+_SPECIAL = CLASS_NODES | FUNCTION_NODES | _SKIPPED | frozenset({
+    "lexical_declaration", "variable_declaration", "import_statement", "export_statement", "internal_module"})
+_STRUCTURE_QUERY = "[{special}] @node\n[(call_expression) (new_expression)] @call"
+
+
+def _unparenthesized_parent(node: Node) -> Node | None:
+    parent = node.parent
+    while parent is not None and parent.type == "parenthesized_expression":
+        parent = parent.parent
+    return parent
+
+
+def _at_module_level(node: Node) -> bool:
+    """A statement of the program itself (possibly exported), not of a block, function or namespace."""
+    parent = node.parent
+    if parent is not None and parent.type == "export_statement":
+        parent = parent.parent
+    return parent is not None and parent.type == "program"
+
+
+def _enclosing_function(node: Node) -> Node | None:
+    cur = node.parent
+    while cur is not None:
+        if cur.type in FUNCTION_NODES:
+            return cur
+        cur = cur.parent
+    return None
+
+
 def build_module(parsed: ParsedFile) -> TsModule:
     m = TsModule(parsed.source.relpath, parsed)
     _Walker(m).run()
@@ -419,29 +523,29 @@ def build_module(parsed: ParsedFile) -> TsModule:
 
 # ------------------------------------------------------------------------------------------------ references
 
-_SCOPE_BOUNDARY = FUNCTION_NODES | CLASS_NODES
+_PATTERN_PARENTS = frozenset({"object_pattern", "array_pattern", "rest_pattern", "pair_pattern", "assignment_pattern",
+                              "object_assignment_pattern"})
+_IDENTIFIERS_QUERY = """
+[(identifier) (shorthand_property_identifier)] @ref
+(shorthand_property_identifier_pattern) @pattern
+(class_declaration name: (type_identifier) @class)
+"""
+_QUERIES: dict[str, ts.Query] = {}
 
 
-def _binds(fn_node: Node, name: str) -> bool:
-    """Does this nested function bind `name` itself (parameter, or a declaration directly in its body)?"""
-    params = fn_node.child_by_field_name("parameters") or fn_node.child_by_field_name("parameter")
-    if params is not None and any(n.type in ("identifier", "shorthand_property_identifier_pattern")
-                                  and text(n) == name for n in _descendants(params)):
-        return True
-    body = fn_node.child_by_field_name("body")
-    if body is None or body.type != "statement_block":
-        return False
-    for stmt in body.named_children:
-        if stmt.type in ("lexical_declaration", "variable_declaration"):
-            for d in stmt.named_children:
-                n = d.child_by_field_name("name") if d.type == "variable_declarator" else None
-                if n is not None and text(n) == name:
-                    return True
-        elif stmt.type in ("function_declaration", "class_declaration"):
-            n = stmt.child_by_field_name("name")
-            if n is not None and text(n) == name:
-                return True
-    return False
+@dataclass
+class _Index:
+    """One tree's identifiers by name (UTF-8; document order, with their start bytes for bisecting a scope) and,
+    per name, the functions that bind it (computed on first use)."""
+
+    root: Node
+    refs: dict[bytes, tuple[list[Node], list[int]]]
+    patterns: dict[bytes, list[Node]]  # `{a}` in a destructuring pattern binds `a`
+    classes: dict[bytes, list[Node]]  # class declaration names (type_identifier nodes)
+    binders: dict[bytes, list[tuple[int, int, int]]] = field(default_factory=dict)  # (start, end, id) of functions
+
+
+_INDEX: dict[int, _Index] = {}
 
 
 def _descendants(node: Node) -> Iterator[Node]:
@@ -450,6 +554,68 @@ def _descendants(node: Node) -> Iterator[Node]:
         n = stack.pop()
         yield n
         stack.extend(reversed(n.named_children))
+
+
+def _query(grammar: str, source: str = _IDENTIFIERS_QUERY) -> ts.Query:
+    q = _QUERIES.get(grammar + source)
+    if q is None:
+        language = parser_for(grammar).language
+        assert language is not None
+        special = " ".join(f"({t})" for t in sorted(_SPECIAL) if language.id_for_node_kind(t, True) is not None)
+        q = _QUERIES[grammar + source] = ts.Query(language, source.replace("{special}", special))
+    return q
+
+
+def _group(nodes: list[Node]) -> dict[bytes, list[Node]]:
+    out: dict[bytes, list[Node]] = {}
+    for n in sorted(nodes, key=lambda n: n.start_byte):
+        key = n.text
+        if key is not None:
+            out.setdefault(key, []).append(n)
+    return out
+
+
+def _grammar_of(root: Node) -> str | None:
+    """Which TypeScript grammar parsed the tree (their `program` node kinds differ), or None."""
+    for grammar in ("typescript", "tsx"):
+        language = parser_for(grammar).language
+        if language is not None and language.id_for_node_kind("program", True) == root.kind_id:
+            return grammar
+    return None
+
+
+def _build_index(root: Node) -> _Index:
+    grammar = _grammar_of(root)
+    if grammar is not None:
+        found = ts.QueryCursor(_query(grammar)).captures(root)
+        refs_by_name = _group(found.get("ref", []))
+        patterns, classes = _group(found.get("pattern", [])), _group(found.get("class", []))
+    else:  # a subtree or another language: walk it
+        kinds: dict[str, list[Node]] = {"ref": [], "pattern": [], "class": []}
+        for n in _descendants(root):
+            if n.type in ("identifier", "shorthand_property_identifier"):
+                kinds["ref"].append(n)
+            elif n.type == "shorthand_property_identifier_pattern":
+                kinds["pattern"].append(n)
+            elif n.type == "class_declaration":
+                name = n.child_by_field_name("name")
+                if name is not None:
+                    kinds["class"].append(name)
+        refs_by_name, patterns, classes = _group(kinds["ref"]), _group(kinds["pattern"]), _group(kinds["class"])
+    refs = {name: (nodes, [n.start_byte for n in nodes]) for name, nodes in refs_by_name.items()}
+    return _Index(root, refs, patterns, classes)
+
+
+def _index_of(node: Node) -> _Index:
+    root = node
+    while root.parent is not None:
+        root = root.parent
+    cached = _INDEX.get(root.id)
+    if cached is None or cached.root != root:
+        if len(_INDEX) > 64:
+            _INDEX.clear()
+        cached = _INDEX[root.id] = _build_index(root)
+    return cached
 
 
 def identifier_index(root: Node) -> dict[str, list[Node]]:
@@ -465,45 +631,94 @@ def identifier_index(root: Node) -> dict[str, list[Node]]:
     return out
 
 
-_INDEX: dict[int, tuple[Node, dict[str, list[Node]]]] = {}
-_BINDS: dict[tuple[int, str], bool] = {}
+def _binding_function(n: Node) -> Node | None:
+    """The function whose own scope the identifier `n` declares a name in, if `n` is such a declaration: a
+    parameter (also inside a destructuring pattern, not in a default value or a type), or a `let`/`const`/`var`,
+    function or class declaration that is a statement directly in the function's body."""
+    child, cur = n, n.parent
+    while cur is not None and cur.type in _PATTERN_PARENTS:  # up through destructuring, binding side only
+        if cur.type in ("assignment_pattern", "object_assignment_pattern") and cur.child_by_field_name("left") != child:
+            return None
+        if cur.type == "pair_pattern" and cur.child_by_field_name("value") != child:
+            return None
+        child, cur = cur, cur.parent
+    if cur is None:
+        return None
+    t = cur.type
+    if t in PARAM_NODES:
+        if cur.child_by_field_name("pattern") != child:
+            return None
+        params = cur.parent
+        fn = params.parent if params is not None else None
+        return fn if fn is not None and fn.type in FUNCTION_NODES else None
+    if t == "arrow_function":  # `x => ...`
+        return cur if cur.child_by_field_name("parameter") == child else None
+    if t == "variable_declarator":
+        if cur.child_by_field_name("name") != child:
+            return None
+        stmt = cur.parent
+    elif t in ("function_declaration", "generator_function_declaration", "class_declaration"):
+        if cur.child_by_field_name("name") != child:
+            return None
+        stmt = cur
+    else:
+        return None
+    block = stmt.parent if stmt is not None else None
+    fn = block.parent if block is not None and block.type == "statement_block" else None
+    if fn is None or fn.type not in FUNCTION_NODES or fn.child_by_field_name("body") != block:
+        return None
+    return fn
+
+
+def _binders(index: _Index, name: bytes) -> list[tuple[int, int, int]]:
+    found = index.binders.get(name)
+    if found is None:
+        fns: dict[int, tuple[int, int, int]] = {}
+        candidates = [*index.refs.get(name, ((), ()))[0], *index.patterns.get(name, ()), *index.classes.get(name, ())]
+        for n in candidates:
+            fn = _binding_function(n)
+            if fn is not None:
+                fns[fn.id] = (fn.start_byte, fn.end_byte, fn.id)
+        found = index.binders[name] = sorted(fns.values())
+    return found
+
+
+def occurring(scope: Node, names: Iterable[str]) -> list[str]:
+    """Those of `names` that occur as an identifier (a value use, never a type) under `scope`, in the order given."""
+    index = _index_of(scope)
+    out: list[str] = []
+    for name in names:
+        entry = index.refs.get(name.encode("utf-8"))
+        if entry is not None:
+            starts = entry[1]
+            k = bisect_left(starts, scope.start_byte)
+            if k < len(starts) and starts[k] < scope.end_byte:
+                out.append(name)
+    return out
 
 
 def references(scope: Node, name: str, exclude: Node | None = None, limit: int = 400) -> list[Node]:
     """Identifiers under `scope` that read or write the binding `name` (document order), skipping nested
     functions that rebind it and the declaring identifier `exclude`."""
-    root = scope
-    while root.parent is not None:
-        root = root.parent
-    cached = _INDEX.get(root.id)
-    if cached is None or cached[0] != root:
-        if len(_INDEX) > 64:
-            _INDEX.clear()
-            _BINDS.clear()
-        cached = _INDEX[root.id] = (root, identifier_index(root))
+    index = _index_of(scope)
+    key = name.encode("utf-8")
+    entry = index.refs.get(key)
+    if entry is None:
+        return []
+    nodes, starts = entry
+    lo, hi = bisect_left(starts, scope.start_byte), bisect_left(starts, scope.end_byte)
+    if lo == hi:
+        return []
+    # functions strictly inside the scope that declare `name` themselves hide it
+    hiding = [(s, e) for s, e, i in _binders(index, key)
+              if i != scope.id and scope.start_byte <= s and e <= scope.end_byte]
     out: list[Node] = []
-    for n in cached[1].get(name, ()):
-        if not scope.start_byte <= n.start_byte < scope.end_byte:
+    skip = exclude.start_byte if exclude is not None else -1
+    for k in range(lo, hi):
+        start = starts[k]
+        if start == skip or any(s <= start < e for s, e in hiding):
             continue
-        if exclude is not None and n.start_byte == exclude.start_byte:
-            continue
-        if _shadowed(n, scope, name):
-            continue
-        out.append(n)
+        out.append(nodes[k])
         if len(out) >= limit:
             break
     return out
-
-
-def _shadowed(n: Node, scope: Node, name: str) -> bool:
-    cur = n.parent
-    while cur is not None and cur.id != scope.id:
-        if cur.type in _SCOPE_BOUNDARY and cur.type != "class":
-            key = (cur.id, name)
-            hit = _BINDS.get(key)
-            if hit is None:
-                hit = _BINDS[key] = _binds(cur, name)
-            if hit:
-                return True
-        cur = cur.parent
-    return False

@@ -3,8 +3,9 @@
 Does: loads TypeScript sources (skipping `.d.ts` and `node_modules`), parses them and collects their facts;
 resolves relative module specifiers (`./x`, `../y/index`, ESM-style `./x.js` naming `x.ts`), named, default and
 namespace imports, `export { a as b }` and `export * from` chains to the declaration they name; resolves calls
-(`f()`, `ns.f()`, `new C()`, `this.m()` and `super.m()` through the class heritage) to the project's functions,
-so slices can follow one hop across calls; and exports the code property graph as networkx (`graph()`).
+(`f()`, `ns.f()`, `C.staticMethod()`, `o.m()` for a module-level object literal `o`, `new C()` and `super()` to
+the constructor, `this.m()` and `super.m()` through the `extends` chain) to the project's functions, so slices
+can follow one hop across calls; and exports the code property graph as networkx (`graph()`).
 Does not: read tsconfig `paths`, resolve packages in node_modules, or infer types of expressions (`obj.m()` on
 an arbitrary object is not resolved).
 """
@@ -12,7 +13,7 @@ an arbitrary object is not resolved).
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,9 +37,14 @@ class TsProject:
     modules: dict[str, TsModule] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     callers: dict[int, list[tuple[TsModule, Node]]] = field(default_factory=dict)  # id(TsFunction) -> calls
-    call_targets: dict[tuple[str, int], Target] = field(default_factory=dict)  # (relpath, call start) -> target
+    # (relpath, call start) -> target; two calls can start at the same byte (`f(x).g()`): `target_of_call` is exact
+    call_targets: dict[tuple[str, int], Target] = field(default_factory=dict)
     _fn_by_node: dict[tuple[str, int], TsFunction] = field(default_factory=dict, repr=False)
     _classes_by_name: dict[str, list[TsClass]] = field(default_factory=dict, repr=False)
+    _targets: dict[tuple[str, int, int], Target] = field(default_factory=dict, repr=False)  # by call start and end
+    _module_of: dict[int, TsModule] = field(default_factory=dict, repr=False)  # id(function or class) -> module
+    _fn_by_qualname: dict[tuple[str, str], TsFunction] = field(default_factory=dict, repr=False)
+    _modules_by_spec: dict[tuple[str, str], TsModule | None] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, paths: Sequence[Path], root: Path | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> TsProject:
@@ -81,12 +87,25 @@ class TsProject:
         for m in self.modules.values():
             for fn in m.functions:
                 self._fn_by_node[(m.relpath, fn.node.id)] = fn
+                self._fn_by_qualname.setdefault((m.relpath, fn.qualname), fn)
+                self._module_of[id(fn)] = m
             for c in m.classes:
                 self._classes_by_name.setdefault(c.name, []).append(c)
+                self._module_of[id(c)] = m
+
+    def module_of(self, target: Target) -> TsModule:
+        """The module a function or class of this project is declared in."""
+        return self._module_of[id(target)]
 
     # -- modules and names -------------------------------------------------------------------------------
 
     def resolve_module(self, m: TsModule, spec: str) -> TsModule | None:
+        key = (m.relpath, spec)
+        if key not in self._modules_by_spec:
+            self._modules_by_spec[key] = self._resolve_module(m, spec)
+        return self._modules_by_spec[key]
+
+    def _resolve_module(self, m: TsModule, spec: str) -> TsModule | None:
         if not spec.startswith("."):
             return None
         base = posixpath.normpath(posixpath.join(posixpath.dirname(m.relpath), spec))
@@ -186,10 +205,18 @@ class TsProject:
             found = self.resolve_local(m, text(func))
             if found is not None:
                 target = self.target_of_declaration(*found)
+        elif func.type == "super":  # `super(...)` in a constructor: the parent class's constructor
+            fn = self.function_of(m, call)
+            cls = fn.cls if fn is not None else None
+            parent = self.class_named(cls.heritage[0]) if cls is not None and cls.heritage else None
+            if parent is not None and parent is not cls:
+                return self.method(parent, "constructor") or parent
         elif func.type == "member_expression":
             obj, prop = func.child_by_field_name("object"), text(func.child_by_field_name("property"))
             if obj is not None and obj.type in ("this", "super"):
                 fn = self.function_of(m, call)
+                while fn is not None and fn.cls is None and fn.kind == "arrow":  # arrows see the method's `this`
+                    fn = fn.parent
                 cls = fn.cls if fn is not None else None
                 if cls is not None:
                     if obj.type == "super":
@@ -208,19 +235,29 @@ class TsProject:
                     cls_target = self.target_of_declaration(*found) if found is not None else None
                     if isinstance(cls_target, TsClass):  # a static method
                         target = self.method(cls_target, prop)
+                    elif found is not None and found[1].type == "variable_declarator":  # `const o = {m() {}}`
+                        value = found[1].child_by_field_name("value")
+                        if value is not None and value.type == "object":
+                            name = text(found[1].child_by_field_name("name"))
+                            target = self._fn_by_qualname.get((found[0].relpath, f"{name}.{prop}"))
         if isinstance(target, TsClass) and call.type == "new_expression":
             return self.method(target, "constructor") or target
         return target
 
     def _resolve_calls(self) -> None:
         for m in self.modules.values():
-            for call in _calls(m.parsed.root):
+            for call in m.calls:
                 target = self.callee(m, call)
                 if target is None:
                     continue
                 self.call_targets[(m.relpath, call.start_byte)] = target
+                self._targets[(m.relpath, call.start_byte, call.end_byte)] = target
                 if isinstance(target, TsFunction):
                     self.callers.setdefault(id(target), []).append((m, call))
+
+    def target_of_call(self, m: TsModule, call: Node) -> Target | None:
+        """What a call or `new` expression of module `m` was resolved to (None if nothing in the project)."""
+        return self._targets.get((m.relpath, call.start_byte, call.end_byte))
 
     def callers_of(self, fn: TsFunction) -> list[tuple[TsModule, Node]]:
         return self.callers.get(id(fn), [])
@@ -232,15 +269,6 @@ class TsProject:
 
     def graph(self, only: Sequence[str] | None = None) -> nx.MultiDiGraph:
         return build_graph(self, set(only) if only is not None else None)
-
-
-def _calls(root: Node) -> Iterator[Node]:
-    stack = [root]
-    while stack:
-        n = stack.pop()
-        if n.type in ("call_expression", "new_expression"):
-            yield n
-        stack.extend(reversed(n.named_children))
 
 
 def _pos(node: Node, data: bytes) -> tuple[int, int]:
@@ -275,17 +303,17 @@ def build_graph(project: TsProject, only: set[str] | None) -> nx.MultiDiGraph:
         if only is not None and relpath not in only:
             continue
         mod = add(m, m.parsed.root, "module", relpath)
-        for imp in {i.source for i in m.imports} | {r[2] for r in m.reexports}:
-            target = project.resolve_module(m, imp)
-            if target is not None:
-                g.add_edge(mod, add(target, target.parsed.root, "module", target.relpath), kind="IMPORTS")
+        for imp in sorted({i.source for i in m.imports} | {r[2] for r in m.reexports}):
+            imported = project.resolve_module(m, imp)
+            if imported is not None:
+                g.add_edge(mod, add(imported, imported.parsed.root, "module", imported.relpath), kind="IMPORTS")
         for c in m.classes:
             key = add(m, c.node, "class", c.qualname)
             g.add_edge(owner(m, c.function, None, mod), key, kind="AST")
             for base in c.heritage[:1]:
                 parent = project.class_named(base)
                 if parent is not None and parent is not c:
-                    pm = next(x for x in project.modules.values() if parent in x.classes)
+                    pm = project.module_of(parent)
                     g.add_edge(key, add(pm, parent.node, "class", parent.qualname), kind="INHERITS")
             for f in c.fields:
                 g.add_edge(key, add(m, f.node, "field", f"{c.qualname}.{f.name}"), kind="AST")
@@ -303,16 +331,15 @@ def build_graph(project: TsProject, only: set[str] | None) -> nx.MultiDiGraph:
             g.add_edge(owner(m, v.function, None, mod), vk, kind="AST")
             for ref in references(v.scope_node, v.name, exclude=v.name_node):
                 _flow(g, m, project, vk, ref, add)
-        for call in _calls(m.parsed.root):
-            target = project.call_targets.get((relpath, call.start_byte))
+        for call in m.calls:
+            target = project.target_of_call(m, call)
             if target is None:
                 continue
             ck = add(m, call, "call", text(call.child_by_field_name("function")
                                             or call.child_by_field_name("constructor"))[:60])
             fn_owner = project.function_of(m, call)
             g.add_edge(owner(m, fn_owner, None, mod), ck, kind="AST")
-            tm = next(x for x in project.modules.values()
-                      if (target in x.functions if isinstance(target, TsFunction) else target in x.classes))
+            tm = project.module_of(target)
             kind = "function" if isinstance(target, TsFunction) else "class"
             g.add_edge(ck, add(tm, target.node, kind, target.qualname), kind="CALLS")
     return g
@@ -326,8 +353,8 @@ def _flow(g: nx.MultiDiGraph, m: TsModule, project: TsProject, binding: str, ref
     parent = ref.parent
     if parent is not None and parent.type == "arguments" and parent.parent is not None:
         call = parent.parent
-        if (m.relpath, call.start_byte) in project.call_targets:
-            pos = [c.id for c in parent.named_children].index(ref.id)
+        if project.target_of_call(m, call) is not None:
+            pos = [c.id for c in parent.named_children if c.type != "comment"].index(ref.id)
             ck = add(m, call, "call", text(call.child_by_field_name("function")
                                            or call.child_by_field_name("constructor"))[:60])
             g.add_edge(use, ck, kind="ARG", position=pos)

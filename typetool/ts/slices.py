@@ -8,25 +8,81 @@ narrowing, spreads, awaits, `for...of`, template literals, returns), one hop acr
 a parameter, what callers do with a function's result), the enclosing signature and class, and the names in
 scope that could be its type (type parameters, the module's classes/interfaces/aliases/enums, imported names).
 The result renders with the same `render_slice` as Python, tagged `<ts>`.
-Does not: predict, or read the slot's own annotation (with `blind=True`, used for the corpus, no annotation of
-the project is read at all, as for stripped code).
+Does not: predict, or read the slot's own annotation anywhere (not in the signature, not through a recursive call
+that passes the parameter back or returns the function's own result). With `blind=True`, used for the corpus, no
+annotation of the project is read at all, as for stripped code: code quoted in a slice is shown without its type
+annotations, type arguments and `as`/`satisfies` types, and the names in scope are ordered by their uses as
+values only (in either mode, so that annotated and stripped code give the same order).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from typetool.slices import MAX_ITEM_CHARS, MAX_ITEMS, MAX_SCOPE_NAMES, UsageSlice
 from typetool.slots import SlotKind
-from typetool.ts.facts import FUNCTION_NODES, Node, TsClass, TsFunction, TsModule, annotation_text, references, text
+from typetool.ts.facts import (
+    CLASS_NODES,
+    FUNCTION_NODES,
+    Node,
+    TsClass,
+    TsFunction,
+    TsModule,
+    annotation_text,
+    occurring,
+    references,
+    text,
+)
 from typetool.ts.project import TsProject
 from typetool.ts.slots import TsSlotSite
 
 _COMPARE = frozenset({"===", "!==", "==", "!=", "<", ">", "<=", ">="})
+# what stripping the types from code removes (blind slices)
+_TYPE_NODES = frozenset({"type_annotation", "type_arguments", "type_parameters", "type_predicate_annotation",
+                         "asserts_annotation", "omitting_type_annotation", "adding_type_annotation",
+                         "opting_type_annotation"})
 
 
 def short(node: Node | None, limit: int = MAX_ITEM_CHARS) -> str:
     s = " ".join(text(node).split())
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def untyped(node: Node | None, limit: int = MAX_ITEM_CHARS) -> str:
+    """`short`, with the code's type annotations, type arguments and `as`/`satisfies` types cut out (as in stripped
+    code). Only the first few hundred bytes of the node are looked at."""
+    if node is None:
+        return ""
+    base, data = node.start_byte, node.text or b""
+    budget = 4 * limit + 64
+    cuts: list[tuple[int, int]] = []
+    removed = 0
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.start_byte - base - removed > budget:
+            break  # preorder is document order: everything left starts later
+        t = n.type
+        if t in _TYPE_NODES:
+            cuts.append((n.start_byte - base, n.end_byte - base))
+            removed += n.end_byte - n.start_byte
+            continue
+        kids = n.named_children
+        if t in ("as_expression", "satisfies_expression") and kids:
+            cuts.append((kids[0].end_byte - base, n.end_byte - base))
+            removed += n.end_byte - kids[0].end_byte
+            kids = kids[:1]
+        stack.extend(reversed(kids))
+    if not cuts:
+        return short(node, limit)
+    parts, at = [], 0
+    for start, end in sorted(cuts):
+        if start >= at:
+            parts.append(data[at:start])
+            at = end
+    parts.append(data[at:])
+    s = " ".join(b"".join(parts).decode("utf-8", "replace").split())
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
@@ -53,10 +109,14 @@ def literal_kind(node: Node | None) -> str | None:
         kinds = sorted({k for k in (literal_kind(c) for c in node.named_children) if k})
         return "array" + (f" of {'/'.join(kinds)}" if kinds else " (empty)" if not node.named_children else "")
     if t == "object":
-        keys = [text(c.child_by_field_name("key") or c)[:16] for c in node.named_children][:4]
+        keys = [_member_key(c) for c in node.named_children if c.type != "comment"][:4]
         return "object {" + ", ".join(keys) + "}"
     if t in FUNCTION_NODES:
         return "function"
+    if t in CLASS_NODES:
+        return "class"
+    if t in ("jsx_element", "jsx_self_closing_element", "jsx_fragment"):
+        return "JSX element"
     if t == "unary_expression":
         op = text(node.children[0])
         return {"!": "boolean", "typeof": "string", "-": "number", "+": "number", "void": "undefined"}.get(op)
@@ -67,8 +127,23 @@ def literal_kind(node: Node | None) -> str | None:
     return None
 
 
+def _member_key(member: Node) -> str:
+    """How a member of an object literal is listed: its key, `...x` for a spread."""
+    if member.type == "spread_element":
+        return "..." + short(member.named_children[0] if member.named_children else None, 12)
+    key = member.child_by_field_name("key") or member.child_by_field_name("name")
+    return " ".join(text(key if key is not None else member).split())[:16]
+
+
 def _cap(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(list(dict.fromkeys(items))[:MAX_ITEMS])
+
+
+@dataclass
+class _ClassUses:
+    """`this.<name>` member expressions in the functions of one class, by name (one walk per class)."""
+
+    by_name: dict[str, list[tuple[TsFunction, Node]]]
 
 
 class TsSlicer:
@@ -78,9 +153,21 @@ class TsSlicer:
         self.project = project
         self.blind = blind
         self._names: dict[tuple[str, int], tuple[str, ...]] = {}
+        self._candidates: dict[str, list[str]] = {}  # relpath -> the module's type-like names
+        self._returns: dict[int, list[Node]] = {}  # id(TsFunction) -> its returned values
+        self._class_uses: dict[int, _ClassUses] = {}  # id(TsClass) -> its `this.x` uses
+        self._contexts: dict[int, list[str]] = {}  # id(TsFunction) -> its context items
+        self._hidden: Node | None = None  # the annotation of the slot being sliced: never read
 
     def ann(self, node: Node | None) -> str | None:
-        return None if self.blind else annotation_text(node)
+        """An annotation's text, unless the slicer is blind or it is the current slot's own annotation."""
+        if self.blind or node is None or (self._hidden is not None and node == self._hidden):
+            return None
+        return annotation_text(node)
+
+    def code(self, node: Node | None, limit: int = MAX_ITEM_CHARS) -> str:
+        """A piece of code as quoted in a slice (without its types when blind)."""
+        return untyped(node, limit) if self.blind else short(node, limit)
 
     # -- one expression ------------------------------------------------------------------------------------
 
@@ -91,26 +178,32 @@ class TsSlicer:
         if lk is not None:
             return [f"{what}literal {lk}"]
         t = value.type
-        if t in ("as_expression", "satisfies_expression") and not self.blind:
+        if t == "parenthesized_expression" and value.named_children:
+            return self.evidence_of_value(m, value.named_children[0], what)
+        if t in ("as_expression", "satisfies_expression", "non_null_expression") and value.named_children:
             kids = value.named_children
-            return [f"{what}{'as' if t == 'as_expression' else 'satisfies'} {short(kids[-1], 40)}"] if kids else []
+            if self.blind or t == "non_null_expression":  # stripped code: what is cast
+                return self.evidence_of_value(m, kids[0], what)
+            return [f"{what}{'as' if t == 'as_expression' else 'satisfies'} {short(kids[-1], 40)}"]
         if t == "await_expression" and value.named_children:
             return [f"{what}await {e}" for e in self.evidence_of_value(m, value.named_children[0])][:1] or \
                 [f"{what}await"]
         if t == "new_expression":
             ctor = value.child_by_field_name("constructor")
-            return [f"{what}new {short(ctor, 30)}"]
+            return [f"{what}new {self.code(ctor, 30)}"]
         if t == "call_expression":
-            target = self.project.callee(m, value)
+            target = self.project.target_of_call(m, value)
             if isinstance(target, TsFunction):
                 rt = self.ann(target.return_type)
                 if rt is not None:
                     return [f"{what}{target.name}() -> {rt[:40]}"]
                 rets = self._return_values(target)[:2]
                 if rets:
-                    return [f"{what}{target.name}() returns " + " | ".join(short(r, 30) for r in rets)]
+                    return [f"{what}{target.name}() returns " + " | ".join(self.code(r, 30) for r in rets)]
             func = value.child_by_field_name("function")
-            name = text(func).rsplit(".", 1)[-1]
+            if func is not None and func.type == "member_expression":
+                func = func.child_by_field_name("property")
+            name = text(func) if func is not None and func.type in ("identifier", "property_identifier") else ""
             if name in ("String", "Number", "Boolean", "BigInt", "Symbol"):
                 return [f"{what}ctor {name.lower()}"]
         return []
@@ -130,20 +223,20 @@ class TsSlicer:
             gp = parent.parent
             if gp is not None and gp.type == "call_expression" and gp.child_by_field_name("function") == parent:
                 args = gp.child_by_field_name("arguments")
-                return "uses", f"{dot}{prop}({_args_summary(args)})"
+                return "uses", f"{dot}{prop}({self._args_summary(args)})"
             return "uses", f"{dot}{prop}"
         if pt == "subscript_expression" and parent.child_by_field_name("object") == subject:
             index = parent.child_by_field_name("index")
             lk = literal_kind(index)
-            return "uses", f"[{lk or short(index, 20)}]"
+            return "uses", f"[{lk or self.code(index, 20)}]"
         if pt == "call_expression" and parent.child_by_field_name("function") == subject:
-            return "uses", f"called({_args_summary(parent.child_by_field_name('arguments'))})"
+            return "uses", f"called({self._args_summary(parent.child_by_field_name('arguments'))})"
         if pt == "arguments" and parent.parent is not None:
             call = parent.parent
-            pos = [c.id for c in parent.named_children].index(subject.id)
+            pos = [c.id for c in parent.named_children if c.type != "comment"].index(subject.id)
             func = call.child_by_field_name("function") or call.child_by_field_name("constructor")
-            name = ("new " if call.type == "new_expression" else "") + short(func, 32)
-            target = self.project.call_targets.get((m.relpath, call.start_byte))
+            name = ("new " if call.type == "new_expression" else "") + self.code(func, 32)
+            target = self.project.target_of_call(m, call)
             note = ""
             if isinstance(target, TsFunction) and pos < len(target.params):
                 p = target.params[pos]
@@ -159,9 +252,9 @@ class TsSlicer:
             left, right = parent.child_by_field_name("left"), parent.child_by_field_name("right")
             other = right if left == subject else left
             lk = literal_kind(other)
-            side = f"{op} {lk or short(other, 24)}" if left == subject else f"{lk or short(other, 24)} {op} it"
+            side = f"{op} {lk or self.code(other, 24)}" if left == subject else f"{lk or self.code(other, 24)} {op} it"
             if op == "instanceof" and left == subject:
-                return "ops", f"instanceof {short(right, 30)}"
+                return "ops", f"instanceof {self.code(right, 30)}"
             return "ops", side
         if pt == "unary_expression":
             op = text(parent.children[0])
@@ -170,7 +263,7 @@ class TsSlicer:
                 if gp is not None and gp.type == "binary_expression":
                     other = gp.child_by_field_name("right") if gp.child_by_field_name("left") == parent else \
                         gp.child_by_field_name("left")
-                    return "ops", f"typeof {text(gp.child_by_field_name('operator'))} {short(other, 20)}"
+                    return "ops", f"typeof {text(gp.child_by_field_name('operator'))} {self.code(other, 20)}"
                 return "ops", "typeof"
             return "ops", f"{op}x"
         if pt == "update_expression":
@@ -178,7 +271,7 @@ class TsSlicer:
         if pt == "augmented_assignment_expression":
             op = text(parent.child_by_field_name("operator"))
             other = parent.child_by_field_name("right")
-            return "ops", f"{op} {literal_kind(other) or short(other, 24)}"
+            return "ops", f"{op} {literal_kind(other) or self.code(other, 24)}"
         if pt == "await_expression":
             return "ops", "await"
         if pt == "for_in_statement":
@@ -193,22 +286,28 @@ class TsSlicer:
             return "ops", "truthiness"
         if pt == "assignment_expression":
             if parent.child_by_field_name("right") == subject:
-                return "uses", f"assigned to {short(parent.child_by_field_name('left'), 30)}"
+                return "uses", f"assigned to {self.code(parent.child_by_field_name('left'), 30)}"
             value = parent.child_by_field_name("right")
             lk = literal_kind(value)
-            return "uses", f"= {lk or short(value, 30)}"
+            return "uses", f"= {lk or self.code(value, 30)}"
         if pt == "variable_declarator" and parent.child_by_field_name("value") == subject:
-            return "uses", f"-> {short(parent.child_by_field_name('name'), 20)}"
+            return "uses", f"-> {self.code(parent.child_by_field_name('name'), 20)}"
         if pt == "pair" and parent.child_by_field_name("value") == subject:
-            return "uses", f"in object as {short(parent.child_by_field_name('key'), 20)}"
+            return "uses", f"in object as {self.code(parent.child_by_field_name('key'), 20)}"
         if pt == "shorthand_property_identifier" or pt == "object":
             return "uses", "in object"
         if pt == "array":
             return "uses", "in array"
         if pt == "as_expression" and not self.blind:
             kids = parent.named_children
-            return "ops", f"as {short(kids[-1], 30)}" if kids else None
+            return ("ops", f"as {short(kids[-1], 30)}") if kids else None
         return None
+
+    def _args_summary(self, args: Node | None) -> str:
+        if args is None:
+            return ""
+        kids = [c for c in args.named_children if c.type != "comment"]
+        return ", ".join(literal_kind(c) or self.code(c, 12) for c in kids[:3]) + (", …" if len(kids) > 3 else "")
 
     def _collect(self, m: TsModule, subjects: Iterable[tuple[TsModule, Node]]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {"uses": [], "calls": [], "ops": []}
@@ -222,13 +321,21 @@ class TsSlicer:
 
     def slice(self, site: TsSlotSite) -> UsageSlice:
         kind = site.slot.kind
-        if kind == SlotKind.PARAM:
-            return self._param(site)
-        if kind == SlotKind.RETURN:
-            return self._return(site)
-        if kind == SlotKind.VARIABLE:
-            return self._variable(site)
-        return self._field(site)
+        own = (site.param.type if kind == SlotKind.PARAM and site.param is not None else
+               site.function.return_type if kind == SlotKind.RETURN and site.function is not None else
+               site.variable.type if kind == SlotKind.VARIABLE and site.variable is not None else
+               site.field.type if kind == SlotKind.ATTRIBUTE and site.field is not None else None)
+        self._hidden = own
+        try:
+            if kind == SlotKind.PARAM:
+                return self._param(site)
+            if kind == SlotKind.RETURN:
+                return self._return(site)
+            if kind == SlotKind.VARIABLE:
+                return self._variable(site)
+            return self._field(site)
+        finally:
+            self._hidden = None
 
     def _param(self, site: TsSlotSite) -> UsageSlice:
         fn, p, m = site.function, site.param, site.module
@@ -241,10 +348,10 @@ class TsSlicer:
         if p.accessibility:
             evidence.append(f"parameter property ({p.accessibility})")
         if p.pattern.type in ("object_pattern", "array_pattern"):
-            evidence.append(f"destructured {short(p.pattern, 40)}")
+            evidence.append(f"destructured {self.code(p.pattern, 40)}")
         if p.value is not None:
             evidence.extend(self.evidence_of_value(m, p.value, "default "))
-            evidence.append(f"default = {short(p.value, 36)}")
+            evidence.append(f"default = {self.code(p.value, 36)}")
         coll: dict[str, list[str]] = {"uses": [], "calls": [], "ops": []}
         if p.identifier is not None and fn.body is not None:
             coll = self._collect(m, ((m, r) for r in references(fn.body, p.identifier)))
@@ -257,7 +364,7 @@ class TsSlicer:
             if p.index < len(values):
                 arg = values[p.index]
                 ev = self.evidence_of_value(cm, arg)
-                callers.append(f"{short(arg, 30)}" + (f" ({ev[0]})" if ev else ""))
+                callers.append(f"{self.code(arg, 30)}" + (f" ({ev[0]})" if ev else ""))
         header = f"param {p.name} of {self.signature(fn, hide=p)}"
         return UsageSlice(slot=site.slot, header=header, evidence=_cap(evidence), uses=_cap(coll["uses"]),
                           calls=_cap(coll["calls"]), ops=_cap(coll["ops"]), callers=_cap(callers),
@@ -265,22 +372,10 @@ class TsSlicer:
                           language="ts")
 
     def _return_values(self, fn: TsFunction) -> list[Node]:
-        body = fn.body
-        if body is None:
-            return []
-        if body.type != "statement_block":
-            return [body]
-        out: list[Node] = []
-        stack = [body]
-        while stack:
-            n = stack.pop()
-            if n is not body and (n.type in FUNCTION_NODES or n.type in ("class", "class_declaration")):
-                continue
-            if n.type == "return_statement":
-                out.append(n.named_children[0] if n.named_children else n)
-                continue
-            stack.extend(reversed(n.named_children))
-        return out
+        found = self._returns.get(id(fn))
+        if found is None:
+            found = self._returns[id(fn)] = _return_values(fn)
+        return found
 
     def _contains(self, fn: TsFunction, types: tuple[str, ...]) -> bool:
         body = fn.body
@@ -312,7 +407,7 @@ class TsSlicer:
         returns: list[str] = []
         for v in values[:MAX_ITEMS]:
             ev = self.evidence_of_value(m, v)
-            returns.append(f"{short(v, 30)} ({ev[0]})" if ev else short(v, 40))
+            returns.append(f"{self.code(v, 30)} ({ev[0]})" if ev else self.code(v, 40))
         if len(values) < len(rets):
             returns.append("bare return")
         coll = self._collect(m, self.project.callers_of(fn)[:12])
@@ -327,7 +422,7 @@ class TsSlicer:
         v, m = site.variable, site.module
         assert v is not None
         evidence = self.evidence_of_value(m, v.value)
-        defined = [f"{v.keyword} = {short(v.value, 44)}" if v.value is not None else f"{v.keyword} (no value)"]
+        defined = [f"{v.keyword} = {self.code(v.value, 44)}" if v.value is not None else f"{v.keyword} (no value)"]
         coll = self._collect(m, ((m, r) for r in references(v.scope_node, v.name, exclude=v.name_node)))
         where = f"function {v.function.name}" if v.function is not None else "module"
         header = f"variable {v.name} in {where}"
@@ -344,24 +439,36 @@ class TsSlicer:
             evidence.append("optional (?)" if text(f.mark) == "?" else "definitely assigned (!)")
         if f.static:
             evidence.append("static")
-        defined = [f"= {short(f.value, 40)}"] if f.value is not None else []
+        defined = [f"= {self.code(f.value, 40)}"] if f.value is not None else []
         reads: list[tuple[TsModule, Node]] = []
-        for fn in m.functions:
-            if fn.cls is not cls or fn.body is None:
-                continue
-            for n in _this_members(fn.body, f.name):
-                reads.append((m, n))
-                parent = n.parent
-                if parent is not None and parent.type == "assignment_expression" and \
-                        parent.child_by_field_name("left") == n:
-                    value = parent.child_by_field_name("right")
-                    evidence.extend(self.evidence_of_value(m, value))
-                    defined.append(f"= {short(value, 36)} in {fn.name}")
+        for fn, n in self._uses_of_class(m, cls).by_name.get(f.name, ()):
+            reads.append((m, n))
+            parent = n.parent
+            if parent is not None and parent.type == "assignment_expression" and \
+                    parent.child_by_field_name("left") == n:
+                value = parent.child_by_field_name("right")
+                evidence.extend(self.evidence_of_value(m, value))
+                defined.append(f"= {self.code(value, 36)} in {fn.name}")
         coll = self._collect(m, reads)
         header = f"field {f.name} of class {cls.name}" + (f" extends {cls.heritage[0]}" if cls.heritage else "")
         return UsageSlice(slot=site.slot, header=header, evidence=_cap(evidence), defined=_cap(defined),
                           uses=_cap(coll["uses"]), calls=_cap(coll["calls"]), ops=_cap(coll["ops"]),
                           scope_names=self.scope_names(m, None, cls), language="ts")
+
+    def _uses_of_class(self, m: TsModule, cls: TsClass) -> _ClassUses:
+        found = self._class_uses.get(id(cls))
+        if found is None:
+            by_name: dict[str, list[tuple[TsFunction, Node]]] = {}
+            for fn in m.functions:
+                if fn.cls is not cls or fn.body is None:
+                    continue
+                per_fn: dict[str, list[Node]] = {}
+                for n in _this_members(fn.body):
+                    per_fn.setdefault(text(n.child_by_field_name("property")), []).append(n)
+                for name, nodes in per_fn.items():
+                    by_name.setdefault(name, []).extend((fn, n) for n in nodes[:40])
+            found = self._class_uses[id(cls)] = _ClassUses(by_name)
+        return found
 
     # -- context -----------------------------------------------------------------------------------------------
 
@@ -372,7 +479,7 @@ class TsSlicer:
             pa = self.ann(p.type) if p is not hide else None
             s = ("..." if p.rest else "") + p.name + ("?" if p.optional else "") + (f": {pa}" if pa else "")
             if p.value is not None:
-                s += f" = {short(p.value, 16)}"
+                s += f" = {self.code(p.value, 16)}"
             parts.append(s)
         params = ", ".join(parts)
         if len(params) > 80:
@@ -382,9 +489,15 @@ class TsSlicer:
         return f"{prefix}{kind}{fn.qualname}({params})"
 
     def _fn_context(self, fn: TsFunction | None) -> list[str]:
-        out: list[str] = []
         if fn is None:
-            return out
+            return []
+        found = self._contexts.get(id(fn))
+        if found is None:
+            found = self._contexts[id(fn)] = self._context_of_function(fn)
+        return found
+
+    def _context_of_function(self, fn: TsFunction) -> list[str]:
+        out: list[str] = []
         if fn.cls is not None:
             out.append(f"in class {fn.cls.name}" + (f" extends {fn.cls.heritage[0]}" if fn.cls.heritage else ""))
         if fn.parent is not None:
@@ -405,37 +518,55 @@ class TsSlicer:
             if tps is not None:
                 names.extend(text(tp.child_by_field_name("name")) for tp in tps.named_children
                              if tp.child_by_field_name("name") is not None)
-        here = text(fn.node) if fn is not None else ""
-        candidates = [n for n, node in m.top_level.items() if node.type in (
-            "class_declaration", "abstract_class_declaration", "interface_declaration", "type_alias_declaration",
-            "enum_declaration")]
-        candidates += [i.local for i in m.imports if i.local[:1].isupper()]
-        used = [n for n in candidates if n in here]
-        names.extend(used + [n for n in candidates if n not in used])
+        candidates = self._candidates.get(m.relpath)
+        if candidates is None:
+            found = [n for n, node in m.top_level.items() if node.type in (
+                "class_declaration", "abstract_class_declaration", "interface_declaration", "type_alias_declaration",
+                "enum_declaration")]
+            found += [i.local for i in m.imports if i.local[:1].isupper()]
+            candidates = self._candidates[m.relpath] = list(dict.fromkeys(found))
+        # used first: names the function uses as values (`new C`, `x instanceof C`, `C.of()`), never as types
+        used = occurring(fn.node, candidates) if fn is not None else []
+        seen = set(used)
+        names.extend(used + [n for n in candidates if n not in seen])
         out = tuple(dict.fromkeys(n for n in names if n))[:MAX_SCOPE_NAMES]
         self._names[key] = out
         return out
 
 
-def _args_summary(args: Node | None) -> str:
-    if args is None:
-        return ""
-    kids = [c for c in args.named_children if c.type != "comment"]
-    return ", ".join(literal_kind(c) or short(c, 12) for c in kids[:3]) + (", …" if len(kids) > 3 else "")
+def _return_values(fn: TsFunction) -> list[Node]:
+    """The returned expressions of a function (the `return_statement` itself for a bare `return`), not those of
+    nested functions and classes; an arrow function's expression body."""
+    body = fn.body
+    if body is None:
+        return []
+    if body.type != "statement_block":
+        return [body]
+    out: list[Node] = []
+    stack = [body]
+    while stack:
+        n = stack.pop()
+        if n is not body and (n.type in FUNCTION_NODES or n.type in CLASS_NODES):
+            continue
+        if n.type == "return_statement":
+            out.append(n.named_children[0] if n.named_children else n)
+            continue
+        stack.extend(reversed(n.named_children))
+    return out
 
 
-def _this_members(body: Node, name: str) -> list[Node]:
+def _this_members(body: Node) -> list[Node]:
+    """`this.x` member expressions under `body`, in document order."""
     out: list[Node] = []
     stack = [body]
     while stack:
         n = stack.pop()
         if n.type == "member_expression":
             obj = n.child_by_field_name("object")
-            if obj is not None and obj.type == "this" and text(n.child_by_field_name("property")) == name:
+            if obj is not None and obj.type == "this":
                 out.append(n)
-        stack.extend(n.named_children)
-    out.sort(key=lambda n: n.start_byte)
-    return out[:40]
+        stack.extend(reversed(n.named_children))
+    return out
 
 
 def _leading_comment(node: Node) -> str | None:

@@ -2,11 +2,13 @@
 
 Does: lists parameters of named functions, methods and arrow functions (plain, optional, rest, destructured,
 parameter properties; not `this`), their return types (not constructors or setters), `let`/`const`/`var`
-declarators with a plain name (not destructuring, not `for...of` heads, not those whose value is a function
-or class: that function's own slots cover it), and class fields; each with its existing annotation, the same
-`Slot` type and id scheme as Python (`file::kind::scope::name`, `@N` for the N-th function or declarator of
-the same name in one scope), and where write-back inserts `: T` (a byte offset; for `x => ...` the bytes to
-wrap in parentheses too).
+declarators with a plain name (not destructuring, not `for...of` heads, not those whose value is a function or
+class: that function's own slots cover it, unless the declarator is annotated, `const f: Handler = (e) => ...`,
+where the annotation types the function), and class fields (the same rule for function values); each with its
+existing annotation, the same `Slot` type and id scheme as Python (`file::kind::scope::name`, `@N` for the N-th
+function, class or declarator of the same name in one scope), and where write-back inserts `: T` (a byte offset: after
+the name, after its `?` or `!`, before a default; a return type goes after the closing parenthesis; for
+`x => ...` the bytes to wrap in parentheses too).
 Does not: look at uses (`ts.slices`), predict, or list slots in `.d.ts` files, ambient `declare` blocks,
 interfaces, type aliases, overload signatures or anonymous callbacks (contextually typed by TypeScript).
 """
@@ -18,7 +20,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from typetool.slots import Slot, SlotKind, position
-from typetool.ts.facts import MODULE_SCOPE, Node, TsClass, TsField, TsFunction, TsModule, TsParam, TsVar, annotation_text
+from typetool.ts.facts import (
+    MODULE_SCOPE,
+    Node,
+    TsClass,
+    TsField,
+    TsFunction,
+    TsModule,
+    TsParam,
+    TsVar,
+    annotation_text,
+)
 
 FUNCTION_VALUES = frozenset({"arrow_function", "function_expression", "function", "generator_function", "class"})
 
@@ -63,13 +75,14 @@ def extract_ts_slots(m: TsModule) -> Iterator[TsSlotSite]:
     file = m.relpath
     data = m.data
     scopes = _scopes(m)
+    damaged = m.parsed.tree.root_node.has_error
 
     def make(kind: SlotKind, scope: str, name: str, at: Node, ann: Node | None) -> Slot:
         line, col = position(at, data)
         return Slot(Slot.make_id(file, kind, scope, name), file, kind, scope, name, line, col, annotation_text(ann))
 
     for fn in m.functions:
-        if _in_error(fn.node):
+        if damaged and _in_error(fn.node):
             continue
         scope = scopes[fn.node.id]
         bare = fn.params_node is not None and fn.params_node.type == "identifier"
@@ -87,7 +100,7 @@ def extract_ts_slots(m: TsModule) -> Iterator[TsSlotSite]:
                              fn.params_node.end_byte, wrap, fn, cls=fn.cls)
     per_scope: Counter[tuple[str, str]] = Counter()
     for v in m.variables:
-        if _in_error(v.node) or (v.value is not None and v.value.type in FUNCTION_VALUES) or _is_for_head(v.node):
+        if (damaged and _in_error(v.node)) or _is_for_head(v.node) or (v.type is None and _is_function(v.value)):
             continue
         scope = scopes.get(v.function.node.id, v.function.qualname) if v.function is not None else MODULE_SCOPE
         per_scope[(scope, v.name)] += 1
@@ -96,17 +109,27 @@ def extract_ts_slots(m: TsModule) -> Iterator[TsSlotSite]:
         mark = next((c for c in v.node.children if not c.is_named and c.type == "!"), None)
         yield TsSlotSite(make(SlotKind.VARIABLE, scope, name, v.name_node, v.type), m,
                          (mark or v.name_node).end_byte, function=v.function, variable=v)
+    classes: Counter[str] = Counter()
     for cls in m.classes:
-        if _in_error(cls.node):
+        classes[cls.qualname] += 1
+        if damaged and _in_error(cls.node):
             continue
+        n_cls = classes[cls.qualname]
+        cls_scope = cls.qualname if n_cls == 1 else f"{cls.qualname}@{n_cls}"
         fields: Counter[str] = Counter()
         for f in cls.fields:
-            if f.value is not None and f.value.type in FUNCTION_VALUES:
+            if f.type is None and _is_function(f.value):
                 continue
             fields[f.name] += 1
             name = f.name if fields[f.name] == 1 else f"{f.name}@{fields[f.name]}"
-            yield TsSlotSite(make(SlotKind.ATTRIBUTE, cls.qualname, name, f.name_node, f.type), m,
+            yield TsSlotSite(make(SlotKind.ATTRIBUTE, cls_scope, name, f.name_node, f.type), m,
                              (f.mark or f.name_node).end_byte, field=f, cls=cls)
+
+
+def _is_function(value: Node | None) -> bool:
+    while value is not None and value.type == "parenthesized_expression" and value.named_children:
+        value = value.named_children[0]
+    return value is not None and value.type in FUNCTION_VALUES
 
 
 def _is_for_head(decl: Node) -> bool:

@@ -1,0 +1,3 @@
+export * from "./product";
+export * from "./cart";
+export { default as productKey } from "./product";
