@@ -96,7 +96,7 @@ def test_hooks_file_is_like_black_and_ruff() -> None:
     hooks = {h["id"]: h for h in yaml.safe_load(HOOKS.read_text(encoding="utf-8"))}
     assert set(hooks) == {"typetool-check", "typetool-annotate"}
     for h in hooks.values():
-        assert h["language"] == "python" and h["types"] == ["python"] and h["require_serial"] is True
+        assert h["language"] == "python" and h["types_or"] == ["python", "ts", "tsx"] and h["require_serial"] is True
     assert hooks["typetool-check"]["entry"] == "typetool check"
     assert hooks["typetool-annotate"]["entry"] == "typetool annotate"
 
