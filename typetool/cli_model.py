@@ -68,8 +68,8 @@ def predict_command(
                   "types are written without holes", style="yellow")
     for p in preds:
         s = p.slot
-        shown = p.partial if p.partial is not None else "(left alone)"
-        cands = ", ".join(f"{c.type} {c.confidence:.2f}" for c in p.candidates[:top_k])
+        shown = p.shown(p.partial) or "(left alone)"
+        cands = ", ".join(f"{p.shown(c.type)} {c.confidence:.2f}" for c in p.candidates[:top_k])
         out.print(f"{s.file}:{s.line}:{s.column + 1} {s.kind.value} {s.scope}.{s.name}: {shown}  "
                   f"[{p.confidence:.2f}]  ({cands})", markup=False)
 

@@ -76,6 +76,17 @@ class Prediction:
     costs: NodeCosts | None = field(default=None, repr=False, compare=False)
 
     @property
+    def language(self) -> str:
+        from typetool.ts.parse import is_typescript
+
+        return "ts" if is_typescript(self.slot.file) else "py"
+
+    def shown(self, t: str | None) -> str | None:
+        """A type of this prediction as the user reads it: TypeScript syntax for TypeScript slots (`string[]`,
+        holes `?`), the bracket form otherwise."""
+        return display_type(t, self.language) if t is not None else None
+
+    @property
     def status(self) -> str:
         if self.partial is None:
             return "none"
@@ -227,6 +238,17 @@ class TypePredictor:
                 else:
                     partial, holes = to_str(pt), hole_count(pt)
         return Prediction(s.slot, scored, partial, holes, confs[0], evidence, nc)
+
+
+def display_type(t: str, language: str) -> str:
+    if language != "ts":
+        return t
+    from typetool.ts.typeexpr import to_ts
+
+    try:
+        return to_ts(parse_type(t), hole="?")
+    except ValueError:
+        return t
 
 
 def canonical(t: str, language: str = "py") -> str:
