@@ -3,9 +3,11 @@
 Does: loads a model (local folder only), runs `Predictor.predict` on the first `n` records of a JSONL dataset
 after one warm-up batch, and prints params, on-disk size, predictions/s, greedy (unconstrained) decodes/s,
 and exact-match top-1 / top-k accuracy (on `typeexpr.normalize_label` when that module is importable).
+`--reference` times the plain reference search instead; `--compare` also runs it and checks that both searches
+return the same candidates (same types and tokens, scores and token log-probs within 1e-5).
 Does not: calibrate or measure prediction-set coverage.
 
-Run: python -m typetool.model.bench models/py-small data/valid.jsonl --n 256 --batch-size 64
+Run: python -m typetool.model.bench models/py-small data/valid.jsonl --n 256 --batch-size 64 [--compare]
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ import argparse
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from typetool.model.config import count_params
 from typetool.model.data import iter_jsonl
-from typetool.model.predict import greedy_ids, pad_batch
+from typetool.model.predict import Candidate, greedy_ids, pad_batch
 from typetool.model.saving import load_model
 from typetool.model.tokenizer import encode_inputs
 
@@ -32,6 +35,21 @@ def _normalizer() -> Callable[[str], str]:
     return lambda s: normalize_label(s) or s
 
 
+def _compare(a: list[list[Candidate]], b: list[list[Candidate]], tol: float = 1e-5) -> tuple[int, float]:
+    """How many inputs got different candidates (types, tokens, spans, or log-probs off by more than `tol`), and
+    the largest log-prob difference among the rest."""
+    differ, worst = 0, 0.0
+    for xs, ys in zip(a, b):
+        same = [(x.type, x.tokens, x.offsets) for x in xs] == [(y.type, y.tokens, y.offsets) for y in ys]
+        diffs = [abs(u - v) for x, y in zip(xs, ys) for u, v in zip([x.score, *x.token_logprobs],
+                                                                      [y.score, *y.token_logprobs])]
+        if not same or any(d > tol for d in diffs):
+            differ += 1
+        else:
+            worst = max([worst, *diffs])
+    return differ, worst
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m typetool.model.bench", description=__doc__.split("\n")[0])
     p.add_argument("model_dir")
@@ -41,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--top-k", type=int, default=5)
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
+    p.add_argument("--reference", action="store_true", help="time the reference beam search instead")
+    p.add_argument("--compare", action="store_true", help="also run the reference search and compare outputs")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads or torch.get_num_threads())
     pred = load_model(a.model_dir, a.device)
@@ -50,12 +70,21 @@ def main(argv: list[str] | None = None) -> int:
     size_mb = sum(f.stat().st_size for f in Path(a.model_dir).glob("*") if f.is_file()) / 2**20
     print(f"model {a.model_dir}: {count_params(pred.model) / 1e6:.2f}M params, {size_mb:.1f} MiB on disk, "
           f"device {pred.device}, {torch.get_num_threads()} threads")
-    pred.predict(inputs[:a.batch_size], scopes[:a.batch_size], top_k=a.top_k, batch_size=a.batch_size)  # warm-up
+    kw: dict[str, Any] = {"top_k": a.top_k, "batch_size": a.batch_size, "reference": a.reference}
+    pred.predict(inputs[:a.batch_size], scopes[:a.batch_size], **kw)  # warm-up
     t = time.perf_counter()
-    results = pred.predict(inputs, scopes, top_k=a.top_k, batch_size=a.batch_size)
+    results = pred.predict(inputs, scopes, **kw)
     dt = time.perf_counter() - t
-    print(f"constrained beam search (top {a.top_k}, {max(a.top_k, pred.settings.num_beams)} beams): "
-          f"{len(inputs) / dt:.1f} predictions/s ({dt:.2f} s for {len(inputs)})")
+    print(f"constrained beam search{' (reference)' if a.reference else ''} (top {a.top_k}, "
+          f"{max(a.top_k, pred.settings.num_beams)} beams): {len(inputs) / dt:.1f} predictions/s "
+          f"({dt:.2f} s for {len(inputs)})")
+    if a.compare:
+        t = time.perf_counter()
+        other = pred.predict(inputs, scopes, **{**kw, "reference": not a.reference})
+        dt = time.perf_counter() - t
+        differ, worst = _compare(results, other)
+        print(f"{'fast' if a.reference else 'reference'} search: {len(inputs) / dt:.1f} predictions/s; outputs differ "
+              f"for {differ} of {len(inputs)} inputs; largest score / token log-prob difference {worst:.2e}")
     ids = encode_inputs(pred.tokenizer, inputs, pred.settings.max_input_len)
     t = time.perf_counter()
     for s in range(0, len(ids), a.batch_size):

@@ -3,10 +3,13 @@
 Does: encodes usage slices, runs the T5 encoder once per batch and a cached decoder step per token, masks
 every step to the tokens `grammar.TypeGrammar` allows (well-formed types over builtin, training-vocabulary
 and per-example scope names), renormalizes the log-softmax over the allowed tokens, and keeps the `num_beams`
-best hypotheses by summed log-prob (no length penalty). Each `Candidate` carries its tokens, their
-log-probs and character spans in the canonical type string, so prediction sets can charge tokens to type-tree
-nodes. Also: teacher-forced constrained `score` of given types (for calibration, e.g. log p(t | empty
-context)), and unconstrained greedy decoding used for validation during training.
+best hypotheses by summed log-prob (no length penalty). Two implementations of that search: `_beam_search`
+(the default: live beams only, per-example cross-attention keys/values, output layer and softmax over the
+allowed tokens only, memoized grammar) and the plain `_beam_search_reference` (`predict(..., reference=True)`),
+which it matches (same candidates, log-probs equal up to float32 rounding, ~1e-6). Each `Candidate` carries
+its tokens, their log-probs and character spans in the canonical type string, so prediction sets can charge
+tokens to type-tree nodes. Also: teacher-forced constrained `score` of given types (for calibration, e.g.
+log p(t | empty context)), and unconstrained greedy decoding used for validation during training.
 Does not: calibrate scores, build prediction sets, or normalize types (`typetool.typeexpr`); train.
 """
 
@@ -14,11 +17,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from tokenizers import Tokenizer
 from transformers import T5ForConditionalGeneration
 from transformers.modeling_outputs import BaseModelOutput
+from transformers.models.t5.modeling_t5 import T5DenseActDense
 
 from typetool.model.config import ModelSettings
 from typetool.model.grammar import NAME_RE, Context, State, TypeGrammar, TypeVocab
@@ -80,6 +85,156 @@ def greedy_ids(model: T5ForConditionalGeneration, input_ids: torch.Tensor, atten
     return [s[:s.index(EOS_ID)] if EOS_ID in s else s for s in seqs]
 
 
+def encode(model: T5ForConditionalGeneration, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """The encoder's last hidden state [B, S, D], computed as `model.get_encoder()` computes it in eval mode
+    (same operations, same results), but with the attention mask that folds the relative position bias and
+    the padding built once rather than once per layer."""
+    enc = model.get_encoder()
+    B, S = input_ids.shape
+    h = enc.embed_tokens(input_ids)  # [B, S, D]
+    blocks = list(enc.block)
+    att0 = blocks[0].layer[0].SelfAttention
+    bias = att0.compute_bias(S, S, device=h.device)  # [1, H, S, S]
+    if bool(attention_mask.all()):
+        attn_mask = bias.contiguous()
+    else:
+        keep = attention_mask.bool()[:, None, None, :].expand(B, 1, S, S)
+        attn_mask = torch.where(keep, bias, torch.finfo(bias.dtype).min).contiguous()  # [B, H, S, S]
+    H, dk = att0.n_heads, att0.key_value_proj_dim
+    F = torch.nn.functional
+    for block in blocks:
+        sa_layer, ff_layer = block.layer
+        sa = sa_layer.SelfAttention
+        n = sa_layer.layer_norm(h)
+        qkv = F.linear(n, torch.cat([sa.q.weight, sa.k.weight, sa.v.weight]))  # one product, same values
+        q, k, v = (m.view(B, S, H, dk).transpose(1, 2) for m in torch.split(qkv, H * dk, dim=-1))  # [B, H, S, dk]
+        a = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, scale=1.0)
+        h = h + sa.o(a.transpose(1, 2).contiguous().reshape(B, S, H * dk).contiguous())
+        ff = ff_layer.DenseReluDense
+        if isinstance(ff, T5DenseActDense) and isinstance(ff.act, torch.nn.ReLU):
+            h = h + ff.wo(torch.relu_(ff.wi(ff_layer.layer_norm(h))))  # T5LayerFF, without the relu copy
+        else:
+            h = ff_layer(h)
+    return enc.final_layer_norm(h)  # type: ignore[no-any-return]
+
+
+_BIG_ROW = 256  # beams allowing more tokens than this (a type starts: every name's first token) form their own group
+
+
+def _slots(ex: list[int], B: int) -> tuple[list[int], int, list[list[int]]]:
+    """For beams grouped by example: each beam's index within its example, the most beams of one example, and
+    each example's beams."""
+    rows_of: list[list[int]] = [[] for _ in range(B)]
+    slot: list[int] = []
+    for r, b in enumerate(ex):
+        slot.append(len(rows_of[b]))
+        rows_of[b].append(r)
+    return slot, max(len(rs) for rs in rows_of), rows_of
+
+
+class _Allowed:
+    """The tokens one beam may emit next: their ids (a token may repeat), and a bool [V] row made on demand."""
+
+    __slots__ = ("_V", "_row", "count", "ids")
+
+    def __init__(self, ids: torch.Tensor, vocab_size: int) -> None:
+        self.ids, self.count, self._V = ids, int(ids.shape[0]), vocab_size
+        self._row: torch.Tensor | None = None
+
+    def row(self) -> torch.Tensor:
+        if self._row is None:
+            self._row = torch.zeros(self._V, dtype=torch.bool)
+            self._row[self.ids] = True
+        return self._row
+
+
+class _AllowedCache:
+    """`TypeGrammar.allowed` per (example, state, remaining), memoized for one batch (states repeat across beams
+    and steps)."""
+
+    def __init__(self, grammar: TypeGrammar, ctxs: list[Context], vocab_size: int) -> None:
+        self.grammar, self.ctxs, self.V = grammar, ctxs, vocab_size
+        self.memo: dict[tuple[int, State, int], _Allowed] = {}
+        self.none = torch.zeros(0, dtype=torch.long)
+
+    def get(self, b: int, s: State, remaining: int) -> _Allowed:
+        key = (b, s, remaining)
+        hit = self.memo.get(key)
+        if hit is None:
+            parts = self.grammar.allowed(s, self.ctxs[b], remaining)
+            ids = parts[0] if len(parts) == 1 else torch.cat(parts) if parts else self.none
+            hit = self.memo[key] = _Allowed(ids, self.V)
+        return hit
+
+
+class _StepDecoder:
+    """The T5 decoder run one token at a time over a changing set of beams, equivalent to the model's cached
+    forward: self-attention keys/values are plain tensors that follow each beam's parent; each example's
+    cross-attention keys/values are computed once and shared by its beams, which attend as extra query positions
+    of the example (no copy per beam); the output is the final hidden state (scaled as the model scales it
+    before its output layer), so the caller computes logits for just the tokens it needs."""
+
+    def __init__(self, model: T5ForConditionalGeneration, enc: torch.Tensor, mask: torch.Tensor,
+                 max_len: int) -> None:
+        cfg = model.config
+        dec = model.decoder
+        self.blocks: list[Any] = list(dec.block)  # T5Block: layer = (self-attention, cross-attention, FF)
+        self.embed, self.final_norm = dec.embed_tokens, dec.final_layer_norm
+        self.H, self.dk = int(cfg.num_heads), int(cfg.d_kv)
+        self.scale = float(model.model_dim) ** -0.5 if cfg.scale_decoder_outputs else 1.0
+        B, S = enc.shape[:2]
+        self.cross: list[tuple[torch.Tensor, torch.Tensor]] = []
+        for block in self.blocks:
+            att = block.layer[1].EncDecAttention
+            k = att.k(enc).view(B, S, self.H, self.dk).transpose(1, 2).contiguous()  # [B, H, S, dk]
+            v = att.v(enc).view(B, S, self.H, self.dk).transpose(1, 2).contiguous()  # [B, H, S, dk]
+            self.cross.append((k, v))
+        self.cross_mask = torch.zeros(B, 1, 1, S, dtype=enc.dtype, device=enc.device).masked_fill(
+            mask[:, None, None, :] == 0, torch.finfo(enc.dtype).min)  # [B, 1, 1, S]
+        att0 = self.blocks[0].layer[0].SelfAttention
+        self.bias = att0.compute_bias(max_len, max_len, device=enc.device)  # [1, H, L, L]; row t: query at t
+        self.past: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self.device = enc.device
+
+    def step(self, tokens: list[int], src: list[int] | None, ex: list[int], slot: list[int], width: int,
+             t: int) -> torch.Tensor:
+        """Feed each beam its token (position `t`); `src`: each beam's parent among the previous step's beams.
+        Returns the beams' final hidden states [N, D]."""
+        N, H, dk, dev = len(tokens), self.H, self.dk, self.device
+        B = self.cross_mask.shape[0]
+        sdpa = torch.nn.functional.scaled_dot_product_attention
+        h = self.embed(torch.tensor(tokens, device=dev))  # [N, D]
+        parent = torch.tensor(src, device=dev) if src is not None else None
+        qb, qs = torch.tensor(ex, device=dev), torch.tensor(slot, device=dev)
+        bias = self.bias[:, :, t:t + 1, :t + 1].contiguous()  # [1, H, 1, t+1]
+        past: list[tuple[torch.Tensor, torch.Tensor]] = []
+        for i, block in enumerate(self.blocks):
+            sa_layer, ca_layer, ff_layer = block.layer
+            sa = sa_layer.SelfAttention
+            n = sa_layer.layer_norm(h)
+            q = sa.q(n).view(N, 1, H, dk).transpose(1, 2)  # [N, H, 1, dk]
+            k = sa.k(n).view(N, 1, H, dk).transpose(1, 2)
+            v = sa.v(n).view(N, 1, H, dk).transpose(1, 2)
+            if parent is not None:
+                pk, pv = self.past[i]
+                k = torch.cat([pk.index_select(0, parent), k], dim=-2)  # [N, H, t+1, dk]
+                v = torch.cat([pv.index_select(0, parent), v], dim=-2)
+            past.append((k, v))
+            a = sdpa(q, k, v, attn_mask=bias, scale=1.0)  # [N, H, 1, dk]
+            h = h + sa.o(a.transpose(1, 2).reshape(N, H * dk))
+            ca = ca_layer.EncDecAttention
+            n = ca_layer.layer_norm(h)
+            qp = torch.zeros(B, width, H * dk, dtype=h.dtype, device=dev)
+            qp[qb, qs] = ca.q(n)
+            ck, cv = self.cross[i]
+            a = sdpa(qp.view(B, width, H, dk).transpose(1, 2), ck, cv, attn_mask=self.cross_mask, scale=1.0)
+            h = h + ca.o(a.transpose(1, 2).reshape(B, width, H * dk)[qb, qs])  # [N, D]
+            h = ff_layer(h)
+        self.past = past
+        h = self.final_norm(h)
+        return h * self.scale if self.scale != 1.0 else h  # type: ignore[no-any-return]
+
+
 class Predictor:
     """A loaded model with its tokenizer and grammar; `predict` is the entry point."""
 
@@ -101,8 +256,11 @@ class Predictor:
 
     @torch.inference_mode()
     def predict(self, inputs: list[str], scope_names: list[list[str]] | None = None, top_k: int = 5,
-                batch_size: int = 64, num_beams: int | None = None) -> list[list[Candidate]]:
-        """The `top_k` best well-formed types for each input, best first."""
+                batch_size: int = 64, num_beams: int | None = None, reference: bool = False
+                ) -> list[list[Candidate]]:
+        """The `top_k` best well-formed types for each input, best first. `reference`: decode with the plain
+        `_beam_search_reference` (every beam slot through the model's own forward, full-vocabulary softmax), which
+        the default search must match; for tests and benchmarks."""
         scope_names = scope_names if scope_names is not None else [[] for _ in inputs]
         if len(scope_names) != len(inputs):
             raise ValueError("scope_names must have one list per input")
@@ -113,7 +271,8 @@ class Predictor:
             rows = order[start:start + batch_size]
             x, mask = pad_batch([ids[i] for i in rows], self.device)
             ctxs = [self.context(inputs[i], scope_names[i]) for i in rows]
-            for i, cands in zip(rows, self._beam_search(x, mask, ctxs, K, top_k)):
+            search = self._beam_search if not reference and self._fast_search_ok() else self._beam_search_reference
+            for i, cands in zip(rows, search(x, mask, ctxs, K, top_k)):
                 results[i] = cands
         return results
 
@@ -136,8 +295,131 @@ class Predictor:
         allow[torch.cat(flat)] = True
         return allow.view(len(states), V).to(self.device)
 
+    def _fast_search_ok(self) -> bool:
+        """`_beam_search` reimplements the T5 decoder step and the output layer from the model's weights; it
+        matches the model's own forward only for a plain eval-mode T5 with SDPA attention and no forward hooks
+        (a hook on `lm_head`, say, would be skipped), so anything else takes the reference search."""
+        m = self.model
+        hooked = any(mod._forward_hooks or mod._forward_pre_hooks for mod in m.modules())
+        hooks = torch.nn.modules.module
+        global_hooks = hooks._global_forward_hooks or hooks._global_forward_pre_hooks
+        return (isinstance(m, T5ForConditionalGeneration) and not m.training and not hooked and not global_hooks
+                and m.config._attn_implementation == "sdpa" and isinstance(m.lm_head, torch.nn.Linear)
+                and m.lm_head.bias is None)
+
     def _beam_search(self, x: torch.Tensor, mask: torch.Tensor, ctxs: list[Context], K: int,
                      top_k: int) -> list[list[Candidate]]:
+        """The search of `_beam_search_reference`, done cheaper: only live beams run the decoder (no dead filler
+        rows), the output layer and softmax cover only the tokens some beam may emit, each example's
+        cross-attention keys/values are shared by its beams, allowed masks and grammar moves are memoized per
+        (example, state), and each beam keeps only its best 2K tokens before the per-example merge."""
+        B, L = x.shape[0], self.settings.max_target_len
+        enc = encode(self.model, x, mask)  # [B, S, D]
+        dec = _StepDecoder(self.model, enc, mask, L)
+        allowed = _AllowedCache(self.grammar, ctxs, self.model.config.vocab_size)
+        moves: dict[tuple[int, State, int], State] = {}
+        C = 2 * K  # candidates kept per beam: enough, as the example keeps 2K over all its beams
+        # live beams, grouped by example in score order: example, token to feed, score, state, history
+        ex, toks, scores = list(range(B)), [PAD_ID] * B, [0.0] * B
+        states = [State()] * B
+        hist: list[tuple[tuple[int, ...], tuple[float, ...]]] = [((), ())] * B
+        src: list[int] | None = None  # each live beam's parent among the previous step's beams
+        finished: list[list[tuple[float, tuple[int, ...], tuple[float, ...]]]] = [[] for _ in range(B)]
+        done = [False] * B
+        for t in range(L):
+            slot, width, rows_of = _slots(ex, B)
+            h = dec.step(toks, src, ex, slot, width, t)  # [N, D]
+            tot, tok, lp = self._expand(h, allowed, ex, states, scores, L - t, C)  # each [N, C]
+            grid = torch.full((B, width * C), NEG_INF, device=self.device)  # [B, width*C]
+            idx_b, idx_s = torch.tensor(ex, device=self.device), torch.tensor(slot, device=self.device)
+            grid.view(B, width, C)[idx_b, idx_s] = tot
+            top, idx = grid.topk(min(2 * K, width * C), dim=1)  # [B, 2K]
+            top_l, idx_l, tok_l, lp_l = top.tolist(), idx.tolist(), tok.tolist(), lp.tolist()
+            new_ex: list[int] = []
+            new_src: list[int] = []
+            new_toks: list[int] = []
+            new_scores: list[float] = []
+            new_states: list[State] = []
+            new_hist: list[tuple[tuple[int, ...], tuple[float, ...]]] = []
+            for b in sorted(set(ex)):
+                live = 0
+                for score, j in zip(top_l[b], idx_l[b]):
+                    if score == NEG_INF or live == K:
+                        break
+                    r = rows_of[b][j // C]
+                    tk, p = tok_l[r][j % C], lp_l[r][j % C]
+                    ids, lps = hist[r]
+                    if tk == EOS_ID:
+                        finished[b].append((score, ids, lps + (p,)))
+                        continue
+                    key = (b, states[r], tk)
+                    nxt = moves.get(key)
+                    if nxt is None:
+                        nxt = moves[key] = self.grammar.advance(states[r], tk, ctxs[b])
+                    new_ex.append(b)
+                    new_src.append(r)
+                    new_toks.append(tk)
+                    new_scores.append(score)
+                    new_states.append(nxt)
+                    new_hist.append((ids + (tk,), lps + (p,)))
+                    live += 1
+                finished[b].sort(key=lambda f: -f[0])
+                del finished[b][top_k:]
+                best_live = new_scores[-live] if live else NEG_INF
+                done[b] = live == 0 or (len(finished[b]) >= top_k and best_live <= finished[b][-1][0])
+                if done[b]:  # drop its live beams
+                    for lst in (new_ex, new_src, new_toks, new_scores, new_states, new_hist):
+                        del lst[len(lst) - live:]
+            if all(done) or not new_ex:
+                break
+            ex, src, toks, scores, states, hist = new_ex, new_src, new_toks, new_scores, new_states, new_hist
+        return [[self._candidate(*f) for f in fin] for fin in finished]
+
+    def _expand(self, h: torch.Tensor, allowed: _AllowedCache, ex: list[int], states: list[State],
+                scores: list[float], remaining: int, C: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Each beam's best `C` continuations under the grammar: total scores, token ids and the tokens'
+        renormalized log-probs, each [N, C] (-inf totals pad beams with fewer allowed tokens). Beams are split
+        into those with many allowed tokens (a type starts) and the rest, so that the output layer runs only on
+        the union of each group's allowed tokens."""
+        N = len(ex)
+        rows = [allowed.get(b, s, remaining) for b, s in zip(ex, states)]
+        tot = torch.full((N, C), NEG_INF, device=self.device)
+        tok = torch.full((N, C), EOS_ID, dtype=torch.long, device=self.device)
+        lp = torch.full((N, C), NEG_INF, device=self.device)
+        score_t = torch.tensor(scores, device=self.device)  # [N]
+        weight = self.model.lm_head.weight  # [V, D]
+        big = [r for r, a in enumerate(rows) if a.count > _BIG_ROW]
+        small = [r for r, a in enumerate(rows) if a.count <= _BIG_ROW]
+        for group in (big, small):
+            if not group:
+                continue
+            G = len(group)
+            if group is big:  # the union of every name's first token and a few more: bool rows
+                full = torch.stack([rows[r].row() for r in group])  # [G, V]
+                cols = full.any(0).nonzero().squeeze(1)  # [U]
+                allow = full.index_select(1, cols).to(self.device)  # [G, U]
+            else:  # a few tokens each: their union
+                flat = torch.cat([rows[r].ids for r in group])
+                cols, inv = torch.unique(flat, return_inverse=True)  # [U], [sum of counts]
+                allow = torch.zeros(G, cols.shape[0], dtype=torch.bool)
+                allow[torch.arange(G).repeat_interleave(torch.tensor([rows[r].count for r in group])), inv] = True
+                allow = allow.to(self.device)
+            cols = cols.to(self.device)
+            g = torch.tensor(group, device=self.device)  # [G]
+            logits = torch.nn.functional.linear(h.index_select(0, g), weight.index_select(0, cols))  # [G, U]
+            logp = torch.log_softmax(logits.float().masked_fill(~allow, NEG_INF), -1)
+            total = score_t.index_select(0, g)[:, None] + logp  # [G, U]
+            c = min(C, cols.shape[0])
+            top, i = total.topk(c, dim=1)  # [G, c]
+            tot[g, :c] = top
+            tok[g, :c] = cols[i]
+            lp[g, :c] = logp.gather(1, i)
+        return tot, tok, lp
+
+    def _beam_search_reference(self, x: torch.Tensor, mask: torch.Tensor, ctxs: list[Context], K: int,
+                               top_k: int) -> list[list[Candidate]]:
+        """The plain search that `_beam_search` must reproduce: B*K beam rows (dead ones filled in) through the
+        model's own cached forward, a full-vocabulary mask and log-softmax per step, one top-2K per example."""
         B, V, L = x.shape[0], self.model.config.vocab_size, self.settings.max_target_len
         enc = self.model.get_encoder()(input_ids=x, attention_mask=mask).last_hidden_state  # [B, S, D]
         # step 0 is the same for every beam: run it on B rows, then copy the caches (cross-attention K/V too)
