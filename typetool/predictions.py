@@ -209,6 +209,10 @@ class TypePredictor:
 
     def _one(self, s: UsageSlice, cands: Sequence[Any]) -> Prediction:
         evidence = tuple(line for line in render_slice(s).split("\n")[1:4])
+        if s.language == "ts":  # drop candidates the TypeScript compiler rejects for this function
+            from typetool.ts.slices import allowed_by_evidence
+
+            cands = [c for c in cands if allowed_by_evidence(s, c.type)]
         if not cands:
             return Prediction(s.slot, (), None, 0, 0.0, evidence)
         types = [canonical(c.type, self.language) for c in cands]

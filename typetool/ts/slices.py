@@ -17,6 +17,7 @@ values only (in either mode, so that annotated and stripped code give the same o
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -580,3 +581,56 @@ def _leading_comment(node: Node) -> str | None:
     lines = [ln.strip(" */") for ln in text(prev).splitlines()]
     first = next((ln for ln in lines if ln and not ln.startswith("@")), "")
     return first[:60] or None
+
+
+_ASYNC_RETURNS = frozenset({"Promise", "any"})
+_GENERATOR_RETURNS = frozenset({"Generator", "Iterable", "IterableIterator", "Iterator", "any"})
+_ASYNC_GENERATOR_RETURNS = frozenset({"AsyncGenerator", "AsyncIterable", "AsyncIterableIterator", "AsyncIterator",
+                                      "any"})
+_NO_VALUE_RETURNS = frozenset({"void", "undefined", "any", "never"})
+_PRIMITIVES = frozenset({"string", "number", "boolean", "bigint", "symbol", "void", "undefined", "null", "never",
+                         "Literal"})
+_STRUCTURED = ("object", "JSX", "array", "function", "RegExp")
+_LITERAL_ITEM = re.compile(r"(?:^|\()(?:default )?literal (\w+)")
+
+
+def allowed_by_evidence(s: UsageSlice, type_str: str) -> bool:
+    """Whether TypeScript accepts `type_str` for this slot given what the slice saw, for the rules the compiler
+    enforces on every function: an async function returns the global `Promise<T>`, a generator a
+    Generator/Iterable (async: AsyncGenerator/AsyncIterable), a function that never returns a value
+    `void`/`undefined`/`never` (or `any`); and a literal initializer, default or returned literal rules out
+    primitive types of another kind (`42` is no `string`, `{...}` or `<li/>` no `boolean`). Types naming
+    anything but primitives (aliases, enums, classes, `any`) are not judged."""
+    from typetool.typeexpr import parse_type
+
+    try:
+        tree = parse_type(type_str)
+    except ValueError:
+        return True
+    outer = tree.name.rsplit(".", 1)[-1]
+    ev = set(s.evidence)
+    if s.slot.kind == SlotKind.RETURN:
+        if "generator (yields)" in ev:
+            return outer in (_ASYNC_GENERATOR_RETURNS if "async" in ev else _GENERATOR_RETURNS)
+        if "async" in ev:
+            return outer in _ASYNC_RETURNS
+        if ev & {"no return", "returns nothing", "throws only"}:
+            return outer in _NO_VALUE_RETURNS
+        if any(not _LITERAL_ITEM.search(r) for r in s.returns if r != "bare return"):
+            return True  # some returned value says nothing static
+        literals = [m.group(1) for r in s.returns for m in [_LITERAL_ITEM.search(r)] if m]
+    else:
+        literals = [m.group(1) for e in s.evidence for m in [_LITERAL_ITEM.match(e)] if m]
+        if not literals:
+            return True
+        literals = literals[:1]  # the initializer or default
+    members = {m.name.rsplit(".", 1)[-1] for m in (tree.args if tree.name == "|" else (tree,))}
+    if members & {"any", "unknown", "object", "Object"} or any(m not in _PRIMITIVES for m in members
+                                                              if m not in ("Array", "ReadonlyArray")):
+        return True  # an alias, enum, class or structured type: not judged
+    for lit in literals:
+        if lit.startswith(_STRUCTURED) and not members - _PRIMITIVES:
+            return False  # an object, array, JSX element or function is no primitive
+        if lit in ("number", "string", "boolean", "bigint") and lit not in members and "Literal" not in members:
+            return False  # a number literal is no string
+    return True
