@@ -53,3 +53,19 @@ def test_rules(slices: dict[str, UsageSlice], slot: str, allowed: list[str], rej
     for t in rejected:
         assert not allowed_by_evidence(s, t), (slot, t, s.evidence, s.returns)
 
+
+
+def test_rendered_input_gives_the_same_answers(slices: dict[str, UsageSlice]) -> None:
+    """Calibration and evaluation records only hold the rendered input: the rules read from it must agree."""
+    from typetool.slices import render_slice
+    from typetool.ts.slices import allowed_in_input
+
+    types = ["Promise[Response]", "Response", "void", "string", "number", "boolean", "Generator[number]",
+             "AsyncGenerator[number]", "never", "Snapshot", "any", "JSX.Element"]
+    checked = 0
+    for s in slices.values():
+        text = render_slice(s)
+        for t in types:
+            assert allowed_in_input(s.slot.kind.value, text, t) == allowed_by_evidence(s, t), (text, t)
+            checked += 1
+    assert checked >= 12 * 12

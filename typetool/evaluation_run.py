@@ -111,6 +111,10 @@ def run_model(predictor: TypePredictor, records: Sequence[Record], batch_size: i
                                       top_k=top_k, batch_size=batch_size)
     out = ModelOutputs()
     for cands, r in zip(raw, records):
+        if r.language == "ts":  # the compiler's rules filter candidates, as at prediction time
+            from typetool.ts.slices import allowed_in_input
+
+            cands = [c for c in cands if allowed_in_input(r.kind, r.input, c.type)]
         types = [canonical(c.type, r.language) for c in cands]
         logps = [c.score for c in cands]
         out.ranked.append(types)

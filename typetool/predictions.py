@@ -209,10 +209,11 @@ class TypePredictor:
 
     def _one(self, s: UsageSlice, cands: Sequence[Any]) -> Prediction:
         evidence = tuple(line for line in render_slice(s).split("\n")[1:4])
-        if s.language == "ts":  # drop candidates the TypeScript compiler rejects for this function
-            from typetool.ts.slices import allowed_by_evidence
+        if s.language == "ts":  # drop candidates the TypeScript compiler rejects (as calibration did)
+            from typetool.ts.slices import allowed_in_input
 
-            cands = [c for c in cands if allowed_by_evidence(s, c.type)]
+            text = render_slice(s)
+            cands = [c for c in cands if allowed_in_input(s.slot.kind.value, text, c.type)]
         if not cands:
             return Prediction(s.slot, (), None, 0, 0.0, evidence)
         types = [canonical(c.type, self.language) for c in cands]

@@ -18,7 +18,7 @@ values only (in either mode, so that annotated and stripped code give the same o
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from typetool.slices import MAX_ITEM_CHARS, MAX_ITEMS, MAX_SCOPE_NAMES, UsageSlice
@@ -595,6 +595,19 @@ _LITERAL_ITEM = re.compile(r"(?:^|\()(?:default )?literal (\w+)")
 
 
 def allowed_by_evidence(s: UsageSlice, type_str: str) -> bool:
+    """`allowed` for a slice."""
+    return allowed(s.slot.kind.value, s.evidence, s.returns, type_str)
+
+
+def allowed_in_input(kind: str, model_input: str, type_str: str) -> bool:
+    """`allowed` for a rendered model input (`render_slice`), as calibration and evaluation records hold them;
+    an item cut short by the renderer says nothing."""
+    sections = {line.split(": ", 1)[0]: line.split(": ", 1)[1].split(" ; ")
+                for line in model_input.split("\n")[1:] if ": " in line}
+    return allowed(kind, sections.get("evidence", ()), sections.get("returns", ()), type_str)
+
+
+def allowed(kind: str, evidence: Sequence[str], returns: Sequence[str], type_str: str) -> bool:
     """Whether TypeScript accepts `type_str` for this slot given what the slice saw, for the rules the compiler
     enforces on every function: an async function returns the global `Promise<T>`, a generator a
     Generator/Iterable (async: AsyncGenerator/AsyncIterable), a function that never returns a value
@@ -608,19 +621,19 @@ def allowed_by_evidence(s: UsageSlice, type_str: str) -> bool:
     except ValueError:
         return True
     outer = tree.name.rsplit(".", 1)[-1]
-    ev = set(s.evidence)
-    if s.slot.kind == SlotKind.RETURN:
+    ev = set(evidence)
+    if kind == "return":
         if "generator (yields)" in ev:
             return outer in (_ASYNC_GENERATOR_RETURNS if "async" in ev else _GENERATOR_RETURNS)
         if "async" in ev:
             return outer in _ASYNC_RETURNS
         if ev & {"no return", "returns nothing", "throws only"}:
             return outer in _NO_VALUE_RETURNS
-        if any(not _LITERAL_ITEM.search(r) for r in s.returns if r != "bare return"):
+        if not returns or any(not _LITERAL_ITEM.search(r) for r in returns if r != "bare return"):
             return True  # some returned value says nothing static
-        literals = [m.group(1) for r in s.returns for m in [_LITERAL_ITEM.search(r)] if m]
+        literals = [m.group(1) for r in returns for m in [_LITERAL_ITEM.search(r)] if m]
     else:
-        literals = [m.group(1) for e in s.evidence for m in [_LITERAL_ITEM.match(e)] if m]
+        literals = [m.group(1) for e in evidence for m in [_LITERAL_ITEM.match(e)] if m]
         if not literals:
             return True
         literals = literals[:1]  # the initializer or default
