@@ -193,7 +193,7 @@ def model_card(name: str, card: dict[str, Any], cal: dict[str, Any], overall: Ev
               "- Variables and attributes have little training data and are reported separately.", "",
               "## Reproduce", "", "```",
               "typetool corpus build" + (" --language typescript --out .cache/corpus-ts" if ts else ""),
-              (f"python -m typetool.model.train --train .cache/corpus/train.jsonl --valid .cache/corpus/calib.jsonl "
+              (f"python -m typetool.model.train --train {corpus_dir}/train.jsonl --valid {corpus_dir}/calib.jsonl "
               f"--out runs/{name} --preset {card.get('preset', 'compact')} --time-budget-minutes 82 "
               f"--max-input-len {card.get('max_input_len', 160)}"),
               f"typetool ship-model runs/{name} --name {name}", "```", ""]

@@ -227,7 +227,8 @@ def train(train_jsonl: str | Path, valid_jsonl: str | Path, out_dir: str | Path,
         model = load_t5(src)
     else:
         model = new_model(preset, tok.get_vocab_size(), seed)
-    preset = str(state.get("preset", ModelSettings.load(src / "decoding.json").preset if src else preset))
+    preset = str(state.get("preset", ModelSettings.load(src / "decoding.json").preset
+                           if src and (src / "decoding.json").is_file() else preset))
     n_params = count_params(model)
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
