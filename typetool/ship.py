@@ -195,8 +195,9 @@ def model_card(name: str, card: dict[str, Any], cal: dict[str, Any], overall: Ev
               "## Reproduce", "", "```",
               "typetool corpus build" + (" --language typescript --out .cache/corpus-ts" if ts else ""),
               (f"python -m typetool.model.train --train {corpus_dir}/train.jsonl --valid {corpus_dir}/calib.jsonl "
-              f"--out runs/{name} --preset {card.get('preset', 'compact')} --time-budget-minutes 82 "
-              + ("--resume-from models/typetool-py-compact " if ts else "") +
+              f"--out runs/{name} --preset {card.get('preset', 'compact')} "
+              f"--time-budget-minutes {max(1, round(float(card.get('train_seconds', 0)) / 60))} "
+              + (f"--resume-from {card['continued_from']} " if card.get("continued_from") else "") +
               f"--max-input-len {card.get('max_input_len', 160)}"),
               f"typetool ship-model runs/{name} --name {name} --corpus {corpus_dir}", "```", ""]
     return "\n".join(lines)
