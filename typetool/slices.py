@@ -664,7 +664,5 @@ def _class_of_scope(scope: object) -> ClassInfo | None:
     return None
 
 
-def _cap(items: list[str]) -> tuple[str, ...]:
-    if not items:
-        return ()
+def _cap(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))[:MAX_ITEMS]

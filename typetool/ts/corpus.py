@@ -20,7 +20,13 @@ from pathlib import Path
 
 from typetool.corpus import CorpusStats, PackageRecords, write_splits
 from typetool.slices import UsageSlice, render_slice
-from typetool.ts.npm import NpmPackage, default_cache, default_package_list, fetch_typescript_corpus, read_package_list
+from typetool.ts.npm import (
+    NpmPackage,
+    default_cache,
+    default_package_list,
+    fetch_typescript_corpus,
+    read_package_list,
+)
 from typetool.ts.project import TsProject
 from typetool.ts.slices import TsSlicer
 from typetool.ts.slots import TsSlotSite, extract_ts_slots

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import tree_sitter as ts
 
 from typetool.parse import ParsedFile
+from typetool.pyfacts import text
 from typetool.ts.parse import grammar_for, parser_for
 
 Node = ts.Node
@@ -45,12 +46,6 @@ _INERT = frozenset({
 })
 _SKIPPED = frozenset({"ERROR", "ambient_declaration", "interface_declaration", "type_alias_declaration",
                       "enum_declaration", "function_signature"})
-
-
-def text(node: Node | None) -> str:
-    if node is None or node.text is None:
-        return ""
-    return node.text.decode("utf-8", "replace")
 
 
 def annotation_text(type_annotation: Node | None) -> str | None:

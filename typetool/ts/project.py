@@ -21,8 +21,10 @@ import networkx as nx
 
 from typetool import messages as M
 from typetool.diagnostics import Diagnostic, Severity
+from typetool.pyfacts import text
+from typetool.slots import position
 from typetool.sources import DEFAULT_MAX_BYTES, SKIP_DIRS, SourceFile, discover, read_source
-from typetool.ts.facts import FUNCTION_NODES, Node, TsClass, TsFunction, TsModule, build_module, text
+from typetool.ts.facts import FUNCTION_NODES, Node, TsClass, TsFunction, TsModule, build_module
 from typetool.ts.parse import DECLARATION_SUFFIXES, TS_SUFFIXES, parse_typescript
 
 Target = TsFunction | TsClass
@@ -271,12 +273,6 @@ class TsProject:
         return build_graph(self, set(only) if only is not None else None)
 
 
-def _pos(node: Node, data: bytes) -> tuple[int, int]:
-    row, col_bytes = node.start_point
-    start = node.start_byte - col_bytes
-    return row + 1, len(data[start : node.start_byte].decode("utf-8", "replace"))
-
-
 def build_graph(project: TsProject, only: set[str] | None) -> nx.MultiDiGraph:
     """Nodes: module, class, function, parameter, variable, field, call; edges: AST (ownership), IMPORTS,
     INHERITS, CALLS, ARG (a parameter or variable flowing into a call, with its position), REACHES (a binding
@@ -290,7 +286,7 @@ def build_graph(project: TsProject, only: set[str] | None) -> nx.MultiDiGraph:
 
     def add(m: TsModule, node: Node, kind: str, label: str) -> str:
         key = nid(m, node, kind)
-        line, col = _pos(node, m.data)
+        line, col = position(node, m.data)
         g.add_node(key, kind=kind, label=" ".join(label.split())[:80], file=m.relpath, line=line, col=col)
         return key
 

@@ -21,7 +21,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from typetool.slices import MAX_ITEM_CHARS, MAX_ITEMS, MAX_SCOPE_NAMES, UsageSlice
+from typetool.pyfacts import text
+from typetool.slices import MAX_ITEM_CHARS, MAX_ITEMS, MAX_SCOPE_NAMES, UsageSlice, _cap, short
 from typetool.slots import SlotKind
 from typetool.ts.facts import (
     CLASS_NODES,
@@ -33,7 +34,6 @@ from typetool.ts.facts import (
     annotation_text,
     occurring,
     references,
-    text,
 )
 from typetool.ts.project import TsProject
 from typetool.ts.slots import TsSlotSite
@@ -43,11 +43,6 @@ _COMPARE = frozenset({"===", "!==", "==", "!=", "<", ">", "<=", ">="})
 _TYPE_NODES = frozenset({"type_annotation", "type_arguments", "type_parameters", "type_predicate_annotation",
                          "asserts_annotation", "omitting_type_annotation", "adding_type_annotation",
                          "opting_type_annotation"})
-
-
-def short(node: Node | None, limit: int = MAX_ITEM_CHARS) -> str:
-    s = " ".join(text(node).split())
-    return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
 def untyped(node: Node | None, limit: int = MAX_ITEM_CHARS) -> str:
@@ -134,10 +129,6 @@ def _member_key(member: Node) -> str:
         return "..." + short(member.named_children[0] if member.named_children else None, 12)
     key = member.child_by_field_name("key") or member.child_by_field_name("name")
     return " ".join(text(key if key is not None else member).split())[:16]
-
-
-def _cap(items: Iterable[str]) -> tuple[str, ...]:
-    return tuple(list(dict.fromkeys(items))[:MAX_ITEMS])
 
 
 @dataclass
