@@ -308,3 +308,68 @@ def test_time_budget_stops_and_saves(data: dict[str, Path], tmp_path: Path) -> N
                     log=lambda m: None, **kw)
     assert summary["stopped"] in ("time_budget", "max_steps") and summary["step"] > FIT_STEPS
     assert summary["train_seconds"] < 30 and (tmp_path / "tb" / "model.safetensors").exists()
+
+
+def test_non_finite_gradients_skip_the_update(data: dict[str, Path], tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """An overflow (here a NaN loss injected into the third training forward) skips that optimizer step: the
+    weights stay finite and training goes on, where an unguarded step would write NaN into every weight."""
+    import typetool.model.train as train_mod
+
+    calls = {"n": 0}
+
+    def poisoned(preset: str, vocab_size: int, seed: int = 0) -> Any:
+        model = new_model(preset, vocab_size, seed)
+
+        def hook(module: Any, args: Any, kwargs: Any, out: Any) -> Any:
+            if module.training and out.loss is not None:
+                calls["n"] += 1
+                if calls["n"] == 3:
+                    out.loss = out.loss * float("nan")
+            return out
+
+        model.register_forward_hook(hook, with_kwargs=True)
+        return model
+
+    monkeypatch.setattr(train_mod, "new_model", poisoned)
+    logs: list[str] = []
+    summary = train(data["train"], data["valid"], tmp_path / "nan", max_steps=6, cache_dir=data["cache"],
+                    log=logs.append, **TRAIN_KW)
+    assert calls["n"] == 6 and summary["step"] == 6 and summary["skipped_steps"] == 1
+    from safetensors.torch import load_file
+
+    weights = load_file(str(tmp_path / "nan" / "model.safetensors"))
+    assert all(bool(torch.isfinite(w).all()) for w in weights.values())
+    assert any("1 non-finite steps skipped" in m for m in logs)
+
+
+def test_keep_best_saves_the_best_evaluated_weights(data: dict[str, Path], tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """With keep_best the saved model is the one of the evaluation with the highest exact match (scripted here:
+    step 4 of 2, 4, 6 and the final one), not the last; without it, the last."""
+    import typetool.model.train as train_mod
+
+    real_evaluate = train_mod.evaluate
+    em = {2: 0.5, 4: 0.9, 6: 0.2}
+    seen: dict[int, dict[str, torch.Tensor]] = {}
+
+    def scripted(model: Any, *args: Any) -> dict[str, float]:
+        res = real_evaluate(model, *args)
+        step = len(seen) * 2 + 2
+        seen[step] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        return {**res, "valid_exact_match": em[min(step, 6)]}
+
+    monkeypatch.setattr(train_mod, "evaluate", scripted)
+    kw = {**TRAIN_KW, "eval_every": 2}
+    summary = train(data["train"], data["valid"], tmp_path / "best", max_steps=6, cache_dir=data["cache"],
+                    log=lambda m: None, keep_best=True, **kw)
+    assert summary["best_step"] == 4 and summary["valid_exact_match"] == 0.9
+    assert summary["final_step_valid_exact_match"] == 0.2
+    from safetensors.torch import load_file
+
+    saved = load_file(str(tmp_path / "best" / "model.safetensors"))
+    assert all(torch.equal(saved[k], seen[4][k]) for k in saved)
+    assert not all(torch.equal(saved[k], seen[6][k]) for k in saved)
+    # the checkpoint keeps the latest state, so a resumed run continues from step 6
+    ckpt = load_file(str(tmp_path / "best" / "checkpoint" / "model.safetensors"))
+    assert all(torch.equal(ckpt[k], seen[6][k]) for k in ckpt)

@@ -21,12 +21,15 @@ from transformers import T5Config, T5ForConditionalGeneration
 
 from typetool.model.tokenizer import EOS_ID, PAD_ID
 
-# d_model, d_ff, encoder layers, decoder layers, heads, head dim.  Params with an 8k vocab: ~1.8M, ~7.3M, ~40M.
+# d_model, d_ff, encoder layers, decoder layers, heads, head dim.  Params with an 8k vocab: tiny ~1.8M, compact
+# ~3.5M, small ~7.3M, medium ~12.0M (45.7 MiB in float32, the largest under the 50 MB shipping limit), base ~40M.
 PRESETS: dict[str, dict[str, int]] = {
     "tiny": {"d_model": 128, "d_ff": 512, "num_layers": 2, "num_decoder_layers": 1, "num_heads": 4, "d_kv": 32},
     "compact": {"d_model": 192, "d_ff": 768, "num_layers": 3, "num_decoder_layers": 1, "num_heads": 6,
                 "d_kv": 32},
     "small": {"d_model": 256, "d_ff": 1024, "num_layers": 4, "num_decoder_layers": 2, "num_heads": 8, "d_kv": 32},
+    "medium": {"d_model": 320, "d_ff": 1280, "num_layers": 5, "num_decoder_layers": 2, "num_heads": 8,
+               "d_kv": 40},
     "base": {"d_model": 512, "d_ff": 2048, "num_layers": 6, "num_decoder_layers": 4, "num_heads": 8, "d_kv": 64},
 }
 

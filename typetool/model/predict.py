@@ -15,6 +15,7 @@ Does not: calibrate scores, build prediction sets, or normalize types (`typetool
 
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -52,6 +53,20 @@ def resolve_device(device: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
 
+# transformers renamed the decoder cache argument and output field (`past_key_values` -> `cache`) within 5.x
+CACHE_FIELD = ("cache" if "cache" in inspect.signature(T5ForConditionalGeneration.forward).parameters
+               else "past_key_values")
+
+
+def cache_kw(cache: Any) -> dict[str, Any]:
+    """The keyword that passes a decoder cache to the model's forward, in this transformers version."""
+    return {CACHE_FIELD: cache}
+
+
+def cache_of(out: Any) -> Any:
+    """The decoder cache in a model output, in this transformers version."""
+    return getattr(out, CACHE_FIELD)
+
 
 def pad_batch(seqs: list[list[int]], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     width = max(len(s) for s in seqs)
@@ -72,9 +87,9 @@ def greedy_ids(model: T5ForConditionalGeneration, input_ids: torch.Tensor, atten
     steps: list[torch.Tensor] = []
     cache = None
     for _ in range(max_len):
-        out = model(encoder_outputs=enc, attention_mask=attention_mask, decoder_input_ids=dec, cache=cache,
-                    use_cache=True)
-        cache = out.cache
+        out = model(encoder_outputs=enc, attention_mask=attention_mask, decoder_input_ids=dec, use_cache=True,
+                    **cache_kw(cache))
+        cache = cache_of(out)
         nxt = out.logits[:, -1].argmax(-1).masked_fill(ended, EOS_ID)  # [B]
         steps.append(nxt)
         ended |= nxt == EOS_ID
@@ -427,7 +442,7 @@ class Predictor:
         out = self.model(encoder_outputs=BaseModelOutput(last_hidden_state=enc), attention_mask=mask,
                          decoder_input_ids=dec, use_cache=True)
         rep = torch.arange(B, device=self.device).repeat_interleave(K)  # [B*K]
-        cache = out.cache
+        cache = cache_of(out)
         assert cache is not None
         cache.reorder_cache(rep)
         step_logits = out.logits[:, -1][rep]  # [B*K, V]
@@ -442,8 +457,8 @@ class Predictor:
         for t in range(L):
             if t > 0:
                 out = self.model(encoder_outputs=enc_out, attention_mask=enc_mask, decoder_input_ids=dec,
-                                 cache=cache, use_cache=True)
-                cache, step_logits = out.cache, out.logits[:, -1]
+                                 use_cache=True, **cache_kw(cache))
+                cache, step_logits = cache_of(out), out.logits[:, -1]
             allow = self._allowed_mask(states, row_ctx, L - t)  # [B*K, V]
             logp = torch.log_softmax(step_logits.float().masked_fill(~allow, NEG_INF), -1)  # [B*K, V]
             total = torch.tensor(scores, device=self.device)[:, None] + logp  # [B*K, V]

@@ -47,6 +47,7 @@ from typetool.model.predict import greedy_ids
 from typetool.model.saving import load_t5, quiet, save_model
 from typetool.model.tokenizer import corpus_texts, load_tokenizer, py_or_ts, train_tokenizer
 
+MAX_BAD_STEPS = 50  # non-finite gradients in a row that stop training
 FIT_AFTER_STEPS = 20  # steps timed before a time budget first fits the schedule length (then refitted as it goes)
 MIN_LR_FRAC = 0.1
 
@@ -158,7 +159,11 @@ def _accelerator(mixed_precision: str) -> Any:
     from accelerate import Accelerator  # type: ignore[import-untyped]  # only training needs accelerate
 
     if mixed_precision == "auto":
-        mixed_precision = "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "no"
+        # float32 (TF32 matrix products on a GPU): bf16 autocast sent 3 of 4 T5 runs on an H100 to NaN losses
+        # within 300-900 steps at lr 1e-3, and models this small are launch-bound, so it gained little speed
+        mixed_precision = "no"
+        if torch.cuda.is_available():
+            torch.backends.cuda.matmul.allow_tf32 = True
     return Accelerator(mixed_precision=mixed_precision)
 
 
@@ -168,10 +173,13 @@ def train(train_jsonl: str | Path, valid_jsonl: str | Path, out_dir: str | Path,
           resume: bool = True, resume_from: str | Path | None = None, eval_every: int = 500,
           log_every: int = 20, checkpoint_minutes: float = 10.0, cache_dir: str | Path | None = None,
           seed: int = 0, max_input_len: int = 192, max_target_len: int = 32, vocab_size: int = 8000,
-          valid_limit: int = 512, mixed_precision: str = "auto", threads: int = 0,
+          valid_limit: int = 512, mixed_precision: str = "auto", threads: int = 0, keep_best: bool = False,
           log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Train and save a model directory at `out_dir` (plus `out_dir/checkpoint/`); returns a summary with the
-    loss `history`, `evals`, `start_step`, `step` and `stopped` ("max_steps", "time_budget", "signal")."""
+    loss `history`, `evals`, `start_step`, `step` and `stopped` ("max_steps", "time_budget", "signal").
+    With `keep_best`, the saved model is the weights of the evaluation (periodic or final) with the highest
+    validation exact match, kept in memory during this run (`best_step` in the summary); the checkpoint stays
+    the latest state, so resuming continues from where training stopped."""
     t0 = time.time()
     out = Path(out_dir)
     acc = _accelerator(mixed_precision)
@@ -266,6 +274,7 @@ def train(train_jsonl: str | Path, valid_jsonl: str | Path, out_dir: str | Path,
     budget_s = time_budget_minutes * 60 if time_budget_minutes else None
     t_run, t_log, t_ckpt = time.time(), time.time(), time.time()
     ex_log, loss_log, n_log, stopped = 0, 0.0, 0, "max_steps"
+    skipped = bad_run = 0  # optimizer steps skipped for non-finite gradients: in all, and in a row
 
     def snapshot() -> dict[str, Any]:
         return {"step": step, "epoch": epoch, "batch_in_epoch": pos, "total_steps": total, "examples": examples,
@@ -284,6 +293,8 @@ def train(train_jsonl: str | Path, valid_jsonl: str | Path, out_dir: str | Path,
             save_checkpoint(out / "checkpoint", acc.unwrap_model(model), opt, snapshot(), tok, base_vocab)
         acc.wait_for_everyone()
 
+    best: dict[str, Any] = {"em": -1.0, "step": None, "weights": None}
+
     def run_eval() -> dict[str, float]:
         res: dict[str, float] = {}
         if main:
@@ -292,6 +303,9 @@ def train(train_jsonl: str | Path, valid_jsonl: str | Path, out_dir: str | Path,
             evals.append(res)
             say(f"eval step {step} | valid_loss {res['valid_loss']:.4f} | valid_em {res['valid_exact_match']:.4f}"
                 f" | n {res['valid_n']}")
+            if keep_best and res["valid_exact_match"] > best["em"]:
+                best.update(em=res["valid_exact_match"], step=step, weights={
+                    k: v.detach().to("cpu", copy=True) for k, v in acc.unwrap_model(model).state_dict().items()})
         acc.wait_for_everyone()
         return res
 
@@ -306,8 +320,15 @@ def train(train_jsonl: str | Path, valid_jsonl: str | Path, out_dir: str | Path,
                 batch = {k: v.to(acc.device) for k, v in train_data.batch(batches[pos]).items()}
                 loss = model(**batch).loss
                 acc.backward(loss)
-                acc.clip_grad_norm_(model.parameters(), 1.0)
-                opt.step()
+                norm = acc.clip_grad_norm_(model.parameters(), 1.0)
+                if norm is None or bool(torch.isfinite(norm)):
+                    opt.step()
+                    bad_run = 0
+                else:  # an overflow: skip the update rather than write NaN into the weights
+                    skipped, bad_run = skipped + 1, bad_run + 1
+                    if bad_run >= MAX_BAD_STEPS:
+                        raise FloatingPointError(f"{bad_run} non-finite gradients in a row at step {step + 1}; "
+                                                 f"lower --lr or use --mixed-precision no")
                 opt.zero_grad(set_to_none=True)
                 step, pos = step + 1, pos + 1
                 n_ex = len(batches[pos - 1]) * world
@@ -317,7 +338,8 @@ def train(train_jsonl: str | Path, valid_jsonl: str | Path, out_dir: str | Path,
                     dt = time.time() - t_log
                     history.append({"step": step, "loss": loss_log / n_log, "examples_per_s": ex_log / dt})
                     say(f"step {step}/{total} | epoch {epoch} | loss {loss_log / n_log:.4f} | lr {opt.param_groups[0]['lr']:.2e}"
-                        f" | {ex_log / dt:.1f} ex/s | elapsed {time.time() - t0:.0f}s")
+                        f" | {ex_log / dt:.1f} ex/s | elapsed {time.time() - t0:.0f}s"
+                        + (f" | {skipped} non-finite steps skipped" if skipped else ""))
                     t_log, ex_log, loss_log, n_log = time.time(), 0, 0.0, 0
                 if eval_every and step % eval_every == 0 and step < total:
                     run_eval()
@@ -351,6 +373,12 @@ def train(train_jsonl: str | Path, valid_jsonl: str | Path, out_dir: str | Path,
     checkpoint()
     final = run_eval() if stopped != "signal" else {}
     run_s = time.time() - t_run
+    if main and keep_best and best["weights"] is not None and best["step"] != step:
+        acc.unwrap_model(model).load_state_dict(best["weights"])
+        say(f"keeping the weights of step {best['step']} (valid_em {best['em']:.4f}) rather than step {step}")
+        chosen = next(e for e in evals if e["step"] == best["step"])
+        final = {**{k: v for k, v in chosen.items() if k != "step"},
+                 "final_step_valid_exact_match": final.get("valid_exact_match", float("nan"))}
     summary: dict[str, Any] = {
         "preset": preset, "params": n_params, "vocab_size": tok.get_vocab_size(), "start_step": start_step,
         "step": step, "total_steps": total, "epochs": round(step / per_epoch, 3), "stopped": stopped,
@@ -358,7 +386,8 @@ def train(train_jsonl: str | Path, valid_jsonl: str | Path, out_dir: str | Path,
         "examples_per_s": (examples - int(state.get("examples", 0))) / max(run_s, 1e-9),
         "train_seconds": prior_s + run_s, "device": str(acc.device), "processes": world, "batch_size": batch_size,
         "lr": lr, "max_input_len": max_input_len, "max_target_len": max_target_len, "train_jsonl": str(train_jsonl),
-        "continued_from": str(resume_from) if resume_from else None, "language": language, **final, "history": history, "evals": evals,
+        "continued_from": str(resume_from) if resume_from else None, "language": language,
+        "best_step": best["step"] if keep_best else None, "skipped_steps": skipped, **final, "history": history, "evals": evals,
     }
     if main:
         kept = set(train_data.record_index.tolist())
@@ -412,6 +441,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--valid-limit", type=int, default=512)
     p.add_argument("--mixed-precision", default="auto", choices=["auto", "no", "bf16", "fp16"])
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: all cores / processes)")
+    p.add_argument("--keep-best", action="store_true",
+                   help="save the weights with the best validation exact match of this run, not the last")
     a = vars(p.parse_args(argv))
     summary = train(a.pop("train"), a.pop("valid"), a.pop("out"), **a)
     print(json.dumps({k: v for k, v in summary.items() if k not in ("history", "evals")}, indent=2), flush=True)
