@@ -113,7 +113,7 @@ def train_command(
     = Path(".cache/corpus/calib.jsonl"),
     out_dir: Annotated[Path, typer.Option("--out", help="Model directory to write (checkpoints inside).")]
     = Path("runs/py-small"),
-    preset: Annotated[str, typer.Option(help="tiny, small or base.")] = "small",
+    preset: Annotated[str, typer.Option(help="tiny, compact, small, medium or base.")] = "small",
     time_budget_minutes: Annotated[float | None, typer.Option(help="Stop (and save) after this long.")] = None,
     max_steps: Annotated[int | None, typer.Option(help="Stop after this many optimizer steps.")] = None,
     batch_size: Annotated[int, typer.Option(min=1)] = 32,
@@ -121,6 +121,11 @@ def train_command(
     max_input_len: Annotated[int, typer.Option()] = 160,
     resume_from: Annotated[Path | None, typer.Option(help="Continue training a shipped model directory.")]
     = None,
+    rename_prob: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of training records whose project "
+                                               "type names are renamed, to teach copying names from the "
+                                               "slice.")] = 0.0,
+    keep_best: Annotated[bool, typer.Option(help="Save the weights with the best validation exact match, not "
+                                            "the last.")] = False,
 ) -> None:
     """Train the type model on this machine (CPU by default, CUDA when present; several GPUs through
     `accelerate launch -m typetool.model.train`). Resumes from OUT/checkpoint when it exists."""
@@ -133,7 +138,8 @@ def train_command(
             raise typer.Exit(EXIT_USAGE)
     summary = run_training(train, valid, out_dir, preset=preset, time_budget_minutes=time_budget_minutes,
                            max_steps=max_steps, batch_size=batch_size, lr=lr, max_input_len=max_input_len,
-                           resume_from=resume_from, log=lambda line: err.print(line, markup=False))
+                           resume_from=resume_from, rename_prob=rename_prob, keep_best=keep_best,
+                           log=lambda line: err.print(line, markup=False))
     write_priors(train, out_dir)
     out.print(json.dumps(summary, indent=1, default=str), markup=False)
 

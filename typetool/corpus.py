@@ -32,14 +32,10 @@ from typetool.project import Project
 from typetool.slices import Slicer, UsageSlice, render_slice
 from typetool.slots import SlotKind, SlotSite, extract_slots
 from typetool.typeexpr import names as type_names
+from typetool.typenames import PYTHON_BUILTIN_TYPES, is_stdlib_name
 from typetool.typeexpr import normalize_label, parse_type
 
 SPLITS = ("train", "calib", "dev")
-PYTHON_BUILTIN_TYPES = frozenset({
-    "int", "str", "float", "bool", "bytes", "None", "list", "dict", "set", "tuple", "frozenset", "object",
-    "type", "complex", "bytearray", "Any", "Callable", "Iterable", "Iterator", "Sequence", "Mapping",
-    "Generator", "AsyncIterator", "Awaitable", "Coroutine", "Literal", "Union", "Optional",
-})
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,27 +234,7 @@ def is_user_defined(label: str) -> bool:
         used = type_names(parse_type(label))
     except ValueError:
         return False
-    return any(n not in PYTHON_BUILTIN_TYPES and not _is_stdlib_name(n) for n in used)
-
-
-STDLIB_TYPE_NAMES = frozenset({
-    "Path", "PurePath", "datetime", "date", "time", "timedelta", "Decimal", "Fraction", "UUID", "Enum",
-    "Pattern", "Match", "IO", "TextIO", "BinaryIO", "Logger", "Namespace", "ArgumentParser", "Counter",
-    "OrderedDict", "defaultdict", "deque", "ChainMap", "TracebackType", "ModuleType", "FrameType", "CodeType",
-    "FunctionType", "MethodType", "Thread", "Lock", "RLock", "Event", "Queue", "Executor", "Future", "Task",
-    "AbstractEventLoop", "Self", "TypeVar", "Protocol", "Generic", "Type", "NoReturn", "Never", "TypeGuard",
-    "ParamSpec", "Concatenate", "AsyncGenerator", "AsyncIterable", "Collection", "Container", "Hashable",
-    "Sized", "Reversible", "MutableMapping", "MutableSequence", "MutableSet", "AbstractSet", "KeysView",
-    "ValuesView", "ItemsView", "ContextManager", "AsyncContextManager", "NamedTuple", "TypedDict",
-    "SupportsInt", "SupportsFloat", "SupportsIndex", "LiteralString", "Unpack", "TypeAlias", "Final",
-    "ClassVar", "Annotated", "Text", "AnyStr", "ByteString", "Buffer", "memoryview", "range", "slice",
-    "Exception", "BaseException", "ValueError", "TypeError", "KeyError", "OSError", "property",
-    "...", "[]", "()", "|",
-})
-
-
-def _is_stdlib_name(name: str) -> bool:
-    return name in STDLIB_TYPE_NAMES or name.startswith("'") or name[:1].isdigit() or name in ("True", "False")
+    return any(n not in PYTHON_BUILTIN_TYPES and not is_stdlib_name(n) for n in used)
 
 
 def _work(args: tuple[CorpusPackage, str]) -> PackageRecords:

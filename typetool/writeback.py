@@ -70,6 +70,7 @@ import libcst as cst
 
 from typetool.diagnostics import Diagnostic, Severity
 from typetool.messages import (
+    ALL_HOLE,
     AMBIGUOUS_NAME,
     BAD_SLOT_ID,
     CANNOT_ENCODE_TYPE,
@@ -1526,7 +1527,7 @@ def apply_types(text: str | cst.Module, relpath: str, types: Mapping[str, TypeNo
                                      reason=exc))
             continue
         if t == HOLE:
-            outcomes.append(SlotOutcome(slot_id, SlotStatus.SKIPPED, reason="all-hole type: not written"))
+            outcomes.append(SlotOutcome(slot_id, SlotStatus.SKIPPED, reason=ALL_HOLE[1], code=ALL_HOLE[0]))
             continue
         if slot.type_comment:
             outcomes.append(SlotOutcome(slot_id, SlotStatus.SKIPPED, reason="has a `# type:` comment"))

@@ -83,10 +83,14 @@ def cache_key(path: Path, tok: Tokenizer, max_input_len: int, max_target_len: in
 
 
 def prepare(jsonl: str | Path, tokenizer: Tokenizer, cache_dir: str | Path, max_input_len: int = 192,
-            max_target_len: int = 32) -> Prepared:
-    """Tokenize `jsonl` (or load the cached result of an identical earlier call)."""
+            max_target_len: int = 32, rename_prob: float = 0.0, seed: int = 0) -> Prepared:
+    """Tokenize `jsonl` (or load the cached result of an identical earlier call); with `rename_prob`, each
+    record's project type names are first renamed with that probability (`augment.rename_records`)."""
     path = Path(jsonl)
-    cache = Path(cache_dir) / f"{path.stem}.{cache_key(path, tokenizer, max_input_len, max_target_len)}.safetensors"
+    key = cache_key(path, tokenizer, max_input_len, max_target_len)
+    if rename_prob:
+        key += f"-rename{rename_prob:g}-{seed}"
+    cache = Path(cache_dir) / f"{path.stem}.{key}.safetensors"
     if cache.exists():
         a = load_file(str(cache))
         return Prepared(a["inputs"], a["input_offsets"], a["targets"], a["target_offsets"], a["record_index"],
@@ -97,8 +101,19 @@ def prepare(jsonl: str | Path, tokenizer: Tokenizer, cache_dir: str | Path, max_
     out_lens: list[int] = []
     kept: list[int] = []
     records = iter_jsonl(path)
+    parts: list[str] = []
+    language = "py"
+    if rename_prob:
+        from typetool.model.augment import name_parts, rename_records
+        from typetool.model.tokenizer import py_or_ts
+
+        language = next((py_or_ts(r["input"]) for r in iter_jsonl(path)), "py")
+        parts = name_parts((r["target"] for r in iter_jsonl(path)), language)
     line = 0
     while chunk := [r for _, r in zip(range(CHUNK), records)]:
+        if rename_prob:
+            chunk = [{k: str(v) for k, v in r.items() if k in ("input", "target")}
+                     for r in rename_records(chunk, parts, rename_prob, seed, language, start=line)]
         x_ids = encode_inputs(tokenizer, [r["input"] for r in chunk], max_input_len)
         y_ids = encode_targets(tokenizer, [r["target"] for r in chunk])
         for k, (x, y) in enumerate(zip(x_ids, y_ids)):

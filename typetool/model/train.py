@@ -174,12 +174,14 @@ def train(train_jsonl: str | Path, valid_jsonl: str | Path, out_dir: str | Path,
           log_every: int = 20, checkpoint_minutes: float = 10.0, cache_dir: str | Path | None = None,
           seed: int = 0, max_input_len: int = 192, max_target_len: int = 32, vocab_size: int = 8000,
           valid_limit: int = 512, mixed_precision: str = "auto", threads: int = 0, keep_best: bool = False,
+          rename_prob: float = 0.0,
           log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Train and save a model directory at `out_dir` (plus `out_dir/checkpoint/`); returns a summary with the
     loss `history`, `evals`, `start_step`, `step` and `stopped` ("max_steps", "time_budget", "signal").
     With `keep_best`, the saved model is the weights of the evaluation (periodic or final) with the highest
     validation exact match, kept in memory during this run (`best_step` in the summary); the checkpoint stays
-    the latest state, so resuming continues from where training stopped."""
+    the latest state, so resuming continues from where training stopped. `rename_prob`: the share of training
+    records whose project type names are renamed (`augment`), to teach copying names from the slice."""
     t0 = time.time()
     out = Path(out_dir)
     acc = _accelerator(mixed_precision)
@@ -222,7 +224,7 @@ def train(train_jsonl: str | Path, valid_jsonl: str | Path, out_dir: str | Path,
 
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
     with acc.main_process_first():
-        train_data = prepare(train_jsonl, tok, cache, max_input_len, max_target_len)
+        train_data = prepare(train_jsonl, tok, cache, max_input_len, max_target_len, rename_prob, seed)
         valid_data = prepare(valid_jsonl, tok, cache, max_input_len, max_target_len)
     if len(train_data) == 0:
         raise ValueError(f"{train_jsonl}: no usable training examples")
@@ -387,7 +389,8 @@ def train(train_jsonl: str | Path, valid_jsonl: str | Path, out_dir: str | Path,
         "train_seconds": prior_s + run_s, "device": str(acc.device), "processes": world, "batch_size": batch_size,
         "lr": lr, "max_input_len": max_input_len, "max_target_len": max_target_len, "train_jsonl": str(train_jsonl),
         "continued_from": str(resume_from) if resume_from else None, "language": language,
-        "best_step": best["step"] if keep_best else None, "skipped_steps": skipped, **final, "history": history, "evals": evals,
+        "best_step": best["step"] if keep_best else None, "skipped_steps": skipped,
+        "rename_prob": rename_prob, **final, "history": history, "evals": evals,
     }
     if main:
         kept = set(train_data.record_index.tolist())
@@ -441,6 +444,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--valid-limit", type=int, default=512)
     p.add_argument("--mixed-precision", default="auto", choices=["auto", "no", "bf16", "fp16"])
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: all cores / processes)")
+    p.add_argument("--rename-prob", type=float, default=0.0,
+                   help="share of training records whose project type names are renamed (teaches copying)")
     p.add_argument("--keep-best", action="store_true",
                    help="save the weights with the best validation exact match of this run, not the last")
     a = vars(p.parse_args(argv))

@@ -1,0 +1,34 @@
+"""Python type names every project shares: builtins, typing and the common stdlib types.
+
+Does: the name sets that decide what counts as a user-defined type (evaluation groups, corpus statistics) and
+which names training may rename (`typetool.model.augment`). Light on purpose: no parser imports, so training
+on a machine without tree-sitter can use it.
+Does not: parse types (`typeexpr`) or list the names the decoder's grammar knows (`model.grammar`).
+"""
+
+from __future__ import annotations
+
+PYTHON_BUILTIN_TYPES = frozenset({
+    "int", "str", "float", "bool", "bytes", "None", "list", "dict", "set", "tuple", "frozenset", "object",
+    "type", "complex", "bytearray", "Any", "Callable", "Iterable", "Iterator", "Sequence", "Mapping",
+    "Generator", "AsyncIterator", "Awaitable", "Coroutine", "Literal", "Union", "Optional",
+})
+
+STDLIB_TYPE_NAMES = frozenset({
+    "Path", "PurePath", "datetime", "date", "time", "timedelta", "Decimal", "Fraction", "UUID", "Enum",
+    "Pattern", "Match", "IO", "TextIO", "BinaryIO", "Logger", "Namespace", "ArgumentParser", "Counter",
+    "OrderedDict", "defaultdict", "deque", "ChainMap", "TracebackType", "ModuleType", "FrameType", "CodeType",
+    "FunctionType", "MethodType", "Thread", "Lock", "RLock", "Event", "Queue", "Executor", "Future", "Task",
+    "AbstractEventLoop", "Self", "TypeVar", "Protocol", "Generic", "Type", "NoReturn", "Never", "TypeGuard",
+    "ParamSpec", "Concatenate", "AsyncGenerator", "AsyncIterable", "Collection", "Container", "Hashable",
+    "Sized", "Reversible", "MutableMapping", "MutableSequence", "MutableSet", "AbstractSet", "KeysView",
+    "ValuesView", "ItemsView", "ContextManager", "AsyncContextManager", "NamedTuple", "TypedDict",
+    "SupportsInt", "SupportsFloat", "SupportsIndex", "LiteralString", "Unpack", "TypeAlias", "Final",
+    "ClassVar", "Annotated", "Text", "AnyStr", "ByteString", "Buffer", "memoryview", "range", "slice",
+    "Exception", "BaseException", "ValueError", "TypeError", "KeyError", "OSError", "property",
+    "...", "[]", "()", "|",
+})
+
+
+def is_stdlib_name(name: str) -> bool:
+    return name in STDLIB_TYPE_NAMES or name.startswith("'") or name[:1].isdigit() or name in ("True", "False")
