@@ -113,8 +113,11 @@ def model_card(name: str, card: dict[str, Any], cal: dict[str, Any], overall: Ev
                n_dev: int, note: str = "", language: str = "py") -> str:
     stats = (corpus_dir / "stats.txt").read_text(encoding="utf-8") if (corpus_dir / "stats.txt").is_file() else ""
     ts = language == "ts"
-    origin = (f"continued from `{card['continued_from']}` (its weights and tokenizer; the type vocabulary is the "
-              "TypeScript training targets')" if ts and card.get("continued_from") else "trained from scratch")
+    origin = ("trained from scratch" if not card.get("continued_from")
+              else f"continued from `{card['continued_from']}` (its weights and tokenizer; the type vocabulary is the "
+              "TypeScript training targets')" if ts
+              else f"trained from scratch in stages, the last continuing `{card['continued_from']}` (see the "
+              "training history below)")
     lines = [f"# {name}", "",
              (f"The {'TypeScript' if ts else 'Python'} type predictor shipped with typetool: a small T5 "
               f"(encoder-decoder) {origin} on usage slices of well-annotated {'TypeScript' if ts else 'Python'} "
@@ -129,7 +132,11 @@ def model_card(name: str, card: dict[str, Any], cal: dict[str, Any], overall: Ev
              f"({card.get('epochs', '?')} epochs), {float(card.get('train_seconds', 0)) / 60:.0f} min on "
              f"{card.get('device', 'cpu')} ({platform.machine()}, 2 CPU cores, shared with other work), batch "
              f"{card.get('batch_size', '?')}, lr {card.get('lr', '?')}, inputs truncated to "
-             f"{card.get('max_input_len', '?')} tokens; stopped by `{card.get('stopped', '?')}`"),
+             f"{card.get('max_input_len', '?')} tokens; stopped by `{card.get('stopped', '?')}`"
+             + (f"; project type names renamed in {100 * float(card['rename_prob']):.0f}% of the training records"
+                if card.get("rename_prob") else "")
+             + (f"; weights of step {card['best_step']}, the best validation exact match"
+                if card.get("best_step") not in (None, card.get("step")) else "")),
              ("- loads from this directory only (`from_pretrained(dir, local_files_only=True)`, safetensors); no "
              "network at run time"), "",
              "## Data", "",
@@ -184,8 +191,11 @@ def model_card(name: str, card: dict[str, Any], cal: dict[str, Any], overall: Ev
         lines.append(f"| {p.epsilon} | {p.delta} | {tau} | {_pct(p.miscoverage)} | {_pct(p.hole_fraction)} | "
                      f"{_pct(p.written_exact)} | {_pct(p.written_full)} | {_pct(p.written_partial)} | "
                      f"{_pct(p.left_alone)} |")
+    if note.strip():
+        lines += ["", "## Training history", "", note.strip()]
     lines += ["", "## Limits", "",
-              ("- Trained for a short time on a 2-core CPU; accuracy is far from the published GPU-trained anchors "
+              ("- Trained for a short time on small hardware (minutes of one GPU at most, a 2-core CPU otherwise); "
+               "accuracy is far from the published GPU-trained anchors "
               + ("(CodeTIDAL5, 220M parameters: 71.27% on ManyTypes4TypeScript)." if ts else
                  "(TypeT5 67-71% exact on BetterTypes4Py).")),
               ("- TypeScript only; literal types, object type literals and other types without a bracket form are "
@@ -194,10 +204,14 @@ def model_card(name: str, card: dict[str, Any], cal: dict[str, Any], overall: Ev
               "- Variables and attributes have little training data and are reported separately.", "",
               "## Reproduce", "", "```",
               "typetool corpus build" + (" --language typescript --out .cache/corpus-ts" if ts else ""),
-              (f"python -m typetool.model.train --train {corpus_dir}/train.jsonl --valid {corpus_dir}/calib.jsonl "
+              (f"python -m typetool.model.train --train {card.get('train_jsonl', f'{corpus_dir}/train.jsonl')} "
+              f"--valid {card.get('valid_jsonl', f'{corpus_dir}/calib.jsonl')} "
               f"--out runs/{name} --preset {card.get('preset', 'compact')} "
               f"--time-budget-minutes {max(1, round(float(card.get('train_seconds', 0)) / 60))} "
-              + (f"--resume-from {card['continued_from']} " if card.get("continued_from") else "") +
-              f"--max-input-len {card.get('max_input_len', 160)}"),
+              + (f"--resume-from {card['continued_from']} " if card.get("continued_from") else "")
+              + f"--batch-size {card.get('batch_size', 32)} --lr {card.get('lr', 0.001)} "
+              + (f"--rename-prob {card['rename_prob']} " if card.get("rename_prob") else "")
+              + ("--keep-best " if card.get("best_step") is not None else "")
+              + f"--max-input-len {card.get('max_input_len', 160)}"),
               f"typetool ship-model runs/{name} --name {name} --corpus {corpus_dir}", "```", ""]
     return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""Python type names every project shares: builtins, typing and the common stdlib types.
+"""Type names every project shares: Python builtins, typing and common stdlib types; TypeScript's built-ins.
 
 Does: the name sets that decide what counts as a user-defined type (evaluation groups, corpus statistics) and
 which names training may rename (`typetool.model.augment`). Light on purpose: no parser imports, so training
@@ -32,3 +32,15 @@ STDLIB_TYPE_NAMES = frozenset({
 
 def is_stdlib_name(name: str) -> bool:
     return name in STDLIB_TYPE_NAMES or name.startswith("'") or name[:1].isdigit() or name in ("True", "False")
+
+
+TS_BUILTIN_TYPES = frozenset({
+    "string", "number", "boolean", "any", "unknown", "void", "undefined", "null", "never", "object", "bigint",
+    "symbol", "this", "Array", "ReadonlyArray", "Promise", "PromiseLike", "Record", "Map", "Set", "WeakMap",
+    "WeakSet", "ReadonlyMap", "ReadonlySet", "Partial", "Required", "Readonly", "Pick", "Omit", "Exclude",
+    "Extract", "NonNullable", "ReturnType", "Parameters", "InstanceType", "Awaited", "Iterable", "Iterator",
+    "IterableIterator", "AsyncIterable", "AsyncIterator", "AsyncIterableIterator", "Generator", "AsyncGenerator",
+    "Date", "RegExp", "Error", "TypeError", "Function", "Uint8Array", "ArrayBuffer", "Callable", "tuple",
+    "Intersection", "Literal", "[]", "()", "...", "|", "Symbol", "PropertyKey", "ArrayLike", "Response",
+    "Request", "Headers", "URL", "AbortSignal", "AbortController", "Blob", "ReadableStream",
+})

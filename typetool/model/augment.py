@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable, Mapping
 
 from typetool.model.grammar import NAME_RE, builtin_names
-from typetool.typenames import PYTHON_BUILTIN_TYPES, is_stdlib_name
+from typetool.typenames import PYTHON_BUILTIN_TYPES, TS_BUILTIN_TYPES, is_stdlib_name
 
 _PART_RE = re.compile(r"[A-Z]+(?![a-z])|[A-Z][a-z0-9]*|[a-z0-9]+")
 
@@ -29,7 +29,9 @@ def renameable(name: str, language: str) -> bool:
         return False
     if name in builtin_names(language):
         return False
-    return language == "ts" or (name not in PYTHON_BUILTIN_TYPES and not is_stdlib_name(name))
+    if language == "ts":
+        return name not in TS_BUILTIN_TYPES
+    return name not in PYTHON_BUILTIN_TYPES and not is_stdlib_name(name)
 
 
 def name_parts(targets: Iterable[str], language: str) -> list[str]:

@@ -33,17 +33,7 @@ from typetool.ts.slots import TsSlotSite, extract_ts_slots
 from typetool.ts.typeexpr import normalize_ts_label
 from typetool.typeexpr import names as type_names
 from typetool.typeexpr import parse_type
-
-TS_BUILTIN_TYPES = frozenset({
-    "string", "number", "boolean", "any", "unknown", "void", "undefined", "null", "never", "object", "bigint",
-    "symbol", "this", "Array", "ReadonlyArray", "Promise", "PromiseLike", "Record", "Map", "Set", "WeakMap",
-    "WeakSet", "ReadonlyMap", "ReadonlySet", "Partial", "Required", "Readonly", "Pick", "Omit", "Exclude",
-    "Extract", "NonNullable", "ReturnType", "Parameters", "InstanceType", "Awaited", "Iterable", "Iterator",
-    "IterableIterator", "AsyncIterable", "AsyncIterator", "AsyncIterableIterator", "Generator", "AsyncGenerator",
-    "Date", "RegExp", "Error", "TypeError", "Function", "Uint8Array", "ArrayBuffer", "Callable", "tuple",
-    "Intersection", "Literal", "[]", "()", "...", "|", "Symbol", "PropertyKey", "ArrayLike", "Response",
-    "Request", "Headers", "URL", "AbortSignal", "AbortController", "Blob", "ReadableStream",
-})
+from typetool.typenames import TS_BUILTIN_TYPES
 
 
 def is_user_defined_ts(label: str) -> bool:
