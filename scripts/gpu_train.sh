@@ -29,11 +29,11 @@ $PY scripts/holdout.py "$W/data/ts-train.jsonl" "$W/data/ts-fit.jsonl" "$W/data/
 
 run() {  # name language preset extra-args...
   local name=$1 lang=$2 preset=$3; shift 3
-  mkdir -p "$W/runs/$name"
-  cp ".gpu/$lang-tokenizer.json" "$W/runs/$name/tokenizer.json"  # the shipped model's tokenizer
+  rm -rf "$W/runs/$name" && mkdir -p "$W/runs/$name"  # a fresh run, also on a machine still warm from the last
+  cp ".gpu/$lang-tokenizer.json" "$W/runs/$name/tokenizer.json"  # the shipped model's tokenizer (train reuses it)
   $PY -m typetool.model.train --train "$W/data/$lang-fit.jsonl" --valid "$W/data/$lang-held.jsonl" \
     --out "$W/runs/$name" --preset "$preset" --time-budget-minutes "$MIN" --max-input-len 160 \
-    --cache-dir "$W/cache-$name" --keep-best --no-resume --checkpoint-minutes 1000 "$@" > "$W/runs/$name.log" 2>&1
+    --cache-dir "$W/cache-$name" --keep-best --checkpoint-minutes 1000 "$@" > "$W/runs/$name.log" 2>&1
   echo "$name: exit $? $(tail -n 1 "$W/runs/$name.log" | head -c 200)"
 }
 

@@ -78,3 +78,34 @@ def test_prepare_renames_into_its_own_cache(tmp_path: Path) -> None:
     assert differ == 50  # every record with a renameable name in its input, not the last one
     again = prepare(path, tok, tmp_path / "cache", 256, 128, rename_prob=1.0, seed=1)
     assert again.from_cache and bool((again.targets == renamed.targets).all())
+
+
+def test_fresh_names_are_never_reserved_or_builtin() -> None:
+    from typetool.model.augment import fresh_name
+
+    tricky = ["None", "Optional", "False", "Any", "IO", "List", "Promise", "Map", "Node", "Visitor", "Class"]
+    for lang in ("py", "ts"):
+        for seed in range(300):
+            new = fresh_name("CSTNode", tricky, random.Random(seed), "", lang)
+            reserved = ("None", "False", "True", "Optional", "Any", "List", "IO") if lang == "py" else ("Promise", "Map")
+            assert renameable(new, lang) and new not in reserved, new
+
+
+def test_typescript_dollar_names_are_whole_words() -> None:
+    rec = {"input": "<ts> param x of f(x)\nnames: $Store ; Store", "target": "Store", "names": ["$Store", "Store"]}
+    out = rename_record(rec, PARTS, random.Random(1), "ts")
+    assert out["names"][0] == "$Store" and out["names"][1] != "Store"  # type: ignore[index]
+    assert "$Store" in str(out["input"])
+
+
+def test_training_with_renaming_keeps_the_original_type_vocabulary(tmp_path: Path) -> None:
+    from typetool.model.train import train
+
+    lines = [json.dumps({**RECORD, "input": RECORD["input"] + f" ; v{i}"}) + "\n" for i in range(40)]
+    (tmp_path / "t.jsonl").write_text("".join(lines))
+    train(tmp_path / "t.jsonl", tmp_path / "t.jsonl", tmp_path / "m", preset="tiny", max_steps=2, batch_size=8,
+          vocab_size=300, eval_every=0, valid_limit=4, threads=1, cache_dir=tmp_path / "c", rename_prob=1.0,
+          max_target_len=128, log=lambda m: None)
+    known = set(json.loads((tmp_path / "m" / "type_vocab.json").read_text())["names"])
+    original = set(re.findall(r"[A-Za-z_]\w*", str(RECORD["target"])))
+    assert {"CSTNode", "_Visitor"} <= known <= original, known - original

@@ -373,3 +373,35 @@ def test_keep_best_saves_the_best_evaluated_weights(data: dict[str, Path], tmp_p
     # the checkpoint keeps the latest state, so a resumed run continues from step 6
     ckpt = load_file(str(tmp_path / "best" / "checkpoint" / "model.safetensors"))
     assert all(torch.equal(ckpt[k], seen[6][k]) for k in ckpt)
+
+
+def test_a_run_of_non_finite_gradients_stops_and_still_saves(data: dict[str, Path], tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once every update overflows (NaN losses from the second training forward on), training stops after
+    MAX_BAD_STEPS of them in a row and still writes a finite model (here the one of step 1)."""
+    import typetool.model.train as train_mod
+
+    calls = {"n": 0}
+
+    def poisoned(preset: str, vocab_size: int, seed: int = 0) -> Any:
+        model = new_model(preset, vocab_size, seed)
+
+        def hook(module: Any, args: Any, kwargs: Any, out: Any) -> Any:
+            if module.training and out.loss is not None:
+                calls["n"] += 1
+                if calls["n"] >= 2:
+                    out.loss = out.loss * float("nan")
+            return out
+
+        model.register_forward_hook(hook, with_kwargs=True)
+        return model
+
+    monkeypatch.setattr(train_mod, "new_model", poisoned)
+    monkeypatch.setattr(train_mod, "MAX_BAD_STEPS", 3)
+    summary = train(data["train"], data["valid"], tmp_path / "stop", max_steps=20, cache_dir=data["cache"],
+                    log=lambda m: None, **TRAIN_KW)
+    assert summary["stopped"] == "non_finite" and summary["step"] == 4 and summary["skipped_steps"] == 3
+    from safetensors.torch import load_file
+
+    weights = load_file(str(tmp_path / "stop" / "model.safetensors"))
+    assert all(bool(torch.isfinite(w).all()) for w in weights.values())

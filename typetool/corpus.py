@@ -32,8 +32,8 @@ from typetool.project import Project
 from typetool.slices import Slicer, UsageSlice, render_slice
 from typetool.slots import SlotKind, SlotSite, extract_slots
 from typetool.typeexpr import names as type_names
-from typetool.typenames import PYTHON_BUILTIN_TYPES, is_stdlib_name
 from typetool.typeexpr import normalize_label, parse_type
+from typetool.typenames import PYTHON_BUILTIN_TYPES, is_stdlib_name
 
 SPLITS = ("train", "calib", "dev")
 

@@ -130,7 +130,8 @@ def model_card(name: str, card: dict[str, Any], cal: dict[str, Any], overall: Ev
              "`type_vocab.json`; training type counts `type_priors.json`; calibration `calibration.json`"),
              (f"- training: {card.get('step', '?')} steps, {card.get('examples_seen', '?')} examples "
              f"({card.get('epochs', '?')} epochs), {float(card.get('train_seconds', 0)) / 60:.0f} min on "
-             f"{card.get('device', 'cpu')} ({platform.machine()}, 2 CPU cores, shared with other work), batch "
+             + ("one GPU" if str(card.get("device", "cpu")).startswith("cuda")
+                else f"cpu ({platform.machine()}, 2 CPU cores, shared with other work)") + ", batch "
              f"{card.get('batch_size', '?')}, lr {card.get('lr', '?')}, inputs truncated to "
              f"{card.get('max_input_len', '?')} tokens; stopped by `{card.get('stopped', '?')}`"
              + (f"; project type names renamed in {100 * float(card['rename_prob']):.0f}% of the training records"

@@ -6,13 +6,15 @@ target and the scope names by a fresh, plausible identifier built from CamelCase
 names (`CSTNode` -> `ParserVisitorState`). A model that only memorizes its training packages' classes cannot
 predict such a name; one that reads it from the slice can, and that is what a project's own classes need at
 prediction time (the entity-linking idea of the seed papers). Deterministic per (seed, record index).
-Does not: touch builtin, typing or common stdlib names, dotted names (`np.ndarray`), one- and two-letter names
-(type variables are left to the model's priors), or names absent from the input; nor the type vocabulary, which
+Does not: touch the builtin, typing and common stdlib names of `typetool.typenames` (other stdlib or DOM classes
+may be renamed), dotted names (`np.ndarray`), lower-case names, names of one or two letters (most type
+variables; longer ones such as `T_co` or `TData` are renamed), or names absent from the input; nor the type vocabulary, which
 `train` builds from the original targets so renamed names never become decodable.
 """
 
 from __future__ import annotations
 
+import keyword
 import random
 import re
 from collections.abc import Iterable, Mapping
@@ -20,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from typetool.model.grammar import NAME_RE, builtin_names
 from typetool.typenames import PYTHON_BUILTIN_TYPES, TS_BUILTIN_TYPES, is_stdlib_name
 
+VERSION = 2  # part of the tokenized-data cache key: bump when renaming changes what it produces
 _PART_RE = re.compile(r"[A-Z]+(?![a-z])|[A-Z][a-z0-9]*|[a-z0-9]+")
 
 
@@ -44,14 +47,16 @@ def name_parts(targets: Iterable[str], language: str) -> list[str]:
     return sorted(parts)
 
 
-def fresh_name(old: str, parts: list[str], rng: random.Random, taken: str) -> str:
-    """A CamelCase identifier of 1-3 parts, with `old`'s leading underscores, that does not occur in `taken`."""
+def fresh_name(old: str, parts: list[str], rng: random.Random, taken: str, language: str = "py") -> str:
+    """A CamelCase identifier of 1-3 parts, with `old`'s leading underscores, that does not occur in `taken` and
+    is itself renameable (never `None`, `Optional`, `Promise`...)."""
     lead = old[:len(old) - len(old.lstrip("_"))]
-    for _ in range(20):
+    for _ in range(50):
         new = lead + "".join(rng.choice(parts) for _ in range(rng.choice((1, 2, 2, 3))))
-        if new != old and not re.search(rf"\b{re.escape(new)}\b", taken):
+        if (new != old and renameable(new, language) and not keyword.iskeyword(new)
+                and not re.search(rf"(?<![\w$]){re.escape(new)}(?![\w$])", taken)):
             return new
-    return lead + "".join(rng.choice(parts) for _ in range(4)) + str(rng.randrange(10**6))
+    return lead + "".join(rng.choice(parts) for _ in range(4)) + f"X{rng.randrange(10**6)}"
 
 
 def rename_record(record: Mapping[str, object], parts: list[str], rng: random.Random, language: str
@@ -60,13 +65,14 @@ def rename_record(record: Mapping[str, object], parts: list[str], rng: random.Ra
     name; the record itself when there is none."""
     text, target = str(record["input"]), str(record["target"])
     olds = sorted({n for n in NAME_RE.findall(target) if renameable(n, language)
-                   and re.search(rf"(?<!\w){re.escape(n)}(?!\w)", text)}, key=len, reverse=True)
+                   and re.search(rf"(?<![\w$]){re.escape(n)}(?![\w$])", text)}, key=len, reverse=True)
     if not olds or not parts:
         return dict(record)
     mapping: dict[str, str] = {}
     for old in olds:
-        mapping[old] = fresh_name(old, parts, rng, text + " " + target + " " + " ".join(mapping.values()))
-    pattern = re.compile(r"(?<!\w)(" + "|".join(map(re.escape, olds)) + r")(?![\w])")
+        mapping[old] = fresh_name(old, parts, rng, text + " " + target + " " + " ".join(mapping.values()),
+                                  language)
+    pattern = re.compile(r"(?<![\w$])(" + "|".join(map(re.escape, olds)) + r")(?![\w$])")
 
     def sub(s: str) -> str:
         return pattern.sub(lambda m: mapping[m.group(1)], s)

@@ -89,7 +89,9 @@ def prepare(jsonl: str | Path, tokenizer: Tokenizer, cache_dir: str | Path, max_
     path = Path(jsonl)
     key = cache_key(path, tokenizer, max_input_len, max_target_len)
     if rename_prob:
-        key += f"-rename{rename_prob:g}-{seed}"
+        from typetool.model.augment import VERSION
+
+        key += f"-rename{rename_prob:g}-{seed}-v{VERSION}"
     cache = Path(cache_dir) / f"{path.stem}.{key}.safetensors"
     if cache.exists():
         a = load_file(str(cache))

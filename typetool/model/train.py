@@ -89,8 +89,10 @@ def _optimizer_from_safetensors(tensors: dict[str, torch.Tensor], meta: dict[str
 
 
 def save_checkpoint(ckpt: Path, model: T5ForConditionalGeneration, optimizer: torch.optim.Optimizer,
-                    state: dict[str, Any], tokenizer: Tokenizer, base_vocab: TypeVocab) -> None:
-    """Write to a temporary folder, then swap it in: a run killed mid-save keeps the previous checkpoint."""
+                    state: dict[str, Any], tokenizer: Tokenizer, base_vocab: TypeVocab,
+                    best_weights: dict[str, torch.Tensor] | None = None) -> None:
+    """Write to a temporary folder, then swap it in: a run killed mid-save keeps the previous checkpoint.
+    `best_weights` (keep_best's) go to best.safetensors, so a resumed run still knows them."""
     tmp, old = ckpt.with_name(ckpt.name + ".tmp"), ckpt.with_name(ckpt.name + ".old")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -105,6 +107,8 @@ def save_checkpoint(ckpt: Path, model: T5ForConditionalGeneration, optimizer: to
     save_file(rng, str(tmp / "rng.safetensors"))
     tokenizer.save(str(tmp / "tokenizer.json"))
     base_vocab.save(tmp / "base_type_vocab.json")
+    if best_weights is not None:
+        save_file({k: v.contiguous() for k, v in best_weights.items()}, str(tmp / "best.safetensors"))
     (tmp / "state.json").write_text(json.dumps(state, indent=2))  # written last: marks the folder complete
     if ckpt.exists():
         shutil.rmtree(old, ignore_errors=True)
@@ -177,7 +181,8 @@ def train(train_jsonl: str | Path, valid_jsonl: str | Path, out_dir: str | Path,
           rename_prob: float = 0.0,
           log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Train and save a model directory at `out_dir` (plus `out_dir/checkpoint/`); returns a summary with the
-    loss `history`, `evals`, `start_step`, `step` and `stopped` ("max_steps", "time_budget", "signal").
+    loss `history`, `evals`, `start_step`, `step` and `stopped` ("max_steps", "time_budget", "signal",
+    "non_finite": MAX_BAD_STEPS updates in a row had non-finite gradients).
     With `keep_best`, the saved model is the weights of the evaluation (periodic or final) with the highest
     validation exact match, kept in memory during this run (`best_step` in the summary); the checkpoint stays
     the latest state, so resuming continues from where training stopped. `rename_prob`: the share of training
@@ -278,10 +283,16 @@ def train(train_jsonl: str | Path, valid_jsonl: str | Path, out_dir: str | Path,
     ex_log, loss_log, n_log, stopped = 0, 0.0, 0, "max_steps"
     skipped = bad_run = 0  # optimizer steps skipped for non-finite gradients: in all, and in a row
 
+    best: dict[str, Any] = {"em": -1.0, "step": None, "weights": None}
+    if keep_best and ckpt and state.get("best_step") is not None and (ckpt / "best.safetensors").is_file():
+        best.update(em=float(state["best_em"]), step=int(state["best_step"]),
+                    weights=load_file(str(ckpt / "best.safetensors")))
+
     def snapshot() -> dict[str, Any]:
         return {"step": step, "epoch": epoch, "batch_in_epoch": pos, "total_steps": total, "examples": examples,
                 "preset": preset, "train_seconds": prior_s + time.time() - t_run, "seed": seed,
-                "batch_size": batch_size, "world": world, "train_jsonl": str(train_jsonl)}
+                "batch_size": batch_size, "world": world, "train_jsonl": str(train_jsonl),
+                "rename_prob": rename_prob, "best_em": best["em"], "best_step": best["step"]}
 
     def sync(values: list[int]) -> list[int]:
         if world == 1:
@@ -292,10 +303,10 @@ def train(train_jsonl: str | Path, valid_jsonl: str | Path, out_dir: str | Path,
 
     def checkpoint() -> None:
         if main:
-            save_checkpoint(out / "checkpoint", acc.unwrap_model(model), opt, snapshot(), tok, base_vocab)
+            save_checkpoint(out / "checkpoint", acc.unwrap_model(model), opt, snapshot(), tok, base_vocab,
+                            best["weights"])
         acc.wait_for_everyone()
 
-    best: dict[str, Any] = {"em": -1.0, "step": None, "weights": None}
 
     def run_eval() -> dict[str, float]:
         res: dict[str, float] = {}
@@ -323,26 +334,32 @@ def train(train_jsonl: str | Path, valid_jsonl: str | Path, out_dir: str | Path,
                 loss = model(**batch).loss
                 acc.backward(loss)
                 norm = acc.clip_grad_norm_(model.parameters(), 1.0)
-                if norm is None or bool(torch.isfinite(norm)):
+                finite = norm is None or bool(torch.isfinite(norm))
+                if acc.scaler is not None:  # fp16: the gradient scaler skips an overflowed update itself
                     opt.step()
-                    bad_run = 0
-                else:  # an overflow: skip the update rather than write NaN into the weights
-                    skipped, bad_run = skipped + 1, bad_run + 1
-                    if bad_run >= MAX_BAD_STEPS:
-                        raise FloatingPointError(f"{bad_run} non-finite gradients in a row at step {step + 1}; "
-                                                 f"lower --lr or use --mixed-precision no")
+                    finite = not opt.step_was_skipped
+                elif finite:  # otherwise skip it here, rather than write NaN into the weights
+                    opt.step()
+                skipped, bad_run = (skipped, 0) if finite else (skipped + 1, bad_run + 1)
                 opt.zero_grad(set_to_none=True)
                 step, pos = step + 1, pos + 1
                 n_ex = len(batches[pos - 1]) * world
                 examples, ex_log = examples + n_ex, ex_log + n_ex
-                loss_log, n_log = loss_log + float(loss.detach()), n_log + 1
+                if finite:
+                    loss_log, n_log = loss_log + float(loss.detach()), n_log + 1
                 if step % log_every == 0 or step == total:
                     dt = time.time() - t_log
-                    history.append({"step": step, "loss": loss_log / n_log, "examples_per_s": ex_log / dt})
-                    say(f"step {step}/{total} | epoch {epoch} | loss {loss_log / n_log:.4f} | lr {opt.param_groups[0]['lr']:.2e}"
+                    mean = loss_log / n_log if n_log else float("nan")
+                    history.append({"step": step, "loss": mean, "examples_per_s": ex_log / dt})
+                    say(f"step {step}/{total} | epoch {epoch} | loss {mean:.4f} | lr {opt.param_groups[0]['lr']:.2e}"
                         f" | {ex_log / dt:.1f} ex/s | elapsed {time.time() - t0:.0f}s"
                         + (f" | {skipped} non-finite steps skipped" if skipped else ""))
                     t_log, ex_log, loss_log, n_log = time.time(), 0, 0.0, 0
+                if bad_run >= MAX_BAD_STEPS:  # every process saw the same (reduced) gradients: same decision
+                    say(f"stopping: {bad_run} non-finite gradients in a row at step {step}; lower --lr, or use "
+                        f"--mixed-precision no")
+                    stopped = "non_finite"
+                    break
                 if eval_every and step % eval_every == 0 and step < total:
                     run_eval()
                 # decisions every process must share (else DDP deadlocks): the main process's
@@ -378,7 +395,7 @@ def train(train_jsonl: str | Path, valid_jsonl: str | Path, out_dir: str | Path,
     if main and keep_best and best["weights"] is not None and best["step"] != step:
         acc.unwrap_model(model).load_state_dict(best["weights"])
         say(f"keeping the weights of step {best['step']} (valid_em {best['em']:.4f}) rather than step {step}")
-        chosen = next(e for e in evals if e["step"] == best["step"])
+        chosen = next((e for e in evals if e["step"] == best["step"]), {"valid_exact_match": best["em"]})
         final = {**{k: v for k, v in chosen.items() if k != "step"},
                  "final_step_valid_exact_match": final.get("valid_exact_match", float("nan"))}
     summary: dict[str, Any] = {
@@ -450,6 +467,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep-best", action="store_true",
                    help="save the weights with the best validation exact match of this run, not the last")
     a = vars(p.parse_args(argv))
+    if not 0.0 <= a["rename_prob"] <= 1.0:
+        p.error("--rename-prob must be between 0 and 1")
     summary = train(a.pop("train"), a.pop("valid"), a.pop("out"), **a)
     print(json.dumps({k: v for k, v in summary.items() if k not in ("history", "evals")}, indent=2), flush=True)
     return 0
