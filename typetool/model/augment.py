@@ -2,8 +2,9 @@
 
 Does: for a training record whose target names a project type that also appears in its input (in the scope
 `names:` line, a constructor call, an isinstance check...), replace that name everywhere in the input, the
-target and the scope names by a fresh, plausible identifier built from CamelCase parts of other project type
-names (`CSTNode` -> `ParserVisitorState`). A model that only memorizes its training packages' classes cannot
+target and the scope names by a fresh, plausible identifier: new CamelCase parts of other project type names
+before the name's own last word (`CSTNode` -> `ParserBatchNode`), so the word that ties a class to its uses
+survives. A model that only memorizes its training packages' classes cannot
 predict such a name; one that reads it from the slice can, and that is what a project's own classes need at
 prediction time (the entity-linking idea of the seed papers). Deterministic per (seed, record index).
 Does not: touch the builtin, typing and common stdlib names of `typetool.typenames` (other stdlib or DOM classes
@@ -22,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from typetool.model.grammar import NAME_RE, builtin_names
 from typetool.typenames import PYTHON_BUILTIN_TYPES, TS_BUILTIN_TYPES, is_stdlib_name
 
-VERSION = 2  # part of the tokenized-data cache key: bump when renaming changes what it produces
+VERSION = 3  # part of the tokenized-data cache key: bump when renaming changes what it produces
 _PART_RE = re.compile(r"[A-Z]+(?![a-z])|[A-Z][a-z0-9]*|[a-z0-9]+")
 
 
@@ -48,11 +49,17 @@ def name_parts(targets: Iterable[str], language: str) -> list[str]:
 
 
 def fresh_name(old: str, parts: list[str], rng: random.Random, taken: str, language: str = "py") -> str:
-    """A CamelCase identifier of 1-3 parts, with `old`'s leading underscores, that does not occur in `taken` and
-    is itself renameable (never `None`, `Optional`, `Promise`...)."""
+    """A CamelCase identifier with `old`'s leading underscores and last word (1-2 new parts before it; 1-3 parts
+    when `old` has no capitalized last word of 3+ letters), that does not occur in `taken` and is itself
+    renameable (never `None`, `Optional`, `Promise`...)."""
     lead = old[:len(old) - len(old.lstrip("_"))]
+    own = _PART_RE.findall(old.lstrip("_"))
+    head = own[-1] if own and own[-1][:1].isupper() and len(own[-1]) >= 3 else ""
     for _ in range(50):
-        new = lead + "".join(rng.choice(parts) for _ in range(rng.choice((1, 2, 2, 3))))
+        # keep the head word (`...Visitor`, `...Node`): it is what ties a name to its uses and to the names of
+        # the values it types (`visitor`, `node`); the rest is new
+        new = lead + "".join(rng.choice(parts) for _ in range(rng.choice((1, 1, 2) if head else (1, 2, 2, 3))))
+        new += head
         if (new != old and renameable(new, language) and not keyword.iskeyword(new)
                 and not re.search(rf"(?<![\w$]){re.escape(new)}(?![\w$])", taken)):
             return new
