@@ -1514,20 +1514,10 @@ def apply_types(text: str | cst.Module, relpath: str, types: Mapping[str, TypeNo
     outcomes: list[SlotOutcome] = []
     replaced: list[cst.Annotation | None] = []
     for slot_id in sorted(types, key=_slot_order(w)):
-        raw = types[slot_id]
-        shown = raw if isinstance(raw, str) else to_str(raw)
         slot = w.slots.get(slot_id)
-        if slot is None:
-            outcomes.append(_outcome(slot_id, SlotStatus.ERROR, UNKNOWN_SLOT, slot_id=slot_id))
-            continue
-        try:
-            t = raw if isinstance(raw, TypeNode) else parse_type(raw)
-        except TypeParseError as exc:
-            outcomes.append(_outcome(slot_id, SlotStatus.ERROR, INVALID_TYPE, slot_id=slot_id, type=shown,
-                                     reason=exc))
-            continue
-        if t == HOLE:
-            outcomes.append(SlotOutcome(slot_id, SlotStatus.SKIPPED, reason=ALL_HOLE[1], code=ALL_HOLE[0]))
+        t, shown, refused = slot_type(slot_id, types[slot_id], slot is not None)
+        if refused is not None or slot is None or t is None:
+            outcomes.append(refused or _outcome(slot_id, SlotStatus.ERROR, UNKNOWN_SLOT, slot_id=slot_id))
             continue
         if slot.type_comment:
             outcomes.append(SlotOutcome(slot_id, SlotStatus.SKIPPED, reason="has a `# type:` comment"))
@@ -1565,6 +1555,23 @@ def apply_types(text: str | cst.Module, relpath: str, types: Mapping[str, TypeNo
 
 def _outcome(sid: str, status: SlotStatus, entry: tuple[str, str], /, **kw: object) -> SlotOutcome:
     return SlotOutcome(sid, status, reason=entry[1].format(**kw), code=entry[0])
+
+
+def slot_type(slot_id: str, raw: TypeNode | str, known: bool) -> tuple[TypeNode | None, str, SlotOutcome | None]:
+    """The per-slot checks both write-backs (Python and TypeScript) make first: the slot must exist in the file
+    (`known`), the type must parse, and an all-hole type is not written. Returns (type, its text as given, None)
+    to go on with, or (None, text, the outcome to report)."""
+    shown = raw if isinstance(raw, str) else to_str(raw)
+    if not known:
+        return None, shown, _outcome(slot_id, SlotStatus.ERROR, UNKNOWN_SLOT, slot_id=slot_id)
+    try:
+        t = raw if isinstance(raw, TypeNode) else parse_type(raw)
+    except TypeParseError as exc:
+        return None, shown, _outcome(slot_id, SlotStatus.ERROR, INVALID_TYPE, slot_id=slot_id, type=shown,
+                                     reason=exc)
+    if t == HOLE:
+        return None, shown, _outcome(slot_id, SlotStatus.SKIPPED, ALL_HOLE)
+    return t, shown, None
 
 
 def _annotation_node(slot: LocatedSlot) -> cst.Annotation | None:

@@ -44,8 +44,6 @@ import tree_sitter as ts
 
 from typetool.diagnostics import Diagnostic, Severity
 from typetool.messages import (
-    ALL_HOLE,
-    INVALID_TYPE,
     JS_FILE,
     SYNTAX,
     TS_ANNOTATED,
@@ -62,7 +60,7 @@ from typetool.ts.facts import build_module
 from typetool.ts.parse import grammar_for, is_declaration_file, is_typescript, parse_bytes, parse_typescript
 from typetool.ts.slots import TsSlotSite, extract_ts_slots
 from typetool.ts.typeexpr import to_ts
-from typetool.typeexpr import HOLE, TypeNode, TypeParseError, parse_type, to_str
+from typetool.typeexpr import TypeNode
 from typetool.writeback import (
     FileOutcome,
     FileStatus,
@@ -78,6 +76,7 @@ from typetool.writeback import (
     _slot_diags,
     atomic_write,
     encode_like,
+    slot_type,
 )
 
 __all__ = [
@@ -244,20 +243,10 @@ def apply_ts_types(data: bytes, relpath: str, types: Mapping[str, TypeNode | str
     wrapped: set[tuple[int, int]] = set()
     outcomes: list[SlotOutcome] = []
     for slot_id in sorted(types, key=_slot_order(sites)):
-        raw = types[slot_id]
-        shown = raw if isinstance(raw, str) else to_str(raw)
         site = by_id.get(slot_id)
-        if site is None:
-            outcomes.append(_outcome(slot_id, SlotStatus.ERROR, UNKNOWN_SLOT, slot_id=slot_id))
-            continue
-        try:
-            t = raw if isinstance(raw, TypeNode) else parse_type(raw)
-        except TypeParseError as exc:
-            outcomes.append(_outcome(slot_id, SlotStatus.ERROR, INVALID_TYPE, slot_id=slot_id, type=shown,
-                                     reason=exc))
-            continue
-        if t == HOLE:
-            outcomes.append(_skipped(slot_id, ALL_HOLE))
+        t, shown, refused = slot_type(slot_id, types[slot_id], site is not None)
+        if refused is not None or site is None or t is None:
+            outcomes.append(refused or _outcome(slot_id, SlotStatus.ERROR, UNKNOWN_SLOT, slot_id=slot_id))
             continue
         printed = to_ts(t, hole="any")
         existing = site.slot.annotation
@@ -288,10 +277,6 @@ def apply_ts_types(data: bytes, relpath: str, types: Mapping[str, TypeNode | str
     edits.sort(key=lambda e: e.key)
     new = bom + _apply_edits(body, edits) if edits else data
     return TsRewrite(data, new, tuple(outcomes), tuple(edits))
-
-
-def _skipped(slot_id: str, entry: tuple[str, str]) -> SlotOutcome:
-    return SlotOutcome(slot_id, SlotStatus.SKIPPED, reason=entry[1], code=entry[0])
 
 
 # ------------------------------------------------------------------------------------------------------ strip
