@@ -27,8 +27,8 @@ from typetool.calibration import Reliability, fit, reliability, reliability_html
 from typetool.corpus import labelled_slices
 from typetool.diagnostics import Diagnostic
 from typetool.evaluate import Report, common_type_names, heuristic_type, predictions_from_annotated_copy
-from typetool.pipeline import iter_sites
 from typetool.model.tokenizer import py_or_ts
+from typetool.pipeline import iter_sites
 from typetool.predictions import TypePredictor, canonical, normalizer
 from typetool.predsets import (
     DEFAULT_MAX_HOLES,
@@ -41,7 +41,7 @@ from typetool.predsets import (
 from typetool.project import Project
 from typetool.slices import render_slice
 from typetool.sources import relpath_for
-from typetool.typeexpr import hole_count, normalize, normalize_label, parse_type, size, to_str
+from typetool.typeexpr import hole_count, normalize_label, parse_type, size, to_str
 
 EPSILONS = (0.05, 0.1, 0.2)
 LANGUAGE_NAMES = {"py": "Python", "ts": "TypeScript"}
@@ -147,6 +147,46 @@ def first_covering(outputs: ModelOutputs, records: Sequence[Record], max_holes: 
         # the decoded tree is compared normalized, as the truth is
         result.append(first_covering_index(nc, truth, TAU_GRID, max_holes))
     return result
+
+
+LINK_BONUS_GRID = (0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 10.0, 15.0, 20.0, 30.0)
+
+
+def fit_link_bonus(predictor: TypePredictor, records: Sequence[Record], batch_size: int = 64) -> dict[str, Any]:
+    """Choose the log-prob bonus of name-linked candidates (`model/linking.py`) that gives the best top-1 exact
+    match on `records` (the calibration split; ties go to the smaller bonus), store it in the model's
+    decoding.json and return {"bonus", "links", "n", "top1": {bonus: accuracy}}. Calibration must follow, on the
+    same records, since the bonus changes the scores it calibrates."""
+    from typetool.model.predict import with_bonus
+
+    settings = predictor.predictor.settings
+    settings.link_bonus = 0.0
+    outputs = run_model(predictor, records, batch_size)
+    links = predictor.predictor.linked([r.input for r in records], [list(r.names) for r in records], batch_size)
+    golds = [canonical(r.target, r.language) for r in records]
+    linked: list[tuple[str, Any] | None] = []
+    for r, c in zip(records, links):
+        ok = c is not None
+        if ok and c is not None and r.language == "ts":  # the compiler's rules, as run_model applies them
+            from typetool.ts.slices import allowed_in_input
+
+            ok = allowed_in_input(r.kind, r.input, c.type)
+        linked.append((canonical(c.type, r.language), c) if ok and c is not None else None)
+    top1: dict[float, float] = {}
+    for bonus in LINK_BONUS_GRID:
+        hits = 0
+        for gold, ranked, logps, link in zip(golds, outputs.ranked, outputs.logps, linked):
+            top = ranked[0] if ranked else None
+            if link is not None and bonus > 0:
+                others = [lp for t, lp in zip(ranked, logps) if t != link[0]]
+                if not others or with_bonus(link[1], bonus).score >= max(others):
+                    top = link[0]
+            hits += top == gold
+        top1[bonus] = hits / max(len(records), 1)
+    best = max(LINK_BONUS_GRID, key=lambda b: (top1[b], -b))
+    settings.link_bonus = best
+    settings.save(predictor.model_dir / "decoding.json")
+    return {"bonus": best, "links": sum(x is not None for x in linked), "n": len(records), "top1": top1}
 
 
 def calibrate(predictor: TypePredictor, records: Sequence[Record], batch_size: int = 64,

@@ -68,6 +68,18 @@ def cache_of(out: Any) -> Any:
     return getattr(out, CACHE_FIELD)
 
 
+def with_bonus(c: Candidate, bonus: float) -> Candidate:
+    """`c` with `bonus` added to its log-probs from the first token on, each capped at 0 (certainty) and the
+    rest carried to the next: the score becomes min(0, score + bonus)."""
+    lps: list[float] = []
+    rest = bonus
+    for lp in c.token_logprobs:
+        new = min(0.0, lp + rest)
+        rest -= new - lp
+        lps.append(new)
+    return Candidate(c.type, sum(lps), lps, c.tokens, c.offsets)
+
+
 def pad_batch(seqs: list[list[int]], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     width = max(len(s) for s in seqs)
     ids = torch.full((len(seqs), width), PAD_ID, dtype=torch.long)  # [B, S]
@@ -289,7 +301,32 @@ class Predictor:
             search = self._beam_search if not reference and self._fast_search_ok() else self._beam_search_reference
             for i, cands in zip(rows, search(x, mask, ctxs, K, top_k)):
                 results[i] = cands
+        if self.settings.link_bonus > 0:
+            self._add_links(inputs, scope_names, results, top_k, batch_size, self.settings.link_bonus)
         return results
+
+    def linked(self, inputs: list[str], scope_names: list[list[str]], batch_size: int = 64
+               ) -> list[Candidate | None]:
+        """The name-linked type of each input (`linking.linked_type`) as a candidate with the model's own
+        teacher-forced token log-probs (no bonus); None where there is no link or the grammar excludes it."""
+        from typetool.model.linking import linked_type
+
+        links = [linked_type(t, s) for t, s in zip(inputs, scope_names)]
+        rows = [i for i, t in enumerate(links) if t is not None]
+        out: list[Candidate | None] = [None] * len(inputs)
+        forced = self.forced([inputs[i] for i in rows], [str(links[i]) for i in rows],
+                             [scope_names[i] for i in rows], batch_size, allow_type_names=False)
+        for i, c in zip(rows, forced):
+            out[i] = c
+        return out
+
+    def _add_links(self, inputs: list[str], scope_names: list[list[str]], results: list[list[Candidate]],
+                   top_k: int, batch_size: int, bonus: float) -> None:
+        for i, c in enumerate(self.linked(inputs, scope_names, batch_size)):
+            if c is not None:
+                c = with_bonus(c, bonus)
+                ranked = sorted([c, *(d for d in results[i] if d.type != c.type)], key=lambda d: -d.score)
+                results[i] = ranked[:top_k]
 
     def _allowed_mask(self, states: list[State | None], ctxs: list[Context], remaining: int) -> torch.Tensor:
         """bool [N, V]: the tokens each row may emit next (dead rows: EOS only)."""
@@ -516,13 +553,19 @@ class Predictor:
         tokens = [self.grammar.id_to_token[i] for i in ids] + [EOS]
         return Candidate(text, score, list(lps), tokens, spans + [(len(text), len(text))])
 
-    @torch.inference_mode()
     def score(self, inputs: list[str], types: list[str], scope_names: list[list[str]] | None = None,
               batch_size: int = 64, allow_type_names: bool = True) -> list[float]:
         """Teacher-forced log-prob of each given type under the same constrained, renormalized distribution
         that `predict` searches (-inf where the grammar or the length limit excludes the type). With
         `allow_type_names`, the type's own names join the example's scope names, so a project class scored
         under an empty context (a calibration prior) gets a finite log-prob."""
+        return [c.score if c is not None else NEG_INF
+                for c in self.forced(inputs, types, scope_names, batch_size, allow_type_names)]
+
+    @torch.inference_mode()
+    def forced(self, inputs: list[str], types: list[str], scope_names: list[list[str]] | None = None,
+               batch_size: int = 64, allow_type_names: bool = True) -> list[Candidate | None]:
+        """`score`, as candidates with their per-token log-probs (None where `score` is -inf)."""
         scope_names = scope_names if scope_names is not None else [[] for _ in inputs]
         generic: list[list[str]] = [[] for _ in types]
         if allow_type_names:
@@ -531,7 +574,7 @@ class Predictor:
         ids, order = self._order(inputs)
         targets = encode_targets(self.tokenizer, types)
         L = self.settings.max_target_len
-        out_scores = [NEG_INF] * len(inputs)
+        out: list[Candidate | None] = [None] * len(inputs)
         for start in range(0, len(order), batch_size):
             rows = [i for i in order[start:start + batch_size] if len(targets[i]) <= L]
             if not rows:
@@ -540,14 +583,15 @@ class Predictor:
             y, _ = pad_batch([[PAD_ID] + targets[i][:-1] for i in rows], self.device)  # shifted right
             logits = self.model(input_ids=x, attention_mask=mask, decoder_input_ids=y).logits.float()  # [B, T, V]
             for k, i in enumerate(rows):
-                ctx, s, total = self.context(inputs[i], scope_names[i], generic[i]), State(), 0.0
+                ctx, s = self.context(inputs[i], scope_names[i], generic[i]), State()
+                lps: list[float] = []
                 for t, tok in enumerate(targets[i]):
                     allow = self._allowed_mask([s], [ctx], L - t)[0]  # [V]
                     if not bool(allow[tok]):
-                        total = NEG_INF
                         break
-                    total += float(torch.log_softmax(logits[k, t].masked_fill(~allow, NEG_INF), -1)[tok])
+                    lps.append(float(torch.log_softmax(logits[k, t].masked_fill(~allow, NEG_INF), -1)[tok]))
                     if tok != EOS_ID:
                         s = self.grammar.advance(s, tok, ctx)
-                out_scores[i] = total
-        return out_scores
+                if len(lps) == len(targets[i]):
+                    out[i] = self._candidate(sum(lps), tuple(targets[i][:-1]), tuple(lps))
+        return out
