@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from typetool.model.linking import linked_type
-from typetool.model.predict import Candidate, with_bonus
+from typetool.model.predict import Candidate, as_link
 
 
 @pytest.mark.parametrize(("text", "names", "expected"), [
@@ -37,43 +37,45 @@ def test_no_links(text: str, names: list[str]) -> None:
     assert linked_type(text, names) is None
 
 
-def test_bonus_is_capped_at_certainty() -> None:
+def test_a_link_carries_its_probability_on_its_first_token() -> None:
     c = Candidate("CSTNode", -9.0, [-8.0, -0.5, -0.5], ["CST", "Node", "</s>"], [(0, 3), (3, 7), (7, 7)])
-    assert with_bonus(c, 3.0).token_logprobs == [-5.0, -0.5, -0.5] and with_bonus(c, 3.0).score == -6.0
-    assert with_bonus(c, 8.5).token_logprobs == [0.0, -0.0, -0.5] and with_bonus(c, 8.5).score == -0.5
-    assert with_bonus(c, 30.0).token_logprobs == [0.0, 0.0, 0.0] and with_bonus(c, 30.0).score == 0.0
-    assert with_bonus(c, 0.0) == c
+    link = as_link(c, math.log(0.6))
+    assert link.token_logprobs == [math.log(0.6), 0.0, 0.0] and link.score == math.log(0.6)
+    assert (link.type, link.tokens, link.offsets) == (c.type, c.tokens, c.offsets)
 
 
-def test_predictor_adds_the_link_and_the_fit_chooses_a_bonus(tiny_model: Path, tmp_path: Path) -> None:
-    """With a bonus, the linked class joins the candidates with the model's own token log-probs plus the bonus on
-    its first token; without one, outputs are the model's alone. The fit writes its choice to decoding.json."""
-    from typetool.evaluation_run import Record, fit_link_bonus
+def test_predictor_adds_the_link_and_the_fit_measures_it(tiny_model: Path, tmp_path: Path) -> None:
+    """With a link probability, the linked class joins the candidates scored log p (ahead of every candidate
+    the model scores lower); without one, outputs are the model's alone. The fit measures p on the records and
+    writes log p to decoding.json."""
+    from typetool.evaluation_run import Record, fit_link_prob
     from typetool.predictions import TypePredictor
 
     model = tmp_path / "m"
     shutil.copytree(tiny_model, model)
     text = "<py> param widget_node of render(widget_node)\nuses: .children\nnames: WidgetNode ; Other"
+    names = [["WidgetNode", "Other"]]
     pred = TypePredictor(model)
-    plain = pred.predictor.predict([text], [["WidgetNode", "Other"]], top_k=3)[0]
-    forced = pred.predictor.linked([text], [["WidgetNode", "Other"]])[0]
+    plain = pred.predictor.predict([text], names, top_k=3)[0]
+    forced = pred.predictor.linked([text], names)[0]
     assert forced is not None and forced.type == "WidgetNode" and math.isclose(
         forced.score, sum(forced.token_logprobs))
-    pred.predictor.settings.link_bonus = 50.0
-    linked = pred.predictor.predict([text], [["WidgetNode", "Other"]], top_k=3)[0]
-    assert linked[0].type == "WidgetNode" and linked[0].score == 0.0
+    pred.predictor.settings.link_logprob = math.log(0.999)
+    linked = pred.predictor.predict([text], names, top_k=3)[0]
+    assert linked[0].type == "WidgetNode" and linked[0].score == math.log(0.999)
     assert [c.type for c in linked[1:]] == [c.type for c in plain if c.type != "WidgetNode"][:2]
-    pred.predictor.settings.link_bonus = 0.0
-    assert [c.type for c in pred.predictor.predict([text], [["WidgetNode", "Other"]], top_k=3)[0]] == \
-        [c.type for c in plain]
+    pred.predictor.settings.link_logprob = -1000.0  # below everything: last, and cut by top_k
+    assert "WidgetNode" not in [c.type for c in pred.predictor.predict([text], names, top_k=3)[0]] or \
+        "WidgetNode" in [c.type for c in plain]
+    pred.predictor.settings.link_logprob = None
+    assert [c.type for c in pred.predictor.predict([text], names, top_k=3)[0]] == [c.type for c in plain]
 
-    records = [Record(text.replace("widget_node", f"widget_node{i}"), ("WidgetNode", "Other"), "WidgetNode",
-                      "param", f"x::param::f::widget_node{i}") for i in range(6)]
-    fit = fit_link_bonus(pred, records)
-    assert fit["links"] == 0  # `widget_node0` ... end in digits: the last word no longer matches
-    records = [Record(text, ("WidgetNode", "Other"), "WidgetNode", "param", f"x{i}::param::f::widget_node")
-               for i in range(6)]
-    fit = fit_link_bonus(pred, records)
-    assert fit["links"] == 6 and fit["top1"][max(fit["top1"])] == 1.0 and fit["bonus"] > 0
-    assert json.loads((model / "decoding.json").read_text())["link_bonus"] == fit["bonus"]
-    assert TypePredictor(model).predictor.settings.link_bonus == fit["bonus"]
+    right = [Record(text, ("WidgetNode", "Other"), "WidgetNode", "param", f"x{i}::param::f::widget_node")
+             for i in range(6)]
+    wrong = [Record(text, ("WidgetNode", "Other"), "int", "param", f"y{i}::param::f::widget_node")
+             for i in range(2)]
+    fit = fit_link_prob(pred, right + wrong)
+    assert (fit["links"], fit["right"]) == (8, 6) and math.isclose(fit["p"], 7 / 10)
+    assert fit["top1_with"] >= 6 / 8 - 1e-9
+    assert math.isclose(json.loads((model / "decoding.json").read_text())["link_logprob"], math.log(0.7))
+    assert math.isclose(TypePredictor(model).predictor.settings.link_logprob or 0.0, math.log(0.7))

@@ -149,44 +149,40 @@ def first_covering(outputs: ModelOutputs, records: Sequence[Record], max_holes: 
     return result
 
 
-LINK_BONUS_GRID = (0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 10.0, 15.0, 20.0, 30.0)
-
-
-def fit_link_bonus(predictor: TypePredictor, records: Sequence[Record], batch_size: int = 64) -> dict[str, Any]:
-    """Choose the log-prob bonus of name-linked candidates (`model/linking.py`) that gives the best top-1 exact
-    match on `records` (the calibration split; ties go to the smaller bonus), store it in the model's
-    decoding.json and return {"bonus", "links", "n", "top1": {bonus: accuracy}}. Calibration must follow, on the
-    same records, since the bonus changes the scores it calibrates."""
-    from typetool.model.predict import with_bonus
-
+def fit_link_prob(predictor: TypePredictor, records: Sequence[Record], batch_size: int = 64) -> dict[str, Any]:
+    """Measure how often name links (`model/linking.py`) are right on `records` (the calibration split), store
+    the log of that share (Laplace-smoothed) as the links' score in the model's decoding.json, and return
+    {"p", "links", "right", "n", "top1_without", "top1_with"}. Calibration must follow, on the same records,
+    since links change the candidates it calibrates."""
     settings = predictor.predictor.settings
-    settings.link_bonus = 0.0
+    settings.link_logprob = None
     outputs = run_model(predictor, records, batch_size)
     links = predictor.predictor.linked([r.input for r in records], [list(r.names) for r in records], batch_size)
     golds = [canonical(r.target, r.language) for r in records]
-    linked: list[tuple[str, Any] | None] = []
+    linked: list[str | None] = []
     for r, c in zip(records, links):
         ok = c is not None
         if ok and c is not None and r.language == "ts":  # the compiler's rules, as run_model applies them
             from typetool.ts.slices import allowed_in_input
 
             ok = allowed_in_input(r.kind, r.input, c.type)
-        linked.append((canonical(c.type, r.language), c) if ok and c is not None else None)
-    top1: dict[float, float] = {}
-    for bonus in LINK_BONUS_GRID:
-        hits = 0
-        for gold, ranked, logps, link in zip(golds, outputs.ranked, outputs.logps, linked):
-            top = ranked[0] if ranked else None
-            if link is not None and bonus > 0:
-                others = [lp for t, lp in zip(ranked, logps) if t != link[0]]
-                if not others or with_bonus(link[1], bonus).score >= max(others):
-                    top = link[0]
-            hits += top == gold
-        top1[bonus] = hits / max(len(records), 1)
-    best = max(LINK_BONUS_GRID, key=lambda b: (top1[b], -b))
-    settings.link_bonus = best
+        linked.append(canonical(c.type, r.language) if ok and c is not None else None)
+    n_links = sum(t is not None for t in linked)
+    right = sum(t is not None and t == g for t, g in zip(linked, golds))
+    p = (right + 1) / (n_links + 2)
+    without = with_links = 0
+    for gold, ranked, logps, link in zip(golds, outputs.ranked, outputs.logps, linked):
+        top = ranked[0] if ranked else None
+        without += top == gold
+        if link is not None and (not logps or math.log(p) >= max(
+                [lp for t, lp in zip(ranked, logps) if t != link] or [-math.inf])):
+            top = link
+        with_links += top == gold
+    settings.link_logprob = math.log(p)
     settings.save(predictor.model_dir / "decoding.json")
-    return {"bonus": best, "links": sum(x is not None for x in linked), "n": len(records), "top1": top1}
+    n = max(len(records), 1)
+    return {"p": p, "links": n_links, "right": right, "n": len(records), "top1_without": without / n,
+            "top1_with": with_links / n}
 
 
 def calibrate(predictor: TypePredictor, records: Sequence[Record], batch_size: int = 64,

@@ -21,7 +21,7 @@ from typetool.evaluation_run import (
     EvaluationResult,
     calibrate,
     evaluate_records,
-    fit_link_bonus,
+    fit_link_prob,
     records_from_jsonl,
     run_evaluations,
     write_priors,
@@ -61,9 +61,9 @@ def ship(run_dir: Path, model_dir: Path, corpus_dir: Path, package_list: Path | 
     predictor = TypePredictor(model_dir)
     t0 = time.perf_counter()
     cal_records = records_from_jsonl(corpus_dir / "calib.jsonl")
-    link = fit_link_bonus(predictor, cal_records)
-    log(f"name-link bonus {link['bonus']:g} on {link['links']} linked of {link['n']} calibration sites; top-1 by "
-        f"bonus: " + ", ".join(f"{b:g}: {100 * a:.1f}%" for b, a in link["top1"].items()))
+    link = fit_link_prob(predictor, cal_records)
+    log(f"name links: {link['right']} of {link['links']} right on {link['n']} calibration sites (p {link['p']:.3f}); "
+        f"top-1 there {100 * link['top1_without']:.1f}% -> {100 * link['top1_with']:.1f}%")
     cal = calibrate(predictor, cal_records, packages=[r.package for r in cal_records])
     cal["link"] = link
     log(f"calibrated on {len(cal_records)} sites in {time.perf_counter() - t0:.0f}s: {cal['fit']}")
@@ -183,12 +183,11 @@ def model_card(name: str, card: dict[str, Any], cal: dict[str, Any], overall: Ev
               f"{fit['brier_after']:.3f} on the calibration sites.")]
     link = cal.get("link")
     if link:
-        lines += [
-            "", (f"Name links (`typetool/model/linking.py`: a parameter named like exactly one class in scope gets "
-             f"that class as a candidate, scored by the model plus a bonus, capped at certainty): bonus "
-             f"{link['bonus']:g}, chosen on the {link['n']} calibration sites ({link['links']} linked) for the best "
-             f"top-1 there: " + ", ".join(f"{b:g} -> {100 * a:.1f}%" for b, a in link["top1"].items())
-             + ". The calibration above was fitted with it."), ""]
+        lines += ["", (f"Name links (`typetool/model/linking.py`): a parameter named like exactly one class in scope "
+                       f"gets that class as a candidate, scored log p, where p is the share of links that were "
+                       f"right on the calibration sites ({link['right']} of {link['links']}, p {link['p']:.3f}); "
+                       f"top-1 there {_pct(link['top1_without'])} without links, {_pct(link['top1_with'])} with "
+                       "them. The calibration above was fitted with them."), ""]
     for label, r in (("raw", overall.calibration_before), ("calibrated", overall.calibration_after)):
         if r is not None:
             lines.append(f"- dev-eval, {label}: ECE {r.ece:.3f}, Brier {r.brier:.3f} (n {r.n})")

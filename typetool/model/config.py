@@ -63,9 +63,9 @@ class ModelSettings:
     min_name_count: int = 1  # type-vocabulary names seen fewer times in training are not predicted
     preset: str = "small"
     format_version: int = 1
-    # log-prob bonus (from its first token on, capped at certainty) of the name-linked candidate (`linking.py`),
-    # fitted on the calibration split by `ship-model`; 0 leaves name links out
-    link_bonus: float = 0.0
+    # log-prob of a name-linked candidate (`linking.py`): log of the share of links that were right on the
+    # calibration split, measured by `ship-model`; None leaves name links out
+    link_logprob: float | None = None
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=2) + "\n")

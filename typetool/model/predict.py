@@ -68,16 +68,11 @@ def cache_of(out: Any) -> Any:
     return getattr(out, CACHE_FIELD)
 
 
-def with_bonus(c: Candidate, bonus: float) -> Candidate:
-    """`c` with `bonus` added to its log-probs from the first token on, each capped at 0 (certainty) and the
-    rest carried to the next: the score becomes min(0, score + bonus)."""
-    lps: list[float] = []
-    rest = bonus
-    for lp in c.token_logprobs:
-        new = min(0.0, lp + rest)
-        rest -= new - lp
-        lps.append(new)
-    return Candidate(c.type, sum(lps), lps, c.tokens, c.offsets)
+def as_link(c: Candidate, logprob: float) -> Candidate:
+    """`c` scored as a name link: `logprob` (the measured precision of links) on its first token, the rest
+    certain, so its prediction set keeps or drops the linked name as a whole."""
+    lps = [logprob] + [0.0] * (len(c.token_logprobs) - 1)
+    return Candidate(c.type, logprob, lps, c.tokens, c.offsets)
 
 
 def pad_batch(seqs: list[list[int]], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -301,14 +296,14 @@ class Predictor:
             search = self._beam_search if not reference and self._fast_search_ok() else self._beam_search_reference
             for i, cands in zip(rows, search(x, mask, ctxs, K, top_k)):
                 results[i] = cands
-        if self.settings.link_bonus > 0:
-            self._add_links(inputs, scope_names, results, top_k, batch_size, self.settings.link_bonus)
+        if self.settings.link_logprob is not None:
+            self._add_links(inputs, scope_names, results, top_k, batch_size, self.settings.link_logprob)
         return results
 
     def linked(self, inputs: list[str], scope_names: list[list[str]], batch_size: int = 64
                ) -> list[Candidate | None]:
         """The name-linked type of each input (`linking.linked_type`) as a candidate with the model's own
-        teacher-forced token log-probs (no bonus); None where there is no link or the grammar excludes it."""
+        teacher-forced token log-probs; None where there is no link or the grammar excludes it."""
         from typetool.model.linking import linked_type
 
         links = [linked_type(t, s) for t, s in zip(inputs, scope_names)]
@@ -321,10 +316,11 @@ class Predictor:
         return out
 
     def _add_links(self, inputs: list[str], scope_names: list[list[str]], results: list[list[Candidate]],
-                   top_k: int, batch_size: int, bonus: float) -> None:
+                   top_k: int, batch_size: int, logprob: float) -> None:
+        """Each linked type joins its example's candidates, scored `logprob`, in score order (ahead on ties)."""
         for i, c in enumerate(self.linked(inputs, scope_names, batch_size)):
             if c is not None:
-                c = with_bonus(c, bonus)
+                c = as_link(c, logprob)
                 ranked = sorted([c, *(d for d in results[i] if d.type != c.type)], key=lambda d: -d.score)
                 results[i] = ranked[:top_k]
 
