@@ -217,6 +217,7 @@ def model_card(name: str, card: dict[str, Any], cal: dict[str, Any], overall: Ev
               "- Variables and attributes have little training data and are reported separately.", "",
               "## Reproduce", "", "```",
               "typetool corpus build" + (" --language typescript --out .cache/corpus-ts" if ts else ""),
+              *(_gpu_reproduce(card, corpus_dir, name) if str(card.get("device", "cpu")).startswith("cuda") else [
               (f"python -m typetool.model.train --train {card.get('train_jsonl', f'{corpus_dir}/train.jsonl')} "
               f"--valid {card.get('valid_jsonl', f'{corpus_dir}/calib.jsonl')} "
               f"--out runs/{name} --preset {card.get('preset', 'compact')} "
@@ -225,6 +226,17 @@ def model_card(name: str, card: dict[str, Any], cal: dict[str, Any], overall: Ev
               + f"--batch-size {card.get('batch_size', 32)} --lr {card.get('lr', 0.001)} "
               + (f"--rename-prob {card['rename_prob']} " if card.get("rename_prob") else "")
               + ("--keep-best " if card.get("best_step") is not None else "")
-              + f"--max-input-len {card.get('max_input_len', 160)}"),
+              + f"--max-input-len {card.get('max_input_len', 160)}")]),
               f"typetool ship-model runs/{name} --name {name} --corpus {corpus_dir}", "```", ""]
     return "\n".join(lines)
+
+
+def _gpu_reproduce(card: dict[str, Any], corpus_dir: Path, name: str) -> list[str]:
+    """The reproduce lines of a model trained by the prepared GPU run (`scripts/gpu_train.sh`)."""
+    minutes = max(1, round(float(card.get("train_seconds", 0)) / 60))
+    lang = "ts" if card.get("language") == "ts" else "py"
+    return [f"bash scripts/gpu_prepare.sh   # here: packs {corpus_dir}/train.jsonl and the tokenizers into .gpu/",
+            f"bash scripts/gpu_train.sh {minutes}   # on the GPU machine, with .gpu/ carried; this model is the "
+            f"{lang}-{card.get('preset', 'compact')} run",
+            f"python scripts/pack_runs.py unpack OUT_DIR runs/gpu   # here; then: mv runs/gpu/{lang}-"
+            f"{card.get('preset', 'compact')} runs/{name}"]
