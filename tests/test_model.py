@@ -310,6 +310,26 @@ def test_time_budget_stops_and_saves(data: dict[str, Path], tmp_path: Path) -> N
     assert summary["train_seconds"] < 30 and (tmp_path / "tb" / "model.safetensors").exists()
 
 
+def poisoned_models(calls: dict[str, int], poison: Any) -> Any:
+    """A `new_model` whose models count their training forwards in `calls["n"]` and return a NaN loss on the
+    ones where `poison(n)` holds."""
+
+    def make(preset: str, vocab_size: int, seed: int = 0) -> Any:
+        model = new_model(preset, vocab_size, seed)
+
+        def hook(module: Any, args: Any, kwargs: Any, out: Any) -> Any:
+            if module.training and out.loss is not None:
+                calls["n"] += 1
+                if poison(calls["n"]):
+                    out.loss = out.loss * float("nan")
+            return out
+
+        model.register_forward_hook(hook, with_kwargs=True)
+        return model
+
+    return make
+
+
 def test_non_finite_gradients_skip_the_update(data: dict[str, Path], tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """An overflow (here a NaN loss injected into the third training forward) skips that optimizer step: the
@@ -317,21 +337,7 @@ def test_non_finite_gradients_skip_the_update(data: dict[str, Path], tmp_path: P
     import typetool.model.train as train_mod
 
     calls = {"n": 0}
-
-    def poisoned(preset: str, vocab_size: int, seed: int = 0) -> Any:
-        model = new_model(preset, vocab_size, seed)
-
-        def hook(module: Any, args: Any, kwargs: Any, out: Any) -> Any:
-            if module.training and out.loss is not None:
-                calls["n"] += 1
-                if calls["n"] == 3:
-                    out.loss = out.loss * float("nan")
-            return out
-
-        model.register_forward_hook(hook, with_kwargs=True)
-        return model
-
-    monkeypatch.setattr(train_mod, "new_model", poisoned)
+    monkeypatch.setattr(train_mod, "new_model", poisoned_models(calls, lambda n: n == 3))
     logs: list[str] = []
     summary = train(data["train"], data["valid"], tmp_path / "nan", max_steps=6, cache_dir=data["cache"],
                     log=logs.append, **TRAIN_KW)
@@ -382,21 +388,7 @@ def test_a_run_of_non_finite_gradients_stops_and_still_saves(data: dict[str, Pat
     import typetool.model.train as train_mod
 
     calls = {"n": 0}
-
-    def poisoned(preset: str, vocab_size: int, seed: int = 0) -> Any:
-        model = new_model(preset, vocab_size, seed)
-
-        def hook(module: Any, args: Any, kwargs: Any, out: Any) -> Any:
-            if module.training and out.loss is not None:
-                calls["n"] += 1
-                if calls["n"] >= 2:
-                    out.loss = out.loss * float("nan")
-            return out
-
-        model.register_forward_hook(hook, with_kwargs=True)
-        return model
-
-    monkeypatch.setattr(train_mod, "new_model", poisoned)
+    monkeypatch.setattr(train_mod, "new_model", poisoned_models(calls, lambda n: n >= 2))
     monkeypatch.setattr(train_mod, "MAX_BAD_STEPS", 3)
     summary = train(data["train"], data["valid"], tmp_path / "stop", max_steps=20, cache_dir=data["cache"],
                     log=lambda m: None, **TRAIN_KW)
