@@ -57,9 +57,10 @@ def test_predictor_adds_the_link_and_the_fit_measures_it(tiny_model: Path, tmp_p
     names = [["WidgetNode", "Other"]]
     pred = TypePredictor(model)
     plain = pred.predictor.predict([text], names, top_k=3)[0]
-    forced = pred.predictor.linked([text], names)[0]
-    assert forced is not None and forced.type == "WidgetNode" and math.isclose(
-        forced.score, sum(forced.token_logprobs))
+    link = pred.predictor.linked([text], names)[0]
+    assert link is not None and link.type == "WidgetNode" and link.tokens[-1] == "</s>"
+    assert link.score == 0.0 and len(link.token_logprobs) == len(link.tokens) == len(link.offsets)
+    assert pred.predictor.linked([text], [["Other"]])[0] is None  # no class in scope matches
     pred.predictor.settings.link_logprob = math.log(0.999)
     linked = pred.predictor.predict([text], names, top_k=3)[0]
     assert linked[0].type == "WidgetNode" and linked[0].score == math.log(0.999)

@@ -302,17 +302,26 @@ class Predictor:
 
     def linked(self, inputs: list[str], scope_names: list[list[str]], batch_size: int = 64
                ) -> list[Candidate | None]:
-        """The name-linked type of each input (`linking.linked_type`) as a candidate with the model's own
-        teacher-forced token log-probs; None where there is no link or the grammar excludes it."""
+        """The name-linked type of each input (`linking.linked_type`) as a candidate with token log-probs 0
+        (the model is not run: a link's score is its measured precision, `as_link`); None where there is no link
+        or the decoding grammar would not produce it. `batch_size` is unused (kept for a uniform signature)."""
         from typetool.model.linking import linked_type
 
-        links = [linked_type(t, s) for t, s in zip(inputs, scope_names)]
-        rows = [i for i, t in enumerate(links) if t is not None]
         out: list[Candidate | None] = [None] * len(inputs)
-        forced = self.forced([inputs[i] for i in rows], [str(links[i]) for i in rows],
-                             [scope_names[i] for i in rows], batch_size, allow_type_names=False)
-        for i, c in zip(rows, forced):
-            out[i] = c
+        L = self.settings.max_target_len
+        for i, (text, scope) in enumerate(zip(inputs, scope_names)):
+            link = linked_type(text, scope)
+            if link is None:
+                continue
+            target = encode_targets(self.tokenizer, [link])[0]
+            ctx, s = self.context(text, scope), State()
+            for t, tok in enumerate(target):
+                if len(target) > L or not bool(self._allowed_mask([s], [ctx], L - t)[0][tok]):
+                    break
+                if tok != EOS_ID:
+                    s = self.grammar.advance(s, tok, ctx)
+            else:
+                out[i] = self._candidate(0.0, tuple(target[:-1]), (0.0,) * len(target))
         return out
 
     def _add_links(self, inputs: list[str], scope_names: list[list[str]], results: list[list[Candidate]],
