@@ -105,16 +105,23 @@ class ModelOutputs:
     costs: list[Any] = field(default_factory=list)  # NodeCosts | None
 
 
+def _compiler_allows(r: Record, type_text: str) -> bool:
+    """Whether the TypeScript compiler's rules allow `type_text` at record `r`'s slot (always, for Python):
+    evaluation filters candidates as prediction does."""
+    if r.language != "ts":
+        return True
+    from typetool.ts.slices import allowed_in_input
+
+    return allowed_in_input(r.kind, r.input, type_text)
+
+
 def run_model(predictor: TypePredictor, records: Sequence[Record], batch_size: int = 64,
               top_k: int = 5) -> ModelOutputs:
     raw = predictor.predictor.predict([r.input for r in records], [list(r.names) for r in records],
                                       top_k=top_k, batch_size=batch_size)
     out = ModelOutputs()
     for cands, r in zip(raw, records):
-        if r.language == "ts":  # the compiler's rules filter candidates, as at prediction time
-            from typetool.ts.slices import allowed_in_input
-
-            cands = [c for c in cands if allowed_in_input(r.kind, r.input, c.type)]
+        cands = [c for c in cands if _compiler_allows(r, c.type)]
         types = [canonical(c.type, r.language) for c in cands]
         logps = [c.score for c in cands]
         out.ranked.append(types)
@@ -157,16 +164,10 @@ def fit_link_prob(predictor: TypePredictor, records: Sequence[Record], batch_siz
     settings = predictor.predictor.settings
     settings.link_logprob = None
     outputs = run_model(predictor, records, batch_size)
-    links = predictor.predictor.linked([r.input for r in records], [list(r.names) for r in records], batch_size)
+    links = predictor.predictor.linked([r.input for r in records], [list(r.names) for r in records])
     golds = [canonical(r.target, r.language) for r in records]
-    linked: list[str | None] = []
-    for r, c in zip(records, links):
-        ok = c is not None
-        if ok and c is not None and r.language == "ts":  # the compiler's rules, as run_model applies them
-            from typetool.ts.slices import allowed_in_input
-
-            ok = allowed_in_input(r.kind, r.input, c.type)
-        linked.append(canonical(c.type, r.language) if ok and c is not None else None)
+    linked = [canonical(c.type, r.language) if c is not None and _compiler_allows(r, c.type) else None
+              for r, c in zip(records, links)]
     n_links = sum(t is not None for t in linked)
     right = sum(t is not None and t == g for t, g in zip(linked, golds))
     p = (right + 1) / (n_links + 2)

@@ -236,7 +236,7 @@ def _gpu_reproduce(card: dict[str, Any], corpus_dir: Path, name: str) -> list[st
     minutes = max(1, round(float(card.get("train_seconds", 0)) / 60))
     lang = "ts" if card.get("language") == "ts" else "py"
     return [f"bash scripts/gpu_prepare.sh   # here: packs {corpus_dir}/train.jsonl and the tokenizers into .gpu/",
-            f"bash scripts/gpu_train.sh {minutes}   # on the GPU machine, with .gpu/ carried; this model is the "
-            f"{lang}-{card.get('preset', 'compact')} run",
-            f"python scripts/pack_runs.py unpack OUT_DIR runs/gpu   # here; then: mv runs/gpu/{lang}-"
-            f"{card.get('preset', 'compact')} runs/{name}"]
+            (f"bash scripts/gpu_train.sh {minutes}   # on the GPU machine, with .gpu/ carried; this model is the "
+             f"{lang}-{card.get('preset', 'compact')} run"),
+            (f"python scripts/pack_runs.py unpack OUT_DIR runs/gpu   # here; then: mv runs/gpu/{lang}-"
+             f"{card.get('preset', 'compact')} runs/{name}")]

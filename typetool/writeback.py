@@ -1515,10 +1515,12 @@ def apply_types(text: str | cst.Module, relpath: str, types: Mapping[str, TypeNo
     replaced: list[cst.Annotation | None] = []
     for slot_id in sorted(types, key=_slot_order(w)):
         slot = w.slots.get(slot_id)
-        t, shown, refused = slot_type(slot_id, types[slot_id], slot is not None)
-        if refused is not None or slot is None or t is None:
-            outcomes.append(refused or _outcome(slot_id, SlotStatus.ERROR, UNKNOWN_SLOT, slot_id=slot_id))
+        checked = slot_type(slot_id, types[slot_id], slot is not None)
+        if isinstance(checked, SlotOutcome):
+            outcomes.append(checked)
             continue
+        assert slot is not None  # slot_type refused unknown slots
+        t, shown = checked
         if slot.type_comment:
             outcomes.append(SlotOutcome(slot_id, SlotStatus.SKIPPED, reason="has a `# type:` comment"))
             continue
@@ -1557,21 +1559,20 @@ def _outcome(sid: str, status: SlotStatus, entry: tuple[str, str], /, **kw: obje
     return SlotOutcome(sid, status, reason=entry[1].format(**kw), code=entry[0])
 
 
-def slot_type(slot_id: str, raw: TypeNode | str, known: bool) -> tuple[TypeNode | None, str, SlotOutcome | None]:
+def slot_type(slot_id: str, raw: TypeNode | str, known: bool) -> tuple[TypeNode, str] | SlotOutcome:
     """The per-slot checks both write-backs (Python and TypeScript) make first: the slot must exist in the file
-    (`known`), the type must parse, and an all-hole type is not written. Returns (type, its text as given, None)
-    to go on with, or (None, text, the outcome to report)."""
+    (`known`), the type must parse, and an all-hole type is not written. Returns (type, its text as given)
+    to go on with, or the outcome to report."""
     shown = raw if isinstance(raw, str) else to_str(raw)
     if not known:
-        return None, shown, _outcome(slot_id, SlotStatus.ERROR, UNKNOWN_SLOT, slot_id=slot_id)
+        return _outcome(slot_id, SlotStatus.ERROR, UNKNOWN_SLOT, slot_id=slot_id)
     try:
         t = raw if isinstance(raw, TypeNode) else parse_type(raw)
     except TypeParseError as exc:
-        return None, shown, _outcome(slot_id, SlotStatus.ERROR, INVALID_TYPE, slot_id=slot_id, type=shown,
-                                     reason=exc)
+        return _outcome(slot_id, SlotStatus.ERROR, INVALID_TYPE, slot_id=slot_id, type=shown, reason=exc)
     if t == HOLE:
-        return None, shown, _outcome(slot_id, SlotStatus.SKIPPED, ALL_HOLE)
-    return t, shown, None
+        return _outcome(slot_id, SlotStatus.SKIPPED, ALL_HOLE)
+    return t, shown
 
 
 def _annotation_node(slot: LocatedSlot) -> cst.Annotation | None:

@@ -21,7 +21,7 @@ import torch
 from safetensors.numpy import load_file, save_file
 from tokenizers import Tokenizer
 
-from typetool.model.tokenizer import PAD_ID, encode_inputs, encode_targets
+from typetool.model.tokenizer import PAD_ID, encode_inputs, encode_targets, py_or_ts
 
 FORMAT = 1
 CHUNK = 20_000
@@ -32,6 +32,13 @@ def iter_jsonl(path: Path) -> Iterator[dict[str, str]]:
         for line in f:
             if line.strip():
                 yield json.loads(line)
+
+
+def data_language(path: Path) -> str:
+    """"py" or "ts": the language tag of a dataset's first input."""
+    for record in iter_jsonl(path):
+        return py_or_ts(str(record["input"]))
+    return "py"
 
 
 @dataclass
@@ -107,9 +114,8 @@ def prepare(jsonl: str | Path, tokenizer: Tokenizer, cache_dir: str | Path, max_
     language = "py"
     if rename_prob:
         from typetool.model.augment import name_parts, rename_records
-        from typetool.model.tokenizer import py_or_ts
 
-        language = next((py_or_ts(r["input"]) for r in iter_jsonl(path)), "py")
+        language = data_language(path)
         parts = name_parts((r["target"] for r in iter_jsonl(path)), language)
     line = 0
     while chunk := [r for _, r in zip(range(CHUNK), records)]:

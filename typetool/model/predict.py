@@ -297,37 +297,45 @@ class Predictor:
             for i, cands in zip(rows, search(x, mask, ctxs, K, top_k)):
                 results[i] = cands
         if self.settings.link_logprob is not None:
-            self._add_links(inputs, scope_names, results, top_k, batch_size, self.settings.link_logprob)
+            self._add_links(inputs, scope_names, results, top_k, self.settings.link_logprob)
         return results
 
-    def linked(self, inputs: list[str], scope_names: list[list[str]], batch_size: int = 64
-               ) -> list[Candidate | None]:
+    def linked(self, inputs: list[str], scope_names: list[list[str]]) -> list[Candidate | None]:
         """The name-linked type of each input (`linking.linked_type`) as a candidate with token log-probs 0
         (the model is not run: a link's score is its measured precision, `as_link`); None where there is no link
-        or the decoding grammar would not produce it. `batch_size` is unused (kept for a uniform signature)."""
+        or the decoding grammar would not produce it."""
         from typetool.model.linking import linked_type
 
         out: list[Candidate | None] = [None] * len(inputs)
-        L = self.settings.max_target_len
         for i, (text, scope) in enumerate(zip(inputs, scope_names)):
             link = linked_type(text, scope)
             if link is None:
                 continue
             target = encode_targets(self.tokenizer, [link])[0]
-            ctx, s = self.context(text, scope), State()
-            for t, tok in enumerate(target):
-                if len(target) > L or not bool(self._allowed_mask([s], [ctx], L - t)[0][tok]):
-                    break
-                if tok != EOS_ID:
-                    s = self.grammar.advance(s, tok, ctx)
-            else:
+            if self._grammar_masks(self.context(text, scope), target) is not None:
                 out[i] = self._candidate(0.0, tuple(target[:-1]), (0.0,) * len(target))
         return out
 
+    def _grammar_masks(self, ctx: Context, target: list[int]) -> list[torch.Tensor] | None:
+        """The allowed-token mask [V] at each step of decoding `target` (EOS included) under `ctx`, as the
+        search applies them; None when the grammar or the length limit excludes `target`."""
+        L = self.settings.max_target_len
+        if len(target) > L:
+            return None
+        s, masks = State(), []
+        for t, tok in enumerate(target):
+            allow = self._allowed_mask([s], [ctx], L - t)[0]  # [V]
+            if not bool(allow[tok]):
+                return None
+            masks.append(allow)
+            if tok != EOS_ID:
+                s = self.grammar.advance(s, tok, ctx)
+        return masks
+
     def _add_links(self, inputs: list[str], scope_names: list[list[str]], results: list[list[Candidate]],
-                   top_k: int, batch_size: int, logprob: float) -> None:
+                   top_k: int, logprob: float) -> None:
         """Each linked type joins its example's candidates, scored `logprob`, in score order (ahead on ties)."""
-        for i, c in enumerate(self.linked(inputs, scope_names, batch_size)):
+        for i, c in enumerate(self.linked(inputs, scope_names)):
             if c is not None:
                 c = as_link(c, logprob)
                 ranked = sorted([c, *(d for d in results[i] if d.type != c.type)], key=lambda d: -d.score)
@@ -558,19 +566,13 @@ class Predictor:
         tokens = [self.grammar.id_to_token[i] for i in ids] + [EOS]
         return Candidate(text, score, list(lps), tokens, spans + [(len(text), len(text))])
 
+    @torch.inference_mode()
     def score(self, inputs: list[str], types: list[str], scope_names: list[list[str]] | None = None,
               batch_size: int = 64, allow_type_names: bool = True) -> list[float]:
         """Teacher-forced log-prob of each given type under the same constrained, renormalized distribution
         that `predict` searches (-inf where the grammar or the length limit excludes the type). With
         `allow_type_names`, the type's own names join the example's scope names, so a project class scored
         under an empty context (a calibration prior) gets a finite log-prob."""
-        return [c.score if c is not None else NEG_INF
-                for c in self.forced(inputs, types, scope_names, batch_size, allow_type_names)]
-
-    @torch.inference_mode()
-    def forced(self, inputs: list[str], types: list[str], scope_names: list[list[str]] | None = None,
-               batch_size: int = 64, allow_type_names: bool = True) -> list[Candidate | None]:
-        """`score`, as candidates with their per-token log-probs (None where `score` is -inf)."""
         scope_names = scope_names if scope_names is not None else [[] for _ in inputs]
         generic: list[list[str]] = [[] for _ in types]
         if allow_type_names:
@@ -579,7 +581,7 @@ class Predictor:
         ids, order = self._order(inputs)
         targets = encode_targets(self.tokenizer, types)
         L = self.settings.max_target_len
-        out: list[Candidate | None] = [None] * len(inputs)
+        out_scores = [NEG_INF] * len(inputs)
         for start in range(0, len(order), batch_size):
             rows = [i for i in order[start:start + batch_size] if len(targets[i]) <= L]
             if not rows:
@@ -588,15 +590,9 @@ class Predictor:
             y, _ = pad_batch([[PAD_ID] + targets[i][:-1] for i in rows], self.device)  # shifted right
             logits = self.model(input_ids=x, attention_mask=mask, decoder_input_ids=y).logits.float()  # [B, T, V]
             for k, i in enumerate(rows):
-                ctx, s = self.context(inputs[i], scope_names[i], generic[i]), State()
-                lps: list[float] = []
-                for t, tok in enumerate(targets[i]):
-                    allow = self._allowed_mask([s], [ctx], L - t)[0]  # [V]
-                    if not bool(allow[tok]):
-                        break
-                    lps.append(float(torch.log_softmax(logits[k, t].masked_fill(~allow, NEG_INF), -1)[tok]))
-                    if tok != EOS_ID:
-                        s = self.grammar.advance(s, tok, ctx)
-                if len(lps) == len(targets[i]):
-                    out[i] = self._candidate(sum(lps), tuple(targets[i][:-1]), tuple(lps))
-        return out
+                masks = self._grammar_masks(self.context(inputs[i], scope_names[i], generic[i]), targets[i])
+                if masks is not None:
+                    out_scores[i] = sum(
+                        float(torch.log_softmax(logits[k, t].masked_fill(~allow, NEG_INF), -1)[tok])
+                        for t, (tok, allow) in enumerate(zip(targets[i], masks)))
+        return out_scores

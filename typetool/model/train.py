@@ -41,11 +41,11 @@ from tokenizers import Tokenizer
 from transformers import T5ForConditionalGeneration
 
 from typetool.model.config import PRESETS, ModelSettings, count_params, new_model
-from typetool.model.data import Prepared, bucketed_batches, iter_jsonl, prepare
+from typetool.model.data import Prepared, bucketed_batches, data_language, iter_jsonl, prepare
 from typetool.model.grammar import TypeVocab
 from typetool.model.predict import greedy_ids
 from typetool.model.saving import load_t5, quiet, save_model
-from typetool.model.tokenizer import corpus_texts, load_tokenizer, py_or_ts, train_tokenizer
+from typetool.model.tokenizer import corpus_texts, load_tokenizer, train_tokenizer
 
 MAX_BAD_STEPS = 50  # non-finite gradients in a row that stop training
 FIT_AFTER_STEPS = 20  # steps timed before a time budget first fits the schedule length (then refitted as it goes)
@@ -184,9 +184,10 @@ def train(train_jsonl: str | Path, valid_jsonl: str | Path, out_dir: str | Path,
     loss `history`, `evals`, `start_step`, `step` and `stopped` ("max_steps", "time_budget", "signal",
     "non_finite": MAX_BAD_STEPS updates in a row had non-finite gradients).
     With `keep_best`, the saved model is the weights of the evaluation (periodic or final) with the highest
-    validation exact match, kept in memory during this run (`best_step` in the summary); the checkpoint stays
-    the latest state, so resuming continues from where training stopped. `rename_prob`: the share of training
-    records whose project type names are renamed (`augment`), to teach copying names from the slice."""
+    validation exact match (`best_step` in the summary), kept in memory and in the checkpoint
+    (best.safetensors), whose model stays the latest state, so resuming continues from where training stopped.
+    `rename_prob`: the share of training records whose project type names are renamed (`augment`), to teach
+    copying names from the slice."""
     t0 = time.time()
     out = Path(out_dir)
     acc = _accelerator(mixed_precision)
@@ -421,13 +422,6 @@ def train(train_jsonl: str | Path, valid_jsonl: str | Path, out_dir: str | Path,
     acc.wait_for_everyone()
     torch.set_num_threads(prev_threads)
     return summary
-
-
-def data_language(train_jsonl: Path) -> str:
-    """"py" or "ts": the language tag of the first training input."""
-    for record in iter_jsonl(train_jsonl):
-        return py_or_ts(str(record["input"]))
-    return "py"
 
 
 def _card_language(model_dir: Path) -> str:

@@ -51,7 +51,6 @@ from typetool.messages import (
     TS_DECLARATION_SKIPPED,
     TS_UNPRINTABLE,
     UNENCODABLE,
-    UNKNOWN_SLOT,
     UNSAFE,
 )
 from typetool.slots import SlotKind
@@ -244,10 +243,12 @@ def apply_ts_types(data: bytes, relpath: str, types: Mapping[str, TypeNode | str
     outcomes: list[SlotOutcome] = []
     for slot_id in sorted(types, key=_slot_order(sites)):
         site = by_id.get(slot_id)
-        t, shown, refused = slot_type(slot_id, types[slot_id], site is not None)
-        if refused is not None or site is None or t is None:
-            outcomes.append(refused or _outcome(slot_id, SlotStatus.ERROR, UNKNOWN_SLOT, slot_id=slot_id))
+        checked = slot_type(slot_id, types[slot_id], site is not None)
+        if isinstance(checked, SlotOutcome):
+            outcomes.append(checked)
             continue
+        assert site is not None  # slot_type refused unknown slots
+        t, shown = checked
         printed = to_ts(t, hole="any")
         existing = site.slot.annotation
         if existing is not None:
