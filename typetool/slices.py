@@ -15,6 +15,7 @@ Does not: predict (`typetool.model`) or read the slot's own annotation into the 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -27,7 +28,8 @@ MAX_ITEM_CHARS = 48
 MAX_ITEMS = 8
 MAX_SECTION_CHARS = 160
 MAX_SLICE_CHARS = 720
-MAX_SCOPE_NAMES = 14
+MAX_SCOPE_NAMES = 64  # kept for decoding and name linking
+MAX_SCOPE_NAMES_SHOWN = 14  # rendered into the model's input
 
 BUILTIN_TYPES = frozenset({
     "int", "str", "float", "bool", "bytes", "list", "dict", "set", "tuple", "frozenset", "object", "type",
@@ -63,7 +65,7 @@ class UsageSlice:
             ("ops", self.ops),
             ("callers", self.callers),
             ("context", self.context),
-            ("names", self.scope_names),
+            ("names", self.scope_names[:MAX_SCOPE_NAMES_SHOWN]),
         ]
 
     def to_json(self) -> dict[str, object]:
@@ -154,6 +156,7 @@ class Slicer:
         self._names_cache: dict[tuple[int, int], tuple[str, ...]] = {}
         self._signatures: dict[int, str] = {}
         self._attr_reads: dict[int, dict[tuple[int, str], list[Node]]] = {}
+        self._annotation_spans: dict[int, list[tuple[int, int]]] = {}
 
     # -- evidence about one expression ---------------------------------------------------------------------
 
@@ -527,11 +530,29 @@ class Slicer:
         if owner is not None:
             first.append(owner.name)
         if fn is not None and base:
-            words = set(_WORD.findall(m.data[fn.node.start_byte:fn.node.end_byte].decode("utf-8", "replace")))
+            words = set(_WORD.findall(self._code_text(m, fn.node)))
             first.extend(n for n in base if n in words)
         out = tuple(dict.fromkeys(first + base))[:MAX_SCOPE_NAMES]
         self._names_cache[key] = out
         return out
+
+    def _code_text(self, m: ModuleFacts, node: Node) -> str:
+        """The source of `node` with every annotation under it cut out: annotations are the labels that
+        strip-and-recover hides, so a name the function mentions only in an annotation must not rank first."""
+        spans = self._annotation_spans.get(id(m))
+        if spans is None:
+            found = captures("python", "annotations", m.parsed.root).get("annotation", [])
+            spans = self._annotation_spans[id(m)] = [(n.start_byte, n.end_byte) for n in found]
+        pos, end = node.start_byte, node.end_byte
+        pieces: list[bytes] = []
+        for s, e in spans[bisect_left(spans, (pos, -1)):]:
+            if s >= end:
+                break
+            if s >= pos:
+                pieces.append(m.data[pos:s])
+                pos = e
+        pieces.append(m.data[pos:end])
+        return b" ".join(pieces).decode("utf-8", "replace")
 
 
 def module_type_names(m: ModuleFacts) -> list[str]:

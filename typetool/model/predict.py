@@ -28,6 +28,7 @@ from transformers.models.t5.modeling_t5 import T5DenseActDense
 
 from typetool.model.config import ModelSettings
 from typetool.model.grammar import NAME_RE, Context, State, TypeGrammar, TypeVocab
+from typetool.model.linker import BeamSite, Linker, rerank
 from typetool.model.tokenizer import EOS, EOS_ID, PAD_ID, encode_inputs, encode_targets, py_or_ts
 
 NEG_INF = float("-inf")
@@ -261,8 +262,9 @@ class Predictor:
     """A loaded model with its tokenizer and grammar; `predict` is the entry point."""
 
     def __init__(self, model: T5ForConditionalGeneration, tokenizer: Tokenizer, vocab: TypeVocab,
-                 settings: ModelSettings, device: str = "cpu") -> None:
+                 settings: ModelSettings, device: str = "cpu", linker: Linker | None = None) -> None:
         self.device = resolve_device(device)
+        self.linker = linker  # the learned name linker (`linker.py`); without it, the rule of `linking.py`
         self.model = model.to(self.device).eval()  # type: ignore[arg-type]
         self.tokenizer = tokenizer
         self.vocab = vocab
@@ -296,9 +298,35 @@ class Predictor:
             search = self._beam_search if not reference and self._fast_search_ok() else self._beam_search_reference
             for i, cands in zip(rows, search(x, mask, ctxs, K, top_k)):
                 results[i] = cands
-        if self.settings.link_logprob is not None:
+        if self.linker is not None:
+            self._link(inputs, scope_names, results, top_k, self.linker)
+        elif self.settings.link_logprob is not None:
             self._add_links(inputs, scope_names, results, top_k, self.settings.link_logprob)
         return results
+
+    def _link(self, inputs: list[str], scope_names: list[list[str]], results: list[list[Candidate]], top_k: int,
+              linker: Linker) -> None:
+        """Rerank each example's beam together with its linked classes (`linker.rerank`). A beam candidate keeps
+        its tokens, and the change of its score is charged to its first token (the head of the type tree); a
+        linked class the beam lacks becomes a candidate scored as a whole on its first token (`as_link`), if the
+        grammar allows it."""
+        for i, (text, scope) in enumerate(zip(inputs, scope_names)):
+            beam = {c.type: c for c in results[i]}
+            site = BeamSite(text, scope, [(c.type, c.score) for c in results[i]])
+            ranked: list[Candidate] = []
+            for t, score in rerank(linker, site, lambda x: x):
+                c = beam.get(t)
+                if c is not None:
+                    lps = list(c.token_logprobs)
+                    lps[0] += score - c.score
+                    ranked.append(Candidate(c.type, score, lps, c.tokens, c.offsets))
+                else:
+                    target = encode_targets(self.tokenizer, [t])[0]
+                    if self._grammar_masks(self.context(text, scope), target) is not None:
+                        ranked.append(as_link(self._candidate(0.0, tuple(target[:-1]), (0.0,) * len(target)), score))
+                if len(ranked) == top_k:
+                    break
+            results[i] = ranked
 
     def linked(self, inputs: list[str], scope_names: list[list[str]]) -> list[Candidate | None]:
         """The name-linked type of each input (`linking.linked_type`) as a candidate with token log-probs 0

@@ -25,6 +25,7 @@ from transformers.utils import logging as hf_logging
 
 from typetool.model.config import ModelSettings
 from typetool.model.grammar import TypeVocab
+from typetool.model.linker import Linker
 from typetool.model.predict import Predictor, resolve_device
 from typetool.model.tokenizer import load_tokenizer
 
@@ -72,4 +73,5 @@ def load_model(model_dir: str | Path, device: str = "cpu") -> Predictor:
     d = Path(model_dir)
     model = load_t5(d)
     return Predictor(model, load_tokenizer(d / "tokenizer.json"), TypeVocab.load(d / "type_vocab.json"),
-                     ModelSettings.load(d / "decoding.json"), device=str(resolve_device(device)))
+                     ModelSettings.load(d / "decoding.json"), device=str(resolve_device(device)),
+                     linker=Linker.load(d))
