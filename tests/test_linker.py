@@ -15,6 +15,7 @@ import torch
 from typetool.model.linker import (
     LINKER_META,
     N_FEATURES,
+    SHORTLIST_FIRST,
     BeamSite,
     Linker,
     Slot,
@@ -24,6 +25,7 @@ from typetool.model.linker import (
     gold_index,
     pair_features,
     rerank,
+    shortlist,
 )
 from typetool.predictions import canonical
 
@@ -60,12 +62,22 @@ def test_candidate_names_are_undotted_capitalized_project_names() -> None:
 
 def test_pair_features_have_one_row_per_name_and_a_none_row() -> None:
     slot = Slot.parse("<py> param cst_node of visit(cst_node)\ncalls: isinstance(#0, Leaf)\nreturns: Tree(x)")
-    rows = pair_features(slot, ["CSTNode", "Leaf", "Tree"])
+    rows = pair_features(slot, [("CSTNode", 0), ("Leaf", 1), ("Tree", 2)])
     assert len(rows) == 4 and all(len(r) == N_FEATURES for r in rows)
     assert [r[0] for r in rows] == [0.0, 0.0, 0.0, 1.0]  # the none flag
     assert rows[0][1] == 1.0 and rows[1][1] == 0.0  # cst_node is CSTNode, word for word
     isinstance_col = 1 + 6 + 6 + 1
     assert rows[1][isinstance_col] == 1.0 and rows[0][isinstance_col] == 0.0
+
+
+def test_the_shortlist_keeps_the_first_names_and_later_ones_with_evidence() -> None:
+    scope = [f"Class{i:03d}" for i in range(300)] + ["ClassDef", "Mentioned", "Walker", "Unrelated"]
+    slot = Slot.parse("<py> param node of visit_ClassDef(self, node) in class Walker(Base)\n"
+                      "calls: Mentioned.check(#0)")
+    names = dict(shortlist(slot, scope))
+    assert [n for n in names if n.startswith("Class0")] == [f"Class{i:03d}" for i in range(SHORTLIST_FIRST)]
+    assert {"ClassDef", "Mentioned", "Walker"} <= set(names) and "Unrelated" not in names
+    assert names["ClassDef"] == 300  # its place among all the candidates
 
 
 def test_gold_index_reads_optional_classes() -> None:

@@ -97,3 +97,17 @@ def test_names_used_as_values_rank_before_names_used_only_in_annotations() -> No
     # the enclosing class, then the classes `walk` uses in code (Leaf, Tree), then the module's others
     assert names[:3] == ["Walker", "Leaf", "Tree"], names
     assert names.index("Node") > names.index("Tree")
+
+
+def test_code_imports_only_slices_as_if_annotation_imports_were_never_written() -> None:
+    """The stricter protocol: imports used only by annotations (`Node`, `Visitor` here) leave the scope names,
+    as if the code had never been annotated; imports used in code (`Leaf`, `Tree`, `Options`) stay."""
+    items, _, _ = labelled_slices(_project(ANNOTATED), code_imports_only=True)
+    plain = _project(STRIPPED.replace("from .nodes import Leaf, Node, Tree, Visitor",
+                                      "from .nodes import Leaf, Tree"))
+    slicer = Slicer(plain)
+    blind = {site.slot.id: render_slice(slicer.slice(site)) for site in extract_slots(plain.modules["pkg/walk.py"])}
+    for item in items:
+        assert _normalize(render_slice(item.slice)) == _normalize(blind[item.site.slot.id]), item.site.slot.id
+        assert not {"Node", "Visitor"} & set(item.slice.scope_names)
+    assert {"Leaf", "Tree", "Options", "Walker"} <= set(items[0].slice.scope_names)

@@ -173,10 +173,10 @@ def graph(
 
 
 # The commands live in their own modules (each a thin front end over typetool.pipeline); registered here.
-from typetool.cli_check import check_command  # noqa: E402
-from typetool.cli_corpus import corpus_app  # noqa: E402
-from typetool.cli_ide import lsp_command  # noqa: E402
-from typetool.cli_model import (  # noqa: E402
+from typetool.cli_check import check_command
+from typetool.cli_corpus import corpus_app
+from typetool.cli_ide import lsp_command
+from typetool.cli_model import (
     annotate_command,
     calibrate_command,
     evaluate_command,
@@ -184,7 +184,7 @@ from typetool.cli_model import (  # noqa: E402
     ship_command,
     train_command,
 )
-from typetool.cli_write import apply_command, strip_command  # noqa: E402
+from typetool.cli_write import apply_command, strip_command
 
 app.command("annotate")(annotate_command)
 app.command("predict")(predict_command)

@@ -21,6 +21,9 @@ def build_command(
     workers: Annotated[int, typer.Option(help="Processes (one package each).")] = 2,
     language: Annotated[str, typer.Option("--language", help="python (pinned wheels, one pip call) or "
                                           "typescript (pinned npm tarballs, one npm pack call).")] = "python",
+    code_imports_only: Annotated[bool, typer.Option(
+        "--code-imports-only", help="Python: leave out of the scope names the imports used only in annotations "
+        "(as if the code had never been annotated); the stricter strip-and-recover.")] = False,
 ) -> None:
     """Download the pinned packages (one call, cached) and turn every annotated slot into a record."""
     from typetool import corpus
@@ -35,7 +38,7 @@ def build_command(
     if language not in ("python", "py"):
         raise typer.BadParameter(f"unknown language {language!r}: python or typescript", param_hint="--language")
     package_list = packages if packages is not None else corpus.default_package_list()
-    stats = corpus.build(package_list, cache, out, workers=workers)
+    stats = corpus.build(package_list, cache, out, workers=workers, code_imports_only=code_imports_only)
     typer.echo(stats.table())
     typer.echo(corpus.summary(out))
     if stats.dropped_dupes:

@@ -170,13 +170,18 @@ def ship_command(
                                                  "model).")] = None,
     autotyping: Annotated[bool, typer.Option("--autotyping/--no-autotyping")] = True,
     note: Annotated[str, typer.Option("--note", help="Training history for the model card.")] = "",
+    link_held: Annotated[Path | None, typer.Option(
+        "--link-held", help="JSONL of training packages the model never trained on (scripts/holdout.py): fit the "
+        "learned name linker (its name model on the corpus's train split less those packages, its combiner on "
+        "the model's beam over them). Without it, the rule links are measured on the calibration split.")] = None,
 ) -> None:
-    """Copy a trained model into models/NAME, calibrate it, evaluate it on dev-eval and write its model card."""
+    """Copy a trained model into models/NAME, fit its name linker, calibrate it, evaluate it on dev-eval and
+    write its model card."""
     from typetool.ship import ship
 
     models = Path(__file__).resolve().parent.parent / "models"
     ship(run_dir, models / name, corpus_dir, None, sources, autotyping,
-         log=lambda line: out.print(line, markup=False), note=note)
+         log=lambda line: out.print(line, markup=False), note=note, link_held=link_held)
 
 
 def annotate_command(

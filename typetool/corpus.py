@@ -189,8 +189,10 @@ class LabelledSlice:
     slice: UsageSlice
 
 
-def labelled_slices(project: Project, kinds: frozenset[SlotKind] = frozenset(SlotKind)) -> tuple[list[LabelledSlice], int, int]:
-    """Every annotated slot of the project with its label, sliced as if the code had no annotations.
+def labelled_slices(project: Project, kinds: frozenset[SlotKind] = frozenset(SlotKind),
+                    code_imports_only: bool = False) -> tuple[list[LabelledSlice], int, int]:
+    """Every annotated slot of the project with its label, sliced as if the code had no annotations (and, with
+    `code_imports_only`, no imports used only by annotations: see `Slicer`).
     Returns (labelled slices, slots seen, slots annotated). Hides the annotations from `project` for good."""
     slots = annotated = 0
     labelled: list[tuple[SlotSite, str]] = []
@@ -207,15 +209,15 @@ def labelled_slices(project: Project, kinds: frozenset[SlotKind] = frozenset(Slo
             if label is not None:
                 labelled.append((site, label))
     blind_annotations(project)
-    slicer = Slicer(project)
+    slicer = Slicer(project, code_imports_only)
     return [LabelledSlice(site, label, slicer.slice(site)) for site, label in labelled], slots, annotated
 
 
-def records_for_package(package: CorpusPackage, source_root: Path) -> PackageRecords:
+def records_for_package(package: CorpusPackage, source_root: Path, code_imports_only: bool = False) -> PackageRecords:
     start = time.perf_counter()
     project = Project.load([source_root], root=source_root, suffixes=(".py",))
     out = PackageRecords(package, files=len(project.modules), lines=project.line_count)
-    items, out.slots, out.annotated = labelled_slices(project)
+    items, out.slots, out.annotated = labelled_slices(project, code_imports_only=code_imports_only)
     for item in items:
         s, site = item.slice, item.site
         out.records.append({
@@ -237,9 +239,9 @@ def is_user_defined(label: str) -> bool:
     return any(n not in PYTHON_BUILTIN_TYPES and not is_stdlib_name(n) for n in used)
 
 
-def _work(args: tuple[CorpusPackage, str]) -> PackageRecords:
-    package, root = args
-    return records_for_package(package, Path(root))
+def _work(args: tuple[CorpusPackage, str, bool]) -> PackageRecords:
+    package, root, code_imports_only = args
+    return records_for_package(package, Path(root), code_imports_only)
 
 
 @dataclass
@@ -258,10 +260,10 @@ class CorpusStats:
 
 
 def build(package_list: Path, cache: Path, out_dir: Path, workers: int = 2, seed: int = 0,
-          log: Iterable[str] | None = None) -> CorpusStats:
+          log: Iterable[str] | None = None, code_imports_only: bool = False) -> CorpusStats:
     packages = read_package_list(package_list)
     wheels = download(packages, cache)
-    roots = [(p, str(unpack(wheels[p.key], cache / "src" / p.key))) for p in packages]
+    roots = [(p, str(unpack(wheels[p.key], cache / "src" / p.key)), code_imports_only) for p in packages]
     results: dict[str, PackageRecords] = {}
     with ProcessPoolExecutor(max_workers=workers) as pool:
         for pr in pool.map(_work, roots):

@@ -186,6 +186,42 @@ def fit_link_prob(predictor: TypePredictor, records: Sequence[Record], batch_siz
             "top1_with": with_links / n}
 
 
+def fit_linker(predictor: TypePredictor, train: Sequence[Record], held: Sequence[Record], batch_size: int = 64,
+               log: Any = None) -> dict[str, Any]:
+    """Fit the learned name linker (`model/linker.py`) and save it beside the model: the name model on `train`
+    less the packages of `held`, the combiner on the model's beam over `held` (packages the model never trained
+    on). Turns the rule links off (the linker replaces them). Calibration must follow, on other records, since
+    the linker changes the candidates it calibrates. Returns the fit's figures."""
+    from typetool.model.linker import BeamSite, Linker, fit_combiner, fit_name_model
+
+    inner = predictor.predictor
+    inner.linker = None
+    inner.settings.link_logprob = None
+    language = predictor.language
+    held_packages = sorted({r.package for r in held})
+    names_on = [r for r in train if r.package not in set(held_packages)]
+
+    def canon(t: str) -> str:
+        return canonical(t, language)
+
+    names, name_info = fit_name_model([(r.input, r.names, r.target) for r in names_on], canon)
+    if log is not None:
+        log(f"linker: name model fitted on {len(names_on)} training sites: {name_info}")
+    outputs = run_model(predictor, held, batch_size)
+    sites = [BeamSite(r.input, r.names, list(zip(ranked, logps)), canon(r.target))
+             for r, ranked, logps in zip(held, outputs.ranked, outputs.logps)]
+    weights, comb_info = fit_combiner(names, sites, canon)
+    info: dict[str, Any] = {"name_model": name_info, "combiner": comb_info, "held_packages": held_packages,
+                            "combiner_weights": [round(w, 4) for w in weights.tolist()]}
+    linker = Linker(names, weights, info)
+    linker.save(predictor.model_dir)
+    inner.linker = linker
+    inner.settings.save(predictor.model_dir / "decoding.json")
+    if log is not None:
+        log(f"linker: combiner fitted on {len(held)} sites of {', '.join(held_packages)}: {comb_info}")
+    return info
+
+
 def calibrate(predictor: TypePredictor, records: Sequence[Record], batch_size: int = 64,
               packages: Sequence[str] = ()) -> dict[str, Any]:
     """Fit the confidence calibrator and the PAC calibration data on held-out calibration packages; write

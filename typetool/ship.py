@@ -22,11 +22,13 @@ from typetool.evaluation_run import (
     calibrate,
     evaluate_records,
     fit_link_prob,
+    fit_linker,
     records_from_jsonl,
     run_evaluations,
     write_priors,
     write_report,
 )
+from typetool.model.linker import LINKER_FILE, LINKER_META
 from typetool.predictions import TypePredictor, model_language
 
 SHIPPED_FILES = ("config.json", "generation_config.json", "model.safetensors", "tokenizer.json",
@@ -49,23 +51,36 @@ def _dev_sources(language: str, package_list: Path | None, sources: Path | None)
 
 
 def ship(run_dir: Path, model_dir: Path, corpus_dir: Path, package_list: Path | None, sources: Path | None,
-         autotyping: bool = True, log: Any = print, note: str = "") -> dict[str, Any]:
+         autotyping: bool = True, log: Any = print, note: str = "", link_held: Path | None = None) -> dict[str, Any]:
     """`package_list`/`sources`: the pinned list and unpacked sources of the model's language (None: the
-    defaults, `corpus_python.txt` and .cache/packages/src, or `corpus_typescript.txt` and .cache/npm/src)."""
+    defaults, `corpus_python.txt` and .cache/packages/src, or `corpus_typescript.txt` and .cache/npm/src).
+    `link_held`: a JSONL of training packages the model never trained on; given, the learned name linker is
+    fitted (`fit_linker`), else the rule links' precision is measured on the calibration split."""
     language = model_language(run_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
     for name in SHIPPED_FILES:
-        if (run_dir / name).is_file():
+        if (run_dir / name).is_file() and run_dir.resolve() != model_dir.resolve():  # re-shipping in place
             shutil.copy2(run_dir / name, model_dir / name)
     write_priors(corpus_dir / "train.jsonl", model_dir)
     predictor = TypePredictor(model_dir)
     t0 = time.perf_counter()
     cal_records = records_from_jsonl(corpus_dir / "calib.jsonl")
-    link = fit_link_prob(predictor, cal_records)
-    log(f"name links: {link['right']} of {link['links']} right on {link['n']} calibration sites (p {link['p']:.3f}); "
-        f"top-1 there {100 * link['top1_without']:.1f}% -> {100 * link['top1_with']:.1f}%")
+    linker: dict[str, Any] | None = None
+    link: dict[str, Any] | None = None
+    if link_held is not None:
+        linker = fit_linker(predictor, records_from_jsonl(corpus_dir / "train.jsonl"), records_from_jsonl(link_held),
+                            log=log)
+    else:
+        (model_dir / LINKER_FILE).unlink(missing_ok=True)
+        (model_dir / LINKER_META).unlink(missing_ok=True)
+        link = fit_link_prob(predictor, cal_records)
+        log(f"name links: {link['right']} of {link['links']} right on {link['n']} calibration sites "
+            f"(p {link['p']:.3f}); top-1 there {100 * link['top1_without']:.1f}% -> {100 * link['top1_with']:.1f}%")
     cal = calibrate(predictor, cal_records, packages=[r.package for r in cal_records])
-    cal["link"] = link
+    if link is not None:
+        cal["link"] = link
+    if linker is not None:
+        cal["linker"] = linker
     log(f"calibrated on {len(cal_records)} sites in {time.perf_counter() - t0:.0f}s: {cal['fit']}")
     t0 = time.perf_counter()
     dev = records_from_jsonl(corpus_dir / "dev.jsonl")
@@ -188,6 +203,19 @@ def model_card(name: str, card: dict[str, Any], cal: dict[str, Any], overall: Ev
                        f"right on the calibration sites ({link['right']} of {link['links']}, p {link['p']:.3f}); "
                        f"top-1 there {_pct(link['top1_without'])} without links, {_pct(link['top1_with'])} with "
                        "them. The calibration above was fitted with them."), ""]
+    linker = cal.get("linker")
+    if linker:
+        nm, cb = linker["name_model"], linker["combiner"]
+        lines += ["", ("Name linker (`typetool/model/linker.py`, `linker.safetensors`): a name model scores every "
+                       "class in the slot's scope (and \"none of them\") from the slot's and the class's words, the "
+                       "class's mentions in the slice and its place in scope; a combiner merges those classes with the "
+                       f"beam. The name model was trained on {int(nm['examples'])} training sites (the gold type was "
+                       f"a class in scope at {_pct(nm['gold_is_a_class'])} of them; top-1 there "
+                       f"{_pct(nm['top1'])}); the combiner was fitted on the model's beam over "
+                       f"{int(cb['sites'])} sites of packages it never trained on "
+                       f"({', '.join(linker['held_packages'])}): top-1 there {_pct(cb['top1_beam'])} from the beam "
+                       f"alone, {_pct(cb['top1_linked'])} with the linker. The calibration above was fitted with "
+                       "it."), ""]
     for label, r in (("raw", overall.calibration_before), ("calibrated", overall.calibration_after)):
         if r is not None:
             lines.append(f"- dev-eval, {label}: ECE {r.ece:.3f}, Brier {r.brier:.3f} (n {r.n})")

@@ -28,7 +28,7 @@ MAX_ITEM_CHARS = 48
 MAX_ITEMS = 8
 MAX_SECTION_CHARS = 160
 MAX_SLICE_CHARS = 720
-MAX_SCOPE_NAMES = 64  # kept for decoding and name linking
+MAX_SCOPE_NAMES = 256  # kept for decoding and name linking
 MAX_SCOPE_NAMES_SHOWN = 14  # rendered into the model's input
 
 BUILTIN_TYPES = frozenset({
@@ -150,13 +150,17 @@ def element_kinds(node: Node) -> str:
 class Slicer:
     """Extracts slices for the slots of a `Project`. Cheap per-module facts are cached."""
 
-    def __init__(self, project: Project) -> None:
+    def __init__(self, project: Project, code_imports_only: bool = False) -> None:
+        """`code_imports_only`: scope names leave out the imported names that occur only in annotations and import
+        statements, as if the code had never been annotated (and so never imported them); strip-and-recover
+        keeps every import otherwise, as is usual."""
         self.project = project
+        self.code_imports_only = code_imports_only
         self._scope_cache: dict[int, list[str]] = {}
         self._names_cache: dict[tuple[int, int], tuple[str, ...]] = {}
         self._signatures: dict[int, str] = {}
         self._attr_reads: dict[int, dict[tuple[int, str], list[Node]]] = {}
-        self._annotation_spans: dict[int, list[tuple[int, int]]] = {}
+        self._annotation_spans: dict[tuple[int, bool], list[tuple[int, int]]] = {}
 
     # -- evidence about one expression ---------------------------------------------------------------------
 
@@ -524,6 +528,9 @@ class Slicer:
         base = self._scope_cache.get(id(m))
         if base is None:
             base = module_type_names(m)
+            if self.code_imports_only:
+                used = set(_WORD.findall(self._code_text(m, m.parsed.root, imports=True)))
+                base = [n for n in base if n not in m.imports or n in used]
             self._scope_cache[id(m)] = base
         first: list[str] = []
         owner = cls or (fn.cls if fn is not None else None)
@@ -536,13 +543,16 @@ class Slicer:
         self._names_cache[key] = out
         return out
 
-    def _code_text(self, m: ModuleFacts, node: Node) -> str:
-        """The source of `node` with every annotation under it cut out: annotations are the labels that
-        strip-and-recover hides, so a name the function mentions only in an annotation must not rank first."""
-        spans = self._annotation_spans.get(id(m))
+    def _code_text(self, m: ModuleFacts, node: Node, imports: bool = False) -> str:
+        """The source of `node` with every annotation under it cut out (and every import statement, with
+        `imports`): annotations are the labels that strip-and-recover hides, so a name the function mentions only
+        in an annotation must not rank first."""
+        key = (id(m), imports)
+        spans = self._annotation_spans.get(key)
         if spans is None:
-            found = captures("python", "annotations", m.parsed.root).get("annotation", [])
-            spans = self._annotation_spans[id(m)] = [(n.start_byte, n.end_byte) for n in found]
+            found = captures("python", "annotations", m.parsed.root)
+            nodes = found.get("annotation", []) + (found.get("import", []) if imports else [])
+            spans = self._annotation_spans[key] = sorted((n.start_byte, n.end_byte) for n in nodes)
         pos, end = node.start_byte, node.end_byte
         pieces: list[bytes] = []
         for s, e in spans[bisect_left(spans, (pos, -1)):]:

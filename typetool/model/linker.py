@@ -90,6 +90,22 @@ def candidate_names(names: Sequence[str], language: str) -> list[str]:
     return out
 
 
+SHORTLIST_FIRST = 24  # candidates kept whatever their evidence; later ones need some
+
+
+def shortlist(slot: Slot, scope: Sequence[str]) -> list[tuple[str, int]]:
+    """(name, place among the candidates) of the candidates the name model scores: the first
+    `SHORTLIST_FIRST`, then those that share a word with the slot's or the function's name, are mentioned in
+    the slice, or are the enclosing class (a module may import hundreds of classes)."""
+    cands = candidate_names(scope, slot.language)
+    if len(cands) <= SHORTLIST_FIRST:
+        return [(n, i) for i, n in enumerate(cands)]
+    near = set(words(slot.var)) | set(words(slot.function))
+    mentioned = set(_IDENT_RE.findall(slot.body))
+    return [(n, i) for i, n in enumerate(cands)
+            if i < SHORTLIST_FIRST or n == slot.cls or n in mentioned or near & set(words(n.lstrip("_$")))]
+
+
 def _is_subsequence(short: str, long: str) -> bool:
     it = iter(long)
     return all(ch in it for ch in short)
@@ -117,11 +133,12 @@ def _match(var_words: list[str], name_words: list[str]) -> list[float]:
 def _site_features(slot: Slot, n_cands: int) -> list[float]:
     kind = [float(slot.kind == k) for k in KINDS]
     return kind + [math.log1p(n_cands), float(slot.default_none), float("evidence:" in slot.body),
-                   float("returns:" in slot.body), float(len(slot.var) <= 2)]
+                   float("returns:" in slot.body), float(len(slot.var) <= 2), float(slot.var == "other")]
 
 
-N_SITE = len(KINDS) + 5
-N_FEATURES = 1 + 6 + 6 + 8 + N_POS + N_SITE  # none flag, var match, function match, code mentions, position, site
+N_SITE = len(KINDS) + 6
+N_CODE = 10
+N_FEATURES = 1 + 6 + 6 + N_CODE + N_POS + N_SITE  # none flag, var match, function match, code, place, site
 
 
 _IDENT_RE = re.compile(r"(?<![\w.$])[\w$]+")
@@ -130,9 +147,11 @@ _ISINSTANCE_RE = re.compile(r"isinstance\(#0, ([^)]*)\)")
 _RETURNS_RE = re.compile(r"^returns:.*$", re.MULTILINE)
 
 
-def pair_features(slot: Slot, names: Sequence[str]) -> list[list[float]]:
-    """One feature row per candidate name (in order), then the "none of them" row."""
+def pair_features(slot: Slot, names: Sequence[tuple[str, int]]) -> list[list[float]]:
+    """One feature row per (candidate name, place among the candidates), in order, then the "none of them"
+    row."""
     fn_words = [w for w in words(slot.function) if w not in _VERB_PREFIXES]
+    segments = set(slot.function.split("_"))
     var_words = words(slot.var)
     site = _site_features(slot, len(names))
     mentions = Counter(_IDENT_RE.findall(slot.body))
@@ -140,7 +159,7 @@ def pair_features(slot: Slot, names: Sequence[str]) -> list[list[float]]:
     checked = {w for args in _ISINSTANCE_RE.findall(slot.body) for w in _IDENT_RE.findall(args)}
     returned = {n for line in _RETURNS_RE.findall(slot.body) for n in _CALLED_RE.findall(line)}
     rows = []
-    for pos, n in enumerate(names):
+    for n, pos in names:
         nw = words(n.lstrip("_$"))
         rows.append([0.0] + _match(var_words, nw) + _match(fn_words, nw) + [
             math.log1p(mentions.get(n, 0)),
@@ -151,8 +170,10 @@ def pair_features(slot: Slot, names: Sequence[str]) -> list[list[float]]:
             float(n.startswith("_")),
             float(len(n.lstrip("_$")) <= 2 or bool(_TYPEVAR_RE.fullmatch(n))),
             float(bool(_ROLE_RE.search(n))),
+            float(n in segments),
+            math.log1p(pos),
         ] + [float(pos == k if k < N_POS - 1 else pos >= k) for k in range(N_POS)] + site)
-    rows.append([1.0] + [0.0] * (6 + 6 + 8 + N_POS) + site)
+    rows.append([1.0] + [0.0] * (6 + 6 + N_CODE + N_POS) + site)
     return rows
 
 
@@ -196,11 +217,11 @@ class Linker:
     def name_logps(self, text: str, scope: Sequence[str]) -> tuple[Slot, list[str], list[float]]:
         """(the slot, its candidate class names, the log-prob of each, then that of none of them)."""
         slot = Slot.parse(text)
-        cands = candidate_names(scope, slot.language)
+        cands = shortlist(slot, scope)
         x = torch.tensor(pair_features(slot, cands), dtype=torch.float32)
         with torch.no_grad():
             lp = torch.log_softmax(self.names(x), dim=0).tolist()
-        return slot, cands, lp
+        return slot, [n for n, _ in cands], lp
 
     def save(self, model_dir: Path) -> None:
         tensors = {k: v.detach().contiguous() for k, v in self.names.state_dict().items()}
@@ -242,33 +263,55 @@ def gold_index(target: str, names: Sequence[str], canon: Callable[[str], str]) -
     return len(names)
 
 
-def _padded(groups: list[list[list[float]]], width: int) -> tuple[torch.Tensor, torch.Tensor]:
-    x = torch.zeros(len(groups), width, len(groups[0][0]) if groups else 0)  # [R, W, F]
-    mask = torch.zeros(len(groups), width, dtype=torch.bool)  # [R, W]
-    for r, rows in enumerate(groups):
-        x[r, :len(rows)] = torch.tensor(rows)
-        mask[r, :len(rows)] = True
-    return x, mask
+@dataclass
+class _Batches:
+    """Slots' row matrices bucketed by size into padded minibatches: x [B, W, F], mask [B, W], gold [B]."""
+
+    batches: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
+
+    @classmethod
+    def of(cls, groups: Sequence[torch.Tensor], golds: Sequence[int], size: int) -> _Batches:
+        order = sorted(range(len(groups)), key=lambda i: len(groups[i]))
+        out = []
+        for start in range(0, len(order), size):
+            idx = order[start:start + size]
+            width = max(len(groups[i]) for i in idx)
+            x = torch.zeros(len(idx), width, groups[idx[0]].shape[1])
+            mask = torch.zeros(len(idx), width, dtype=torch.bool)
+            for r, i in enumerate(idx):
+                x[r, :len(groups[i])] = groups[i]
+                mask[r, :len(groups[i])] = True
+            out.append((x, mask, torch.tensor([golds[i] for i in idx])))
+        return cls(out)
+
+    def top1(self, score: Callable[[torch.Tensor], torch.Tensor]) -> tuple[int, int, int, int]:
+        """(right, slots, right where the gold is a class, slots where it is)."""
+        right = n = right_cls = n_cls = 0
+        with torch.no_grad():
+            for x, mask, gold in self.batches:
+                hit = score(x).masked_fill(~mask, -1e9).argmax(dim=1) == gold
+                is_cls = gold < mask.sum(dim=1) - 1
+                right, n = right + int(hit.sum()), n + len(gold)
+                right_cls, n_cls = right_cls + int(hit[is_cls].sum()), n_cls + int(is_cls.sum())
+        return right, n, right_cls, n_cls
 
 
-def _listwise_fit(score: Callable[[torch.Tensor], torch.Tensor], params: list[torch.Tensor], x: torch.Tensor,
-                  mask: torch.Tensor, gold: torch.Tensor, epochs: int, batch: int, lr: float,
-                  weight_decay: float, seed: int) -> float:
-    """Minimize the mean -log softmax(gold) over each slot's rows; returns the final mean loss."""
+def _listwise_fit(score: Callable[[torch.Tensor], torch.Tensor], params: list[torch.Tensor], data: _Batches,
+                  epochs: int, lr: float, weight_decay: float, seed: int) -> float:
+    """Minimize the mean -log softmax(gold) over each slot's rows; returns the last epoch's mean loss."""
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     g = torch.Generator().manual_seed(seed)
     loss_value = math.nan
     for _ in range(epochs):
         total, n = 0.0, 0
-        perm = torch.randperm(len(x), generator=g)
-        for start in range(0, len(x), batch):
-            idx = perm[start:start + batch]
-            logits = score(x[idx]).masked_fill(~mask[idx], -1e9)  # [B, W]
-            loss = torch.nn.functional.cross_entropy(logits, gold[idx])
+        for b in torch.randperm(len(data.batches), generator=g).tolist():
+            x, mask, gold = data.batches[b]
+            logits = score(x).masked_fill(~mask, -1e9)  # [B, W]
+            loss = torch.nn.functional.cross_entropy(logits, gold)
             opt.zero_grad()
             loss.backward()  # type: ignore[no-untyped-call]
             opt.step()
-            total, n = total + loss.item() * len(idx), n + len(idx)
+            total, n = total + loss.item() * len(gold), n + len(gold)
         loss_value = total / max(n, 1)
     return loss_value
 
@@ -281,22 +324,16 @@ def fit_name_model(examples: Sequence[tuple[str, Sequence[str], str]], canon: Ca
     groups, golds = [], []
     for text, scope, target in examples:
         slot = Slot.parse(text)
-        cands = candidate_names(scope, slot.language)
-        groups.append(pair_features(slot, cands))
-        golds.append(gold_index(target, cands, canon))
-    width = max(len(rows) for rows in groups)
-    x, mask = _padded(groups, width)
-    gold = torch.tensor(golds)
+        cands = shortlist(slot, scope)
+        groups.append(torch.tensor(pair_features(slot, cands), dtype=torch.float32))
+        golds.append(gold_index(target, [n for n, _ in cands], canon))
+    data = _Batches.of(groups, golds, 256)
     model = NameModel(hidden)
-    loss = _listwise_fit(model, list(model.parameters()), x, mask, gold, epochs, 512, 3e-3, 1e-4, seed)
+    loss = _listwise_fit(model, list(model.parameters()), data, epochs, 3e-3, 1e-4, seed)
     model.eval()
-    with torch.no_grad():
-        top = model(x).masked_fill(~mask, -1e9).argmax(dim=1)
-    is_name = gold < mask.sum(dim=1) - 1
-    return model, {"examples": float(len(golds)), "gold_is_a_class": float(is_name.float().mean()),
-                   "top1": float((top == gold).float().mean()),
-                   "top1_when_a_class": float((top == gold)[is_name].float().mean()) if bool(is_name.any()) else 0.0,
-                   "loss": loss}
+    right, n, right_cls, n_cls = data.top1(model)
+    return model, {"examples": float(n), "gold_is_a_class": n_cls / max(n, 1), "top1": right / max(n, 1),
+                   "top1_when_a_class": right_cls / max(n_cls, 1), "loss": loss}
 
 
 @dataclass
@@ -346,21 +383,17 @@ def fit_combiner(names: NameModel, sites: Sequence[BeamSite], canon: Callable[[s
         types, rows = union_rows(names, s, canon)
         before += bool(s.beam) and s.beam[0][0] == s.gold
         if s.gold in types and rows:
-            groups.append(rows)
+            groups.append(torch.tensor(rows, dtype=torch.float32))
             golds.append(types.index(s.gold))
             kept += 1
-    x, mask = _padded(groups, max(len(r) for r in groups))
-    gold = torch.tensor(golds)
+    data = _Batches.of(groups, golds, 512)
     w = torch.zeros(N_COMBINER, requires_grad=True)
     with torch.no_grad():
         w[0] = 1.0  # start from the beam alone
         w[2] = 1.0
-    _listwise_fit(lambda b: b @ w, [w], x, mask, gold, 300, 4096, 0.05, 0.0, seed)
+    _listwise_fit(lambda b: b @ w, [w], data, 300, 0.05, 0.0, seed)
     w = w.detach()
-    after = 0
-    with torch.no_grad():
-        top = (x @ w).masked_fill(~mask, -1e9).argmax(dim=1)
-    after = int((top == gold).sum())
+    after = data.top1(lambda b: b @ w)[0]
     n = max(len(sites), 1)
     return w, {"sites": float(len(sites)), "gold_in_union": kept / n, "top1_beam": before / n, "top1_linked": after / n}
 
