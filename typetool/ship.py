@@ -68,8 +68,11 @@ def ship(run_dir: Path, model_dir: Path, corpus_dir: Path, package_list: Path | 
     linker: dict[str, Any] | None = None
     link: dict[str, Any] | None = None
     if link_held is not None:
-        linker = fit_linker(predictor, records_from_jsonl(corpus_dir / "train.jsonl"), records_from_jsonl(link_held),
-                            log=log)
+        held = records_from_jsonl(link_held)
+        linker = fit_linker(predictor, records_from_jsonl(corpus_dir / "train.jsonl"), held, log=log)
+        # calibration must not see what the linker was fitted on (a calibration package lent to the combiner)
+        held_packages = {r.package for r in held}
+        cal_records = [r for r in cal_records if r.package not in held_packages]
     else:
         (model_dir / LINKER_FILE).unlink(missing_ok=True)
         (model_dir / LINKER_META).unlink(missing_ok=True)

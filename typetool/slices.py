@@ -30,6 +30,8 @@ MAX_SECTION_CHARS = 160
 MAX_SLICE_CHARS = 720
 MAX_SCOPE_NAMES = 256  # kept for decoding and name linking
 MAX_SCOPE_NAMES_SHOWN = 14  # rendered into the model's input
+MAX_PROJECT_NAMES = 32  # classes of other project modules a function points to, after those
+MAX_LAST_WORD_HITS = 4  # `config` points to the classes ending in Config only when there are at most this many
 
 BUILTIN_TYPES = frozenset({
     "int", "str", "float", "bool", "bytes", "list", "dict", "set", "tuple", "frozenset", "object", "type",
@@ -161,6 +163,7 @@ class Slicer:
         self._signatures: dict[int, str] = {}
         self._attr_reads: dict[int, dict[tuple[int, str], list[Node]]] = {}
         self._annotation_spans: dict[tuple[int, bool], list[tuple[int, int]]] = {}
+        self._classes: tuple[set[str], dict[str, list[str]], dict[str, list[str]]] | None = None
 
     # -- evidence about one expression ---------------------------------------------------------------------
 
@@ -520,7 +523,8 @@ class Slicer:
 
     def scope_names(self, m: ModuleFacts, fn: FunctionInfo | None, cls: ClassInfo | None = None) -> tuple[str, ...]:
         """Names that could be the slot's type: classes, aliases and TypeVars defined or imported in the module,
-        the enclosing class first, then those the function mentions (as identifiers), then the rest."""
+        the enclosing class first, then those the function mentions (as identifiers, annotations excluded), then
+        the rest; then classes of other project modules that the function points to (`_project_classes_for`)."""
         key = (id(fn), id(cls))
         cached = self._names_cache.get(key)
         if cached is not None:
@@ -540,8 +544,57 @@ class Slicer:
             words = set(_WORD.findall(self._code_text(m, fn.node)))
             first.extend(n for n in base if n in words)
         out = tuple(dict.fromkeys(first + base))[:MAX_SCOPE_NAMES]
+        if fn is not None:
+            seen = set(out)
+            out += tuple(n for n in self._project_classes_for(m, fn) if n not in seen)[:MAX_PROJECT_NAMES]
         self._names_cache[key] = out
         return out
+
+    def _project_classes_for(self, m: ModuleFacts, fn: FunctionInfo) -> list[str]:
+        """Classes of other project modules that the function points to although its module does not bind them
+        (written annotations import them: `writeback` looks names up among the project's classes): those its
+        code names (`cst.ClassDef(...)`), those a segment of its name is (`visit_ClassDef`), and those a
+        parameter is named like (`parser_config` -> `ParserConfig`; `config` -> the few classes ending in
+        `Config`). Strongest evidence first."""
+        index = self._project_index()
+        if not index[0]:
+            return []
+        by_name, by_joined, by_last = index
+        code = set(_WORD.findall(self._code_text(m, fn.node)))
+        mentioned = [n for n in code if n in by_name]
+        segments = [seg for seg in fn.name.split("_") if seg in by_name]
+        joined: list[str] = []
+        last: list[str] = []
+        for p in fn.params:
+            ws = [w.lower() for w in _CAMEL.findall(p.name)]
+            if not ws:
+                continue
+            joined.extend(by_joined.get("".join(ws), []))
+            hits = by_last.get(ws[-1], []) if len(ws[-1]) >= 3 else []
+            if len(hits) <= MAX_LAST_WORD_HITS:
+                last.extend(hits)
+        return list(dict.fromkeys(sorted(mentioned) + segments + joined + last))
+
+    def _project_index(self) -> tuple[set[str], dict[str, list[str]], dict[str, list[str]]]:
+        """Module-level classes of the project: their names, and by their lower-case joined words and last word."""
+        if self._classes is None:
+            names: set[str] = set()
+            joined: dict[str, list[str]] = {}
+            last: dict[str, list[str]] = {}
+            for mod in self.project.modules.values():
+                for c in mod.classes:
+                    if c.qualname != c.name or c.name in names:
+                        continue
+                    names.add(c.name)
+                    ws = [w.lower() for w in _CAMEL.findall(c.name)]
+                    if ws:
+                        joined.setdefault("".join(ws), []).append(c.name)
+                        last.setdefault(ws[-1], []).append(c.name)
+            for table in (joined, last):
+                for v in table.values():
+                    v.sort(key=lambda n: (len(n), n))
+            self._classes = (names, joined, last)
+        return self._classes
 
     def _code_text(self, m: ModuleFacts, node: Node, imports: bool = False) -> str:
         """The source of `node` with every annotation under it cut out (and every import statement, with
@@ -617,6 +670,7 @@ def _first_line(doc: str) -> str:
 
 
 _WORD = re.compile(r"\w+")
+_CAMEL = re.compile(r"[A-Z]+(?![a-z])|[A-Z][a-z0-9]*|[a-z0-9]+")
 
 
 def _doc_mention(doc: str, name: str | None) -> str | None:

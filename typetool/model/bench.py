@@ -1,7 +1,8 @@
 """Benchmark a model directory: batched constrained predictions per second, model size, and top-k accuracy.
 
 Does: loads a model (local folder only), runs `Predictor.predict` on the first `n` records of a JSONL dataset
-after one warm-up batch, and prints params, on-disk size, predictions/s, greedy (unconstrained) decodes/s,
+after one warm-up batch, and prints params, on-disk size, predictions/s (and without the name linker, when the
+model has one), greedy (unconstrained) decodes/s,
 and exact-match top-1 / top-k accuracy (on `typeexpr.normalize_label` when that module is importable).
 `--reference` times the plain reference search instead; `--compare` also runs it and checks that both searches
 return the same candidates (same types and tokens, scores and token log-probs within 1e-5).
@@ -78,6 +79,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"constrained beam search{' (reference)' if a.reference else ''} (top {a.top_k}, "
           f"{max(a.top_k, pred.settings.num_beams)} beams): {len(inputs) / dt:.1f} predictions/s "
           f"({dt:.2f} s for {len(inputs)})")
+    if pred.linker is not None:
+        linker, pred.linker = pred.linker, None
+        t = time.perf_counter()
+        pred.predict(inputs, scopes, **kw)
+        print(f"the same without the name linker: {len(inputs) / (time.perf_counter() - t):.1f} predictions/s")
+        pred.linker = linker
     if a.compare:
         t = time.perf_counter()
         other = pred.predict(inputs, scopes, **{**kw, "reference": not a.reference})

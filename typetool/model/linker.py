@@ -317,7 +317,7 @@ def _listwise_fit(score: Callable[[torch.Tensor], torch.Tensor], params: list[to
 
 
 def fit_name_model(examples: Sequence[tuple[str, Sequence[str], str]], canon: Callable[[str], str],
-                   hidden: int = 32, epochs: int = 6, seed: int = 0) -> tuple[NameModel, dict[str, float]]:
+                   hidden: int = 64, epochs: int = 8, seed: int = 0) -> tuple[NameModel, dict[str, float]]:
     """Train the name model on (rendered slice, scope names, gold type) triples; returns it and its figures on
     them (how often the gold is a candidate class, and top-1 accuracy of "which class, or none")."""
     torch.manual_seed(seed)

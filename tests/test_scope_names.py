@@ -1,0 +1,61 @@
+"""Scope names beyond the module: classes of other project modules that a function points to."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typetool.project import Project
+from typetool.slices import MAX_LAST_WORD_HITS, Slicer
+from typetool.slots import extract_slots
+from typetool.sources import SourceFile, decode_source
+
+NODES = '''\
+class ClassDef: ...
+class FunctionDef: ...
+class Leaf: ...
+class ParserConfig: ...
+class CSTNode: ...
+class MatcherNode: ...
+class BaseNode: ...
+class LeafNode: ...
+class ExprNode: ...
+class Unrelated: ...
+'''
+
+WALKER = '''\
+import nodes as cst
+
+
+class Walker:
+    def visit_ClassDef(self, node):
+        return node
+
+    def make_leaf(self, value):
+        return cst.Leaf(value)
+
+    def parse(self, parser_config, node):
+        return parser_config.run(node)
+'''
+
+
+def _scopes() -> dict[str, tuple[str, ...]]:
+    sources = []
+    for rel, text in (("nodes.py", NODES), ("walker.py", WALKER)):
+        src = decode_source(text.encode("utf-8"), Path(rel), rel)
+        assert isinstance(src, SourceFile)
+        sources.append(src)
+    project = Project.from_sources(sources)
+    slicer = Slicer(project)
+    return {site.slot.id: slicer.slice(site).scope_names for site in extract_slots(project.modules["walker.py"])}
+
+
+def test_project_classes_a_function_points_to_join_its_scope_names() -> None:
+    scopes = _scopes()
+    visit = scopes["walker.py::param::Walker.visit_ClassDef::node"]
+    assert visit[0] == "Walker" and "ClassDef" in visit  # a segment of the function's name
+    assert "FunctionDef" not in visit and "Unrelated" not in visit
+    assert "Leaf" in scopes["walker.py::return::Walker.make_leaf::return"]  # named in code: cst.Leaf(...)
+    parse = scopes["walker.py::param::Walker.parse::parser_config"]
+    assert "ParserConfig" in parse  # a parameter named like the class
+    # `node` ends five classes' names: more than MAX_LAST_WORD_HITS, so none of them is added for it
+    assert MAX_LAST_WORD_HITS < 5 and not {"CSTNode", "MatcherNode", "BaseNode", "ExprNode"} & set(parse)
