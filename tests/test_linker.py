@@ -192,3 +192,36 @@ def test_the_predictor_reranks_its_beam_with_a_shipped_linker(tiny_model: Path, 
         assert math.isclose(sum(c.token_logprobs), c.score, abs_tol=1e-4)
         assert len(c.tokens) == len(c.token_logprobs) == len(c.offsets)
     assert math.isclose(sum(math.exp(c.score) for c in linked), 1.0, rel_tol=1e-3) or len(linked) == 3
+
+
+def test_the_shipped_model_links_classes_of_other_project_modules_and_imports_them(tmp_path: Path) -> None:
+    """End to end with the shipped Python model and its linker: parameters named like classes defined in another
+    module of the project, which the file does not import, get those classes, and the annotated file imports
+    them under TYPE_CHECKING (the write-back's proof passes)."""
+    from conftest import run_cli
+
+    pkg = tmp_path / "shop"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "models.py").write_text(
+        "class Customer:\n    email = ''\n\n\nclass ShoppingCart:\n    items = ()\n\n\n"
+        "class PaymentGateway:\n    def charge(self, amount):\n        return amount > 0\n")
+    checkout = pkg / "checkout.py"
+    checkout.write_text(
+        "def checkout(customer, shopping_cart, payment_gateway):\n"
+        "    total = len(shopping_cart.items) * 10.0\n"
+        "    if payment_gateway.charge(total):\n"
+        "        return customer.email\n"
+        "    return ''\n")
+    ran = run_cli("predict", "shop", "--format", "json", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    records = json.loads(ran.stdout)
+    records = records["predictions"] if isinstance(records, dict) else records
+    top = {r["name"]: r["candidates"][0]["type"] for r in records
+           if r["file"].endswith("checkout.py") and r["kind"] == "param"}
+    assert top == {"customer": "Customer", "shopping_cart": "ShoppingCart", "payment_gateway": "PaymentGateway"}
+    ran = run_cli("annotate", "shop", "--epsilon", "0.5", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    text = checkout.read_text()
+    assert "from shop.models import" in text and "if TYPE_CHECKING:" in text
+    assert 'shopping_cart: "ShoppingCart"' in text

@@ -89,6 +89,9 @@ def evaluate_command(
                                                     "diagram (reliability.html) here.")] = None,
     tsc: Annotated[bool, typer.Option("--tsc/--no-tsc", help="Also run TypeScript's own inferFromUsage code fix "
                                       "on TypeScript files (needs `npm ci --prefix tools/tsc-infer`).")] = False,
+    code_imports_only: Annotated[bool, typer.Option(
+        "--code-imports-only", help="Python: leave out of the names in scope the imports used only by "
+        "annotations, as if the code had never been annotated (a stricter strip-and-recover).")] = False,
 ) -> None:
     """Strip-and-recover on annotated code: exact match, precision, coverage, parametric match and top-5 of
     the model beside the baselines (most frequent type per kind, literal/default heuristic, autotyping for
@@ -97,7 +100,7 @@ def evaluate_command(
 
     predictor = load_predictor(model, device, epsilon, delta)
     results = run_evaluations(paths, predictor, batch_size=batch_size, autotyping=autotyping,
-                              report_dir=report_dir, tsc=tsc)
+                              report_dir=report_dir, tsc=tsc, code_imports_only=code_imports_only)
     report(results[0].diagnostics, quiet=True)
     if format == OutputFormat.json:
         payload = results[0].as_json() if len(results) == 1 else {"results": [r.as_json() for r in results]}
@@ -174,6 +177,9 @@ def ship_command(
         "--link-held", help="JSONL of training packages the model never trained on (scripts/holdout.py): fit the "
         "learned name linker (its name model on the corpus's train split less those packages, its combiner on "
         "the model's beam over them). Without it, the rule links are measured on the calibration split.")] = None,
+    strict_corpus: Annotated[Path | None, typer.Option(
+        "--strict-corpus", help="A corpus built with `corpus build --code-imports-only`: its dev split is also "
+        "evaluated, for the model card.")] = None,
 ) -> None:
     """Copy a trained model into models/NAME, fit its name linker, calibrate it, evaluate it on dev-eval and
     write its model card."""
@@ -181,7 +187,8 @@ def ship_command(
 
     models = Path(__file__).resolve().parent.parent / "models"
     ship(run_dir, models / name, corpus_dir, None, sources, autotyping,
-         log=lambda line: out.print(line, markup=False), note=note, link_held=link_held)
+         log=lambda line: out.print(line, markup=False), note=note, link_held=link_held,
+         strict_corpus=strict_corpus)
 
 
 def annotate_command(

@@ -376,25 +376,26 @@ def pac_row(outputs: ModelOutputs, records: Sequence[Record], golds: Sequence[st
 
 
 def run_evaluation(paths: Sequence[Path], predictor: TypePredictor, batch_size: int = 64,
-                   autotyping: bool = False, report_dir: Path | None = None, tsc: bool = False
-                   ) -> EvaluationResult:
+                   autotyping: bool = False, report_dir: Path | None = None, tsc: bool = False,
+                   code_imports_only: bool = False) -> EvaluationResult:
     """`typetool evaluate PATH...` on one language (the first present: Python, else TypeScript)."""
-    return run_evaluations(paths, predictor, batch_size, autotyping, report_dir, tsc)[0]
+    return run_evaluations(paths, predictor, batch_size, autotyping, report_dir, tsc, code_imports_only)[0]
 
 
 def run_evaluations(paths: Sequence[Path], predictor: TypePredictor, batch_size: int = 64,
-                    autotyping: bool = False, report_dir: Path | None = None, tsc: bool = False
-                    ) -> list[EvaluationResult]:
+                    autotyping: bool = False, report_dir: Path | None = None, tsc: bool = False,
+                    code_imports_only: bool = False) -> list[EvaluationResult]:
     """`typetool evaluate PATH...`: live strip-and-recover on annotated code, one result per language present
     (Python with the autotyping baseline, TypeScript with the compiler's inferFromUsage baseline), each by the
-    model of its language."""
+    model of its language. `code_imports_only`: Python scope names leave out imports used only by annotations
+    (the stricter protocol, `Slicer`)."""
     from typetool.pipeline import load_project
 
     project = load_project(paths)
     diagnostics = list(project.diagnostics)
     results: list[EvaluationResult] = []
     if project.modules or project.ts is None:
-        items, _, _ = labelled_slices(project)
+        items, _, _ = labelled_slices(project, code_imports_only=code_imports_only)
         records = [Record(render_slice(i.slice), tuple(i.slice.scope_names), i.label, i.site.slot.kind.value,
                           i.site.slot.id) for i in items]
         extra: dict[str, list[list[str]]] = {}
