@@ -59,3 +59,17 @@ def test_project_classes_a_function_points_to_join_its_scope_names() -> None:
     assert "ParserConfig" in parse  # a parameter named like the class
     # `node` ends five classes' names: more than MAX_LAST_WORD_HITS, so none of them is added for it
     assert MAX_LAST_WORD_HITS < 5 and not {"CSTNode", "MatcherNode", "BaseNode", "ExprNode"} & set(parse)
+
+
+def test_module_level_slots_of_two_modules_get_their_own_scope_names() -> None:
+    sources = []
+    for rel, text in (("a.py", "class Alpha: ...\n\nx = Alpha()\n"), ("b.py", "class Beta: ...\n\ny = Beta()\n")):
+        src = decode_source(text.encode("utf-8"), Path(rel), rel)
+        assert isinstance(src, SourceFile)
+        sources.append(src)
+    project = Project.from_sources(sources)
+    slicer = Slicer(project)
+    names = {site.slot.id: slicer.slice(site).scope_names
+             for rel in ("a.py", "b.py") for site in extract_slots(project.modules[rel])}
+    assert names["a.py::variable::<module>::x"] == ("Alpha",)
+    assert names["b.py::variable::<module>::y"] == ("Beta",)

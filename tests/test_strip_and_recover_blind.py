@@ -68,10 +68,37 @@ def count(tree, kinds):
 '''
 
 
+# a second module: classes the first one imports, one it names only in an annotation (`Options` above is
+# imported; `ParserConfig` is not, and `parse` below names it only in an annotation)
+NODES = """\
+class Leaf: ...
+class Node: ...
+class Tree: ...
+class Visitor: ...
+class ParserConfig: ...
+"""
+
+EXTRA_ANNOTATED = """
+
+def parse(text: str, settings: ParserConfig) -> Tree:
+    return Tree(text)
+"""
+
+EXTRA_STRIPPED = """
+
+def parse(text, settings):
+    return Tree(text)
+"""
+
+
 def _project(text: str) -> Project:
-    src = decode_source(text.encode("utf-8"), Path("pkg/walk.py"), "pkg/walk.py")
-    assert isinstance(src, SourceFile)
-    return Project.from_sources([src])
+    sources = []
+    for rel, body in (("pkg/walk.py", text + (EXTRA_ANNOTATED if text is ANNOTATED else EXTRA_STRIPPED)),
+                      ("pkg/nodes.py", NODES)):
+        src = decode_source(body.encode("utf-8"), Path(rel), rel)
+        assert isinstance(src, SourceFile)
+        sources.append(src)
+    return Project.from_sources(sources)
 
 
 def _normalize(rendered: str) -> str:
@@ -85,9 +112,16 @@ def test_labelled_slices_equal_the_slices_of_the_stripped_code() -> None:
     plain = _project(STRIPPED)
     slicer = Slicer(plain)
     blind = {site.slot.id: render_slice(slicer.slice(site)) for site in extract_slots(plain.modules["pkg/walk.py"])}
+    names = {site.slot.id: slicer.slice(site).scope_names for site in extract_slots(plain.modules["pkg/walk.py"])}
     for item in items:
+        if not item.site.slot.file.endswith("walk.py"):
+            continue
         assert item.site.slot.id in blind, item.site.slot.id
         assert _normalize(render_slice(item.slice)) == _normalize(blind[item.site.slot.id]), item.site.slot.id
+        # every scope name, not only the rendered ones: decoding and the linker read them all
+        assert item.slice.scope_names == names[item.site.slot.id], item.site.slot.id
+    settings = next(i for i in items if i.site.slot.id.endswith("::param::parse::settings"))
+    assert "ParserConfig" not in settings.slice.scope_names  # named only in an annotation
 
 
 def test_names_used_as_values_rank_before_names_used_only_in_annotations() -> None:
@@ -100,14 +134,20 @@ def test_names_used_as_values_rank_before_names_used_only_in_annotations() -> No
 
 
 def test_code_imports_only_slices_as_if_annotation_imports_were_never_written() -> None:
-    """The stricter protocol: imports used only by annotations (`Node`, `Visitor` here) leave the scope names,
-    as if the code had never been annotated; imports used in code (`Leaf`, `Tree`, `Options`) stay."""
+    """The stricter protocol: imports used only by annotations (`Node`, `Visitor` here) leave the module's scope
+    names, as if the code had never been annotated; imports used in code (`Leaf`, `Tree`, `Options`) stay. A
+    project class a parameter is named like (`visitor`) still joins that function's names."""
     items, _, _ = labelled_slices(_project(ANNOTATED), code_imports_only=True)
     plain = _project(STRIPPED.replace("from .nodes import Leaf, Node, Tree, Visitor",
                                       "from .nodes import Leaf, Tree"))
     slicer = Slicer(plain)
     blind = {site.slot.id: render_slice(slicer.slice(site)) for site in extract_slots(plain.modules["pkg/walk.py"])}
     for item in items:
+        if not item.site.slot.file.endswith("walk.py"):
+            continue
         assert _normalize(render_slice(item.slice)) == _normalize(blind[item.site.slot.id]), item.site.slot.id
-        assert not {"Node", "Visitor"} & set(item.slice.scope_names)
+        if "::count::" in item.site.slot.id:  # no parameter of `count` is named like them
+            assert not {"Node", "Visitor"} & set(item.slice.scope_names)
+    init = next(i for i in items if i.site.slot.id.endswith("::param::Walker.__init__::visitor"))
+    assert "Visitor" in init.slice.scope_names  # a project class the parameter is named like
     assert {"Leaf", "Tree", "Options", "Walker"} <= set(items[0].slice.scope_names)

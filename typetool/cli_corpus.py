@@ -23,7 +23,7 @@ def build_command(
                                           "typescript (pinned npm tarballs, one npm pack call).")] = "python",
     code_imports_only: Annotated[bool, typer.Option(
         "--code-imports-only", help="Python: leave out of the scope names the imports used only in annotations "
-        "(as if the code had never been annotated); the stricter strip-and-recover.")] = False,
+        "(as if the code had never been annotated); the stricter strip-and-recover. Python only.")] = False,
 ) -> None:
     """Download the pinned packages (one call, cached) and turn every annotated slot into a record."""
     from typetool import corpus

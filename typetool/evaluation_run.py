@@ -199,7 +199,8 @@ def fit_linker(predictor: TypePredictor, train: Sequence[Record], held: Sequence
     inner.settings.link_logprob = None
     language = predictor.language
     held_packages = sorted({r.package for r in held})
-    names_on = [r for r in train if r.package not in set(held_packages)]
+    held_set = set(held_packages)
+    names_on = [r for r in train if r.package not in held_set]
 
     def canon(t: str) -> str:
         return canonical(t, language)

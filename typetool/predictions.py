@@ -120,6 +120,7 @@ class TypePredictor:
 
         self.language = model_language(self.model_dir)
         self.predictor = load_model(self.model_dir, device)
+        self.predictor.canonical = canonical  # the linker merges candidates as evaluation compares them
         self.device = device
         self.epsilon = epsilon
         self.delta = delta

@@ -64,6 +64,9 @@ def ship(run_dir: Path, model_dir: Path, corpus_dir: Path, package_list: Path | 
         if (run_dir / name).is_file() and run_dir.resolve() != model_dir.resolve():  # re-shipping in place
             shutil.copy2(run_dir / name, model_dir / name)
     write_priors(corpus_dir / "train.jsonl", model_dir)
+    # the linker is refitted (or dropped) here: an old one must not shape the link fit or the calibration
+    (model_dir / LINKER_FILE).unlink(missing_ok=True)
+    (model_dir / LINKER_META).unlink(missing_ok=True)
     predictor = TypePredictor(model_dir)
     t0 = time.perf_counter()
     cal_records = records_from_jsonl(corpus_dir / "calib.jsonl")
@@ -76,8 +79,6 @@ def ship(run_dir: Path, model_dir: Path, corpus_dir: Path, package_list: Path | 
         held_packages = {r.package for r in held}
         cal_records = [r for r in cal_records if r.package not in held_packages]
     else:
-        (model_dir / LINKER_FILE).unlink(missing_ok=True)
-        (model_dir / LINKER_META).unlink(missing_ok=True)
         link = fit_link_prob(predictor, cal_records)
         log(f"name links: {link['right']} of {link['links']} right on {link['n']} calibration sites "
             f"(p {link['p']:.3f}); top-1 there {100 * link['top1_without']:.1f}% -> {100 * link['top1_with']:.1f}%")

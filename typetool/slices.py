@@ -154,12 +154,13 @@ class Slicer:
 
     def __init__(self, project: Project, code_imports_only: bool = False) -> None:
         """`code_imports_only`: scope names leave out the imported names that occur only in annotations and import
-        statements, as if the code had never been annotated (and so never imported them); strip-and-recover
-        keeps every import otherwise, as is usual."""
+        statements (an occurrence in a string or comment, `__all__` say, counts as a use), as if the code had
+        never been annotated (and so never imported them); strip-and-recover keeps every import otherwise, as is
+        usual."""
         self.project = project
         self.code_imports_only = code_imports_only
         self._scope_cache: dict[int, list[str]] = {}
-        self._names_cache: dict[tuple[int, int], tuple[str, ...]] = {}
+        self._names_cache: dict[tuple[int, int, int], tuple[str, ...]] = {}
         self._signatures: dict[int, str] = {}
         self._attr_reads: dict[int, dict[tuple[int, str], list[Node]]] = {}
         self._annotation_spans: dict[tuple[int, bool], list[tuple[int, int]]] = {}
@@ -525,7 +526,7 @@ class Slicer:
         """Names that could be the slot's type: classes, aliases and TypeVars defined or imported in the module,
         the enclosing class first, then those the function mentions (as identifiers, annotations excluded), then
         the rest; then classes of other project modules that the function points to (`_project_classes_for`)."""
-        key = (id(fn), id(cls))
+        key = (id(m), id(fn), id(cls))  # module-level slots have neither a function nor a class
         cached = self._names_cache.get(key)
         if cached is not None:
             return cached
@@ -551,8 +552,9 @@ class Slicer:
         return out
 
     def _project_classes_for(self, m: ModuleFacts, fn: FunctionInfo) -> list[str]:
-        """Classes of other project modules that the function points to although its module does not bind them
-        (written annotations import them: `writeback` looks names up among the project's classes): those its
+        """Classes of the project's modules that the function points to (those its module binds are in the list
+        already; written annotations import the others: `writeback` looks names up among the project's classes):
+        those its
         code names (`cst.ClassDef(...)`), those a segment of its name is (`visit_ClassDef`), and those a
         parameter is named like (`parser_config` -> `ParserConfig`; `config` -> the few classes ending in
         `Config`). Strongest evidence first."""

@@ -2,7 +2,7 @@
 
 Does: the entity-linking half of the predictor. The T5 almost never writes a project's own class (it gives the
 gold class in scope a median 13 nats less than its top guess), yet most user-defined types of a slot are among
-its scope names. Two small models fix that, both read from the rendered slice alone:
+its scope names. Two small models fix that, both read from the rendered slice and its scope names alone:
 - the *name model*, a two-layer MLP over hand-made features of each (slot, scope class) pair (how the
   parameter's, variable's or function's words match the class's CamelCase words, abbreviations, whether the
   slice mentions the class in code, `isinstance(#0, C)`, `return C(...)`, its place in the scope list, the
@@ -25,6 +25,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import torch
@@ -35,13 +36,16 @@ from typetool.typenames import PYTHON_BUILTIN_TYPES, TS_BUILTIN_TYPES, is_stdlib
 LINKER_FILE = "linker.safetensors"
 LINKER_META = "linker.json"
 
-_HEAD_RE = re.compile(r"<(py|ts)> (param|return|attribute|variable|property)\b ?(\w*)")
-_FN_RE = re.compile(r" of ([\w$]+)\(| in function ([\w$]+)")
+_HEAD_RE = re.compile(r"<(py|ts)> (param|return|attribute|field|variable|property)\b(?: ([\w$]+))?")
+# `of f(`, `of async f(`, `of get Owner.size(` (TypeScript methods name their class), `in function f`
+_FN_RE = re.compile(r" of (?:async )?(?:[gs]et )?(?:[\w$]+\.)*?(?:([\w$]+)\.)?([\w$]+)\(| in function ([\w$]+)")
 _CLASS_RE = re.compile(r"\bclass ([\w$]+)")
+LINKER_VERSION = 2  # of the features: a linker fitted on other features must be refitted
 _WORD_RE = re.compile(r"[A-Z]+(?![a-z])|[A-Z][a-z0-9]*|[a-z0-9]+")
 _DEFAULT_NONE_RE = re.compile(r"\bdefault = None\b")
 _VERB_PREFIXES = ("get", "make", "create", "build", "new", "to", "as", "load", "parse", "read", "find", "from")
 KINDS = ("param", "return", "attribute", "variable")
+LINKER_BEAM = 5  # beam candidates the combiner merges with the links (`run_model`'s top-k when it is fitted)
 N_POS = 8
 
 
@@ -64,22 +68,29 @@ class Slot:
     @classmethod
     def parse(cls, text: str) -> Slot:
         head, _, rest = text.partition("\n")
+        language = "ts" if head.startswith("<ts>") else "py"
         m = _HEAD_RE.match(head)
-        language, kind, var = (m.group(1), m.group(2), m.group(3)) if m else ("py", "variable", "")
-        if kind == "property":
+        kind, var = (m.group(2), m.group(3) or "") if m else ("variable", "")
+        if kind in ("property", "field"):
             kind = "attribute"
         fn = _FN_RE.search(head)
-        function = (fn.group(1) or fn.group(2)) if fn else ""
-        if kind == "return":
-            var = function
+        owner, function = (fn.group(1) or "", fn.group(2) or fn.group(3) or "") if fn else ("", "")
+        if kind == "return" or var == "of":
+            var = function if kind == "return" else ""
         c = _CLASS_RE.search(head)
         body = "\n".join(line for line in rest.split("\n") if not line.startswith("names:"))
-        return cls(language, kind, var.strip("_$"), function, c.group(1) if c else "",
+        return cls(language, kind, var.strip("_$"), function, c.group(1) if c else owner,
                    bool(_DEFAULT_NONE_RE.search(text)), body)
 
 
 def candidate_names(names: Sequence[str], language: str) -> list[str]:
     """The scope names the linker considers: undotted, capitalized, not builtin or standard-library types."""
+    return list(_candidates(tuple(names), language))
+
+
+@lru_cache(maxsize=4096)
+def _candidates(names: tuple[str, ...], language: str) -> tuple[str, ...]:
+    """`candidate_names`, memoized: the slots of one function share their scope names."""
     builtin = TS_BUILTIN_TYPES if language == "ts" else PYTHON_BUILTIN_TYPES
     out = []
     for n in dict.fromkeys(names):
@@ -87,7 +98,12 @@ def candidate_names(names: Sequence[str], language: str) -> list[str]:
         if "." in n or not bare[:1].isupper() or n in builtin or (language == "py" and is_stdlib_name(n)):
             continue
         out.append(n)
-    return out
+    return tuple(out)
+
+
+@lru_cache(maxsize=65536)
+def _name_words(name: str) -> tuple[str, ...]:
+    return tuple(words(name.lstrip("_$")))
 
 
 SHORTLIST_FIRST = 24  # candidates kept whatever their evidence; later ones need some
@@ -103,7 +119,7 @@ def shortlist(slot: Slot, scope: Sequence[str]) -> list[tuple[str, int]]:
     near = set(words(slot.var)) | set(words(slot.function))
     mentioned = set(_IDENT_RE.findall(slot.body))
     return [(n, i) for i, n in enumerate(cands)
-            if i < SHORTLIST_FIRST or n == slot.cls or n in mentioned or near & set(words(n.lstrip("_$")))]
+            if i < SHORTLIST_FIRST or n == slot.cls or n in mentioned or not near.isdisjoint(_name_words(n))]
 
 
 def _is_subsequence(short: str, long: str) -> bool:
@@ -160,7 +176,7 @@ def pair_features(slot: Slot, names: Sequence[tuple[str, int]]) -> list[list[flo
     returned = {n for line in _RETURNS_RE.findall(slot.body) for n in _CALLED_RE.findall(line)}
     rows = []
     for n, pos in names:
-        nw = words(n.lstrip("_$"))
+        nw = list(_name_words(n))
         rows.append([0.0] + _match(var_words, nw) + _match(fn_words, nw) + [
             math.log1p(mentions.get(n, 0)),
             float(n in checked),
@@ -227,7 +243,8 @@ class Linker:
         tensors = {k: v.detach().contiguous() for k, v in self.names.state_dict().items()}
         tensors["combiner"] = self.combiner.detach().contiguous()
         save_file(tensors, str(model_dir / LINKER_FILE))
-        meta = {"features": N_FEATURES, "combiner_features": list(COMBINER_FEATURES), **self.info}
+        meta = {"version": LINKER_VERSION, "features": N_FEATURES, "combiner_features": list(COMBINER_FEATURES),
+                **self.info}
         (model_dir / LINKER_META).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
 
     @classmethod
@@ -235,16 +252,20 @@ class Linker:
         path = model_dir / LINKER_FILE
         if not path.is_file():
             return None
-        meta = json.loads((model_dir / LINKER_META).read_text(encoding="utf-8"))
-        if meta.get("features") != N_FEATURES or meta.get("combiner_features") != list(COMBINER_FEATURES):
-            raise ValueError(f"{path}: made by another version of the linker's features; refit it")
+        meta_path = model_dir / LINKER_META
+        meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
+        if (meta.get("version") != LINKER_VERSION or meta.get("features") != N_FEATURES
+                or meta.get("combiner_features") != list(COMBINER_FEATURES)):
+            raise ValueError(f"{path}: made by another version of the linker's features, or without its "
+                             f"{LINKER_META}; refit it (typetool ship-model --link-held)")
         tensors = load_file(str(path))
         combiner = tensors.pop("combiner")
         hidden = tensors["net.0.weight"].shape[0]
         model = NameModel(hidden)
         model.load_state_dict(tensors)
         model.eval()
-        return cls(model, combiner, {k: v for k, v in meta.items() if k not in ("features", "combiner_features")})
+        return cls(model, combiner,
+                   {k: v for k, v in meta.items() if k not in ("version", "features", "combiner_features")})
 
 
 def linked_text(slot: Slot, name: str) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import inspect
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +29,7 @@ from transformers.models.t5.modeling_t5 import T5DenseActDense
 
 from typetool.model.config import ModelSettings
 from typetool.model.grammar import NAME_RE, Context, State, TypeGrammar, TypeVocab
-from typetool.model.linker import BeamSite, Linker, rerank
+from typetool.model.linker import LINKER_BEAM, BeamSite, Linker, rerank
 from typetool.model.tokenizer import EOS, EOS_ID, PAD_ID, encode_inputs, encode_targets, py_or_ts
 
 NEG_INF = float("-inf")
@@ -265,6 +266,10 @@ class Predictor:
                  settings: ModelSettings, device: str = "cpu", linker: Linker | None = None) -> None:
         self.device = resolve_device(device)
         self.linker = linker  # the learned name linker (`linker.py`); without it, the rule of `linking.py`
+        # how candidate types are compared when the linker merges them with its links (the type string as
+        # decoded, unless the caller knows the language's normalization: `TypePredictor` sets it)
+        self.canonical: Callable[[str, str], str] = lambda t, _language: t
+        self._contexts: dict[tuple[str, tuple[str, ...]], Context] = {}
         self.model = model.to(self.device).eval()  # type: ignore[arg-type]
         self.tokenizer = tokenizer
         self.vocab = vocab
@@ -272,7 +277,17 @@ class Predictor:
         self.grammar = TypeGrammar(tokenizer, vocab, settings.min_name_count)
 
     def context(self, text: str, scope: list[str], generic: list[str] | None = None) -> Context:
-        return self.grammar.context(py_or_ts(text), scope, generic or ())
+        """The decoding context of one example, memoized by (language, scope names) when `generic` is empty:
+        the slots of one function share their scope names, which may be a few hundred."""
+        if generic:
+            return self.grammar.context(py_or_ts(text), scope, generic)
+        key = (py_or_ts(text), tuple(scope))
+        ctx = self._contexts.get(key)
+        if ctx is None:
+            if len(self._contexts) >= 4096:
+                self._contexts.clear()
+            ctx = self._contexts[key] = self.grammar.context(key[0], scope)
+        return ctx
 
     def _order(self, inputs: list[str]) -> tuple[list[list[int]], list[int]]:
         ids = encode_inputs(self.tokenizer, inputs, self.settings.max_input_len)
@@ -288,6 +303,9 @@ class Predictor:
         scope_names = scope_names if scope_names is not None else [[] for _ in inputs]
         if len(scope_names) != len(inputs):
             raise ValueError("scope_names must have one list per input")
+        want = top_k
+        if self.linker is not None:
+            top_k = max(top_k, LINKER_BEAM)  # the combiner was fitted on this many beam candidates
         K = max(top_k, num_beams or self.settings.num_beams)
         ids, order = self._order(inputs)
         results: list[list[Candidate]] = [[] for _ in inputs]
@@ -299,7 +317,7 @@ class Predictor:
             for i, cands in zip(rows, search(x, mask, ctxs, K, top_k)):
                 results[i] = cands
         if self.linker is not None:
-            self._link(inputs, scope_names, results, top_k, self.linker)
+            self._link(inputs, scope_names, results, want, self.linker)
         elif self.settings.link_logprob is not None:
             self._add_links(inputs, scope_names, results, top_k, self.settings.link_logprob)
         return results
@@ -311,10 +329,17 @@ class Predictor:
         linked class the beam lacks becomes a candidate scored as a whole on its first token (`as_link`), if the
         grammar allows it."""
         for i, (text, scope) in enumerate(zip(inputs, scope_names)):
-            beam = {c.type: c for c in results[i]}
-            site = BeamSite(text, scope, [(c.type, c.score) for c in results[i]])
+            language = py_or_ts(text)
+
+            def canon(t: str, language: str = language) -> str:
+                return self.canonical(t, language)
+
+            beam: dict[str, Candidate] = {}
+            for cand in results[i]:  # best first: a type the normalization merges keeps its best spelling
+                beam.setdefault(canon(cand.type), cand)
+            site = BeamSite(text, scope, [(t, cand.score) for t, cand in beam.items()])
             ranked: list[Candidate] = []
-            for t, score in rerank(linker, site, lambda x: x):
+            for t, score in rerank(linker, site, canon):
                 c = beam.get(t)
                 if c is not None:
                     lps = list(c.token_logprobs)
