@@ -14,7 +14,7 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -257,6 +257,7 @@ def display_type(t: str, language: str) -> str:
         return t
 
 
+@lru_cache(maxsize=65536)
 def canonical(t: str, language: str = "py") -> str:
     try:
         return to_str(normalizer(language)(parse_type(t)))

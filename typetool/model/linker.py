@@ -47,6 +47,7 @@ _VERB_PREFIXES = ("get", "make", "create", "build", "new", "to", "as", "load", "
 KINDS = ("param", "return", "attribute", "variable")
 LINKER_BEAM = 5  # beam candidates the combiner merges with the links (`run_model`'s top-k when it is fitted)
 N_POS = 8
+Named = tuple["Slot", list[str], list[float]]  # a slot, its shortlisted classes, their log-probs then none's
 
 
 def words(name: str) -> list[str]:
@@ -230,14 +231,29 @@ class Linker:
     combiner: torch.Tensor  # [N_COMBINER]
     info: dict[str, object]
 
-    def name_logps(self, text: str, scope: Sequence[str]) -> tuple[Slot, list[str], list[float]]:
+    def name_logps(self, text: str, scope: Sequence[str]) -> Named:
         """(the slot, its candidate class names, the log-prob of each, then that of none of them)."""
-        slot = Slot.parse(text)
-        cands = shortlist(slot, scope)
-        x = torch.tensor(pair_features(slot, cands), dtype=torch.float32)
-        with torch.no_grad():
-            lp = torch.log_softmax(self.names(x), dim=0).tolist()
-        return slot, [n for n, _ in cands], lp
+        return self.name_logps_many([text], [scope])[0]
+
+    def name_logps_many(self, texts: Sequence[str], scopes: Sequence[Sequence[str]]) -> list[Named]:
+        """`name_logps` of many slots, with one pass of the name model over all their rows."""
+        slots = [Slot.parse(t) for t in texts]
+        cands = [shortlist(slot, scope) for slot, scope in zip(slots, scopes)]
+        rows = [pair_features(slot, c) for slot, c in zip(slots, cands)]
+        flat = [r for group in rows for r in group]
+        if not flat:
+            return []
+        with torch.inference_mode():
+            scores = self.names(torch.tensor(flat, dtype=torch.float32)).tolist()
+        out: list[Named] = []
+        start = 0
+        for slot, c, group in zip(slots, cands, rows):
+            part = scores[start:start + len(group)]
+            start += len(group)
+            top = max(part)
+            norm = top + math.log(sum(math.exp(v - top) for v in part))
+            out.append((slot, [n for n, _ in c], [v - norm for v in part]))
+        return out
 
     def save(self, model_dir: Path) -> None:
         tensors = {k: v.detach().contiguous() for k, v in self.names.state_dict().items()}
@@ -368,11 +384,10 @@ class BeamSite:
     gold: str = ""
 
 
-def union_rows(linker_names: NameModel, site: BeamSite, canon: Callable[[str], str],
-               combiner: Linker | None = None) -> tuple[list[str], list[list[float]]]:
-    """The union of the beam's types and the linked classes' types, each with its combiner row."""
-    tmp = combiner or Linker(linker_names, torch.zeros(N_COMBINER), {})
-    slot, cands, lp = tmp.name_logps(site.text, site.scope)
+def union_rows(named: Named, site: BeamSite, canon: Callable[[str], str]) -> tuple[list[str], list[list[float]]]:
+    """The union of the beam's types and the linked classes' types, each with its combiner row; `named`: the
+    name model's output for the site (`Linker.name_logps`)."""
+    slot, cands, lp = named
     none_lp = lp[-1]
     beam = dict(site.beam)
     top = site.beam[0][1] if site.beam else -20.0
@@ -400,8 +415,10 @@ def fit_combiner(names: NameModel, sites: Sequence[BeamSite], canon: Callable[[s
     and the top-1 accuracy there before (the beam alone) and after."""
     groups, golds, before = [], [], 0
     kept = 0
-    for s in sites:
-        types, rows = union_rows(names, s, canon)
+    named = Linker(names, torch.zeros(N_COMBINER), {}).name_logps_many([s.text for s in sites],
+                                                                       [s.scope for s in sites])
+    for s, nm in zip(sites, named):
+        types, rows = union_rows(nm, s, canon)
         before += bool(s.beam) and s.beam[0][0] == s.gold
         if s.gold in types and rows:
             groups.append(torch.tensor(rows, dtype=torch.float32))
@@ -419,10 +436,22 @@ def fit_combiner(names: NameModel, sites: Sequence[BeamSite], canon: Callable[[s
     return w, {"sites": float(len(sites)), "gold_in_union": kept / n, "top1_beam": before / n, "top1_linked": after / n}
 
 
-def rerank(linker: Linker, site: BeamSite, canon: Callable[[str], str]) -> list[tuple[str, float]]:
-    """The union's types with their combined log-probs (a softmax over the union), best first."""
-    types, rows = union_rows(linker.names, site, canon, linker)
+def rerank(linker: Linker, site: BeamSite, canon: Callable[[str], str],
+           named: Named | None = None) -> list[tuple[str, float]]:
+    """The union's types with their combined log-probs (a softmax over the union), best first; `named`: the
+    site's `Linker.name_logps`, if already computed (`rerank_many`)."""
+    types, rows = union_rows(named or linker.name_logps(site.text, site.scope), site, canon)
     if not types:
         return []
-    scores = torch.log_softmax(torch.tensor(rows) @ linker.combiner, dim=0).tolist()
-    return sorted(zip(types, scores), key=lambda p: -p[1])
+    w = linker.combiner.tolist()
+    scores = [sum(a * b for a, b in zip(r, w)) for r in rows]
+    top = max(scores)
+    norm = top + math.log(sum(math.exp(v - top) for v in scores))
+    return sorted(zip(types, [v - norm for v in scores]), key=lambda p: -p[1])
+
+
+def rerank_many(linker: Linker, sites: Sequence[BeamSite],
+                canons: Sequence[Callable[[str], str]]) -> list[list[tuple[str, float]]]:
+    """`rerank` of many sites (one name-model pass over all of them); `canons`: each site's normalization."""
+    named = linker.name_logps_many([s.text for s in sites], [s.scope for s in sites])
+    return [rerank(linker, s, c, n) for s, c, n in zip(sites, canons, named)]

@@ -29,7 +29,7 @@ from transformers.models.t5.modeling_t5 import T5DenseActDense
 
 from typetool.model.config import ModelSettings
 from typetool.model.grammar import NAME_RE, Context, State, TypeGrammar, TypeVocab
-from typetool.model.linker import LINKER_BEAM, BeamSite, Linker, rerank
+from typetool.model.linker import LINKER_BEAM, BeamSite, Linker, rerank_many
 from typetool.model.tokenizer import EOS, EOS_ID, PAD_ID, encode_inputs, encode_targets, py_or_ts
 
 NEG_INF = float("-inf")
@@ -328,6 +328,9 @@ class Predictor:
         its tokens, and the change of its score is charged to its first token (the head of the type tree); a
         linked class the beam lacks becomes a candidate scored as a whole on its first token (`as_link`), if the
         grammar allows it."""
+        sites: list[BeamSite] = []
+        canons: list[Callable[[str], str]] = []
+        beams: list[dict[str, Candidate]] = []
         for i, (text, scope) in enumerate(zip(inputs, scope_names)):
             language = py_or_ts(text)
 
@@ -337,9 +340,13 @@ class Predictor:
             beam: dict[str, Candidate] = {}
             for cand in results[i]:  # best first: a type the normalization merges keeps its best spelling
                 beam.setdefault(canon(cand.type), cand)
-            site = BeamSite(text, scope, [(t, cand.score) for t, cand in beam.items()])
+            sites.append(BeamSite(text, scope, [(t, cand.score) for t, cand in beam.items()]))
+            canons.append(canon)
+            beams.append(beam)
+        for i, reranked in enumerate(rerank_many(linker, sites, canons)):
+            text, scope, beam = inputs[i], scope_names[i], beams[i]
             ranked: list[Candidate] = []
-            for t, score in rerank(linker, site, canon):
+            for t, score in reranked:
                 c = beam.get(t)
                 if c is not None:
                     lps = list(c.token_logprobs)
