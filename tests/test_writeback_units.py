@@ -147,3 +147,21 @@ def test_a_class_body_binding_shadows_only_below_it() -> None:
                                    "m.py::param::M.b::y": "str"})
     assert "def a(self, x: str):" in r.new and "def str(self) -> str:" in r.new and "def b(self, y):" in r.new
     assert {s.slot_id: s.code for s in r.slots}["m.py::param::M.b::y"] == "shadowed-name"
+
+
+def test_a_type_checking_import_joins_a_block_whose_variable_was_just_annotated() -> None:
+    """Found by the property test on pytest's `_py/error.py`: the annotated variable sits in the module's
+    `if TYPE_CHECKING:` block, which the rewrite replaces, and the new TYPE_CHECKING import must still go into
+    that block."""
+    text = ("from typing import TYPE_CHECKING, TypeVar\n\n"
+            "if TYPE_CHECKING:\n    from typing_extensions import ParamSpec\n\n    P = ParamSpec('P')\n\n"
+            "R = TypeVar('R')\n\n\ndef f(w):\n    return w\n")
+
+    def index_of(name: str) -> list[str]:
+        return {"Widget": ["pkg.widgets"]}.get(name, [])
+
+    r = apply_types(text, "m.py", {"m.py::variable::<module>::P": "ParamSpec", "m.py::param::f::w": "Widget"},
+                    module_name="pkg.m", index=index_of)
+    assert "if TYPE_CHECKING:\n    from typing_extensions import ParamSpec\n\n    P: \"ParamSpec\" = ParamSpec('P')\n" \
+           "    from pkg.widgets import Widget\n" in r.new, r.new
+    assert 'def f(w: "Widget"):' in r.new

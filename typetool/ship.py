@@ -158,7 +158,8 @@ def model_card(name: str, card: dict[str, Any], cal: dict[str, Any], overall: Ev
              (f"- architecture: T5, preset `{card.get('preset', '?')}`, {card.get('params', '?')} parameters, "
              f"vocabulary {card.get('vocab_size', '?')} (BPE trained on the corpus)"),
              ("- weights: `model.safetensors`; tokenizer `tokenizer.json`; decoding `decoding.json`; type vocabulary "
-             "`type_vocab.json`; training type counts `type_priors.json`; calibration `calibration.json`"),
+             "`type_vocab.json`; training type counts `type_priors.json`; calibration `calibration.json`"
+             + ("; name linker `linker.safetensors` with `linker.json`" if cal.get("linker") else "")),
              (f"- training: {card.get('step', '?')} steps, {card.get('examples_seen', '?')} examples "
              f"({card.get('epochs', '?')} epochs), {float(card.get('train_seconds', 0)) / 60:.0f} min on "
              + ("one GPU" if str(card.get("device", "cpu")).startswith("cuda")
@@ -255,9 +256,17 @@ def model_card(name: str, card: dict[str, Any], cal: dict[str, Any], overall: Ev
         lines += ["", "## Training history", "", note.strip()]
     lines += ["", "## Limits", "",
               ("- Trained for a short time on small hardware (minutes of one GPU at most, a 2-core CPU otherwise); "
-               "accuracy is far from the published GPU-trained anchors "
+               "the published GPU-trained anchors were measured on other data "
               + ("(CodeTIDAL5, 220M parameters: 71.27% on ManyTypes4TypeScript)." if ts else
                  "(TypeT5 67-71% exact on BetterTypes4Py).")),
+              *([("- The name linker links bare classes in scope, not generics of them (`Array<C>`); classes "
+                  "of other modules only when the module imports them. " if ts else
+                  "- The name linker links bare classes in scope (and `C | None` for a parameter defaulting to "
+                  "None), not generics of them (`list[C]`); classes of other modules only when the run loads "
+                  "them. ")
+                 + "Strip-and-recover keeps imports that only annotations used, which helps it"
+                 + (" (see the stricter protocol above)." if strict is not None else ".")]
+                if cal.get("linker") else []),
               ("- TypeScript only; literal types, object type literals and other types without a bracket form are "
                "never predicted." if ts else "- Python only; `Literal[...]` values and `tuple[()]` are never "
                "predicted."),
@@ -274,8 +283,20 @@ def model_card(name: str, card: dict[str, Any], cal: dict[str, Any], overall: Ev
               + (f"--rename-prob {card['rename_prob']} " if card.get("rename_prob") else "")
               + ("--keep-best " if card.get("best_step") is not None else "")
               + f"--max-input-len {card.get('max_input_len', 160)}")]),
-              f"typetool ship-model runs/{name} --name {name} --corpus {corpus_dir}", "```", ""]
+              *_ship_lines(name, corpus_dir, cal.get("linker"), strict is not None), "```", ""]
     return "\n".join(lines)
+
+
+def _ship_lines(name: str, corpus_dir: Path, linker: dict[str, Any] | None, strict: bool) -> list[str]:
+    """The reproduce lines that ship a trained run (with its name linker, when it has one)."""
+    ship = f"typetool ship-model runs/{name} --name {name} --corpus {corpus_dir}"
+    if not linker:
+        return [ship]
+    held = ",".join(linker.get("held_packages", []))
+    return [(f"python scripts/holdout.py {corpus_dir}/train.jsonl FIT.jsonl HELD.jsonl {held}   # or the "
+            "calibration split's records of those packages, when the run trained on all of train"),
+            *(["typetool corpus build --code-imports-only --out STRICT"] if strict else []),
+            ship + " --link-held HELD.jsonl" + (" --strict-corpus STRICT" if strict else "")]
 
 
 def _gpu_reproduce(card: dict[str, Any], corpus_dir: Path, name: str) -> list[str]:

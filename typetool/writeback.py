@@ -1450,7 +1450,9 @@ def _insert_imports(module: cst.Module, w: _Walker,
     insert: list[cst.SimpleStatementLine | cst.BaseCompoundStatement] = list(new_lines)
     if tc_lines:
         if w.top_tc_block is not None:
-            k = module.body.index(w.top_tc_block)
+            # found in the original tree: the rewrite may have replaced the block (a variable annotated in it),
+            # but it keeps the module's statements in place
+            k = w.module.body.index(w.top_tc_block)
             block = body[k]
             assert isinstance(block, cst.If) and isinstance(block.body, cst.IndentedBlock)
             body[k] = block.with_changes(body=block.body.with_changes(body=[*block.body.body, *tc_lines]))
