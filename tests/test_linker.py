@@ -14,6 +14,7 @@ import torch
 
 from typetool.model.linker import (
     LINKER_META,
+    N_COMBINER,
     N_FEATURES,
     SHORTLIST_FIRST,
     BeamSite,
@@ -32,6 +33,11 @@ from typetool.predictions import canonical
 
 def canon(t: str) -> str:
     return canonical(t, "py")
+
+
+def _weights(*first: float) -> torch.Tensor:
+    """Combiner weights: the given first ones, zeros after."""
+    return torch.tensor([*first, *[0.0] * (N_COMBINER - len(first))])
 
 
 @pytest.mark.parametrize(("text", "kind", "var", "function", "cls", "default_none"), [
@@ -117,7 +123,7 @@ def test_the_name_model_learns_to_link_and_to_abstain() -> None:
     model, info = fit_name_model(_examples(600, 0), canon, epochs=20)
     assert 0.5 < info["gold_is_a_class"] < 0.8
     test = _examples(200, 1)
-    linker = Linker(model, torch.zeros(6), {})
+    linker = Linker(model, torch.zeros(N_COMBINER), {})
     right = 0
     for text, scope, gold in test:
         _, cands, lp = linker.name_logps(text, scope)
@@ -151,7 +157,7 @@ def test_the_combiner_lets_links_beat_the_beam_only_where_they_should() -> None:
 
 def test_a_linked_class_with_default_none_is_optional() -> None:
     names, _ = fit_name_model(_examples(300, 0), canon, epochs=10)
-    linker = Linker(names, torch.tensor([1.0, 0.0, 1.0, 2.0, 0.0, 0.0]), {})
+    linker = Linker(names, _weights(1.0, 0.0, 1.0, 2.0, 0.0, 0.0), {})
     text = "<py> param my_gear of f(my_gear=None)\nevidence: default literal None ; default = None"
     types = [t for t, _ in rerank(linker, BeamSite(text, ["Gear"], [("int", -1.0)]), canon)]
     assert "Gear | None" in types and "Gear" not in types
@@ -159,7 +165,7 @@ def test_a_linked_class_with_default_none_is_optional() -> None:
 
 def test_save_and_load_round_trip(tmp_path: Path) -> None:
     names, _ = fit_name_model(_examples(200, 0), canon, epochs=3)
-    linker = Linker(names, torch.tensor([0.9, -1.0, 1.1, 0.3, 0.2, 0.05]), {"fitted_on": "synthetic"})
+    linker = Linker(names, _weights(0.9, -1.0, 1.1, 0.3, 0.2, 0.05), {"fitted_on": "synthetic"})
     linker.save(tmp_path)
     again = Linker.load(tmp_path)
     assert again is not None and again.info == {"fitted_on": "synthetic"}
@@ -186,7 +192,7 @@ def test_the_predictor_reranks_its_beam_with_a_shipped_linker(tiny_model: Path, 
     plain = TypePredictor(model).predictor.predict([text], scope, top_k=3)[0]
     assert "Widget" not in [c.type for c in plain]
     names, _ = fit_name_model(_examples(600, 0), canon, epochs=20)
-    Linker(names, torch.tensor([1.0, 0.0, 1.0, 2.0, 0.0, 0.0]), {}).save(model)
+    Linker(names, _weights(1.0, 0.0, 1.0, 2.0, 0.0, 0.0), {}).save(model)
     pred = TypePredictor(model).predictor
     assert pred.linker is not None
     linked = pred.predict([text], scope, top_k=3)[0]

@@ -9,7 +9,8 @@ its scope names. Two small models fix that, both read from the rendered slice an
   slot kind, ...) and one "none of them" row per slot, gives a softmax over "the type is this class" and "it
   is none of them". It is trained on the training split (no T5 outputs needed, so any amount of data).
 - the *combiner*, a log-linear model over the union of the beam's candidates and the linked classes (beam
-  log-prob, name-model log-prob, whether the candidate is a link, the beam's confidence), gives each candidate
+  log-prob and rank, name-model log-prob, whether the candidate is a link, and for links the beam's confidence,
+  whether the beam's best names builtins only, the name model's "none" log-prob, the slot kind), gives each candidate
   its final log-probability. It is fitted on packages the T5 never trained on, so it learns how far to trust
   the beam there, and it is fitted before calibration, which then calibrates its scores.
 A linked class `C` is written `C | None` for a Python parameter whose default is `None`.
@@ -40,7 +41,7 @@ _HEAD_RE = re.compile(r"<(py|ts)> (param|return|attribute|field|variable|propert
 # `of f(`, `of async f(`, `of get Owner.size(` (TypeScript methods name their class), `in function f`
 _FN_RE = re.compile(r" of (?:async )?(?:[gs]et )?(?:[\w$]+\.)*?(?:([\w$]+)\.)?([\w$]+)\(| in function ([\w$]+)")
 _CLASS_RE = re.compile(r"\bclass ([\w$]+)")
-LINKER_VERSION = 2  # of the features: a linker fitted on other features must be refitted
+LINKER_VERSION = 3  # of the features: a linker fitted on other features must be refitted
 _WORD_RE = re.compile(r"[A-Z]+(?![a-z])|[A-Z][a-z0-9]*|[a-z0-9]+")
 _DEFAULT_NONE_RE = re.compile(r"\bdefault = None\b")
 _VERB_PREFIXES = ("get", "make", "create", "build", "new", "to", "as", "load", "parse", "read", "find", "from")
@@ -211,16 +212,40 @@ class NameModel(torch.nn.Module):
 
 
 # combiner features of one candidate of the union (beam candidates and linked classes)
-COMBINER_FEATURES = ("beam_logp", "not_in_beam", "name_logp", "is_link", "link_and_beam", "link_x_beam_top")
+COMBINER_FEATURES = ("beam_logp", "not_in_beam", "name_logp", "is_link", "link_and_beam", "link_x_beam_top",
+                     "beam_first", "link_x_none_logp", "link_x_builtin_beam_top", "link_x_return")
 N_COMBINER = len(COMBINER_FEATURES)
 
 
-def combiner_row(beam_logp: float | None, name_logp: float, is_link: bool, beam_top: float) -> list[float]:
+@dataclass(frozen=True, slots=True)
+class BeamFacts:
+    """What every combiner row of one site shares: the beam's best log-prob and whether its best type names
+    builtin or standard-library types only, the name model's log-prob of "none of them", the slot kind."""
+
+    top_logp: float
+    top_builtin: bool
+    none_logp: float
+    is_return: bool
+
+
+def combiner_row(beam_logp: float | None, name_logp: float, is_link: bool, beam_first: bool,
+                 facts: BeamFacts) -> list[float]:
     """`beam_logp`: the candidate's log-prob in the beam (None if the beam lacks it); `name_logp`: the name
-    model's log-prob of the linked class, or of "none of them" for a candidate that is no link; `beam_top`: the
-    beam's best log-prob (how sure the T5 is)."""
-    return [beam_logp if beam_logp is not None else 0.0, float(beam_logp is None), name_logp, float(is_link),
-            float(is_link and beam_logp is not None), beam_top if is_link else 0.0]
+    model's log-prob of the linked class, or of "none of them" for a candidate that is no link; `beam_first`:
+    the beam's best candidate."""
+    link = float(is_link)
+    return [beam_logp if beam_logp is not None else 0.0, float(beam_logp is None), name_logp, link,
+            float(is_link and beam_logp is not None), facts.top_logp * link, float(beam_first),
+            facts.none_logp * link, float(facts.top_builtin) * link, float(facts.is_return) * link]
+
+
+def _builtin_only(t: str, language: str) -> bool:
+    builtin = TS_BUILTIN_TYPES if language == "ts" else PYTHON_BUILTIN_TYPES
+    return all(n in builtin or n == "None" or (language == "py" and is_stdlib_name(n))
+               for n in _TYPE_NAME_RE.findall(t))
+
+
+_TYPE_NAME_RE = re.compile(r"[A-Za-z_$][\w.$]*")
 
 
 @dataclass
@@ -390,7 +415,9 @@ def union_rows(named: Named, site: BeamSite, canon: Callable[[str], str]) -> tup
     slot, cands, lp = named
     none_lp = lp[-1]
     beam = dict(site.beam)
-    top = site.beam[0][1] if site.beam else -20.0
+    facts = BeamFacts(site.beam[0][1] if site.beam else -20.0,
+                      bool(site.beam) and _builtin_only(site.beam[0][0], slot.language), none_lp,
+                      slot.kind == "return")
     types: list[str] = []
     rows: list[list[float]] = []
     links: dict[str, float] = {}
@@ -401,11 +428,11 @@ def union_rows(named: Named, site: BeamSite, canon: Callable[[str], str]) -> tup
         if t in types:
             continue
         types.append(t)
-        rows.append(combiner_row(blp, links.get(t, none_lp), t in links, top))
+        rows.append(combiner_row(blp, links.get(t, none_lp), t in links, not rows, facts))
     for t, l in links.items():
         if t not in beam:
             types.append(t)
-            rows.append(combiner_row(None, l, True, top))
+            rows.append(combiner_row(None, l, True, False, facts))
     return types, rows
 
 
