@@ -31,6 +31,7 @@ from typetool.evaluation_run import (
 from typetool.model.linker import LINKER_FILE, LINKER_META
 from typetool.predictions import TypePredictor, model_language
 
+STRICT_GROUPS = ("all (param+return)", "param", "return", "user-defined")  # the stricter protocol's table
 SHIPPED_FILES = ("config.json", "generation_config.json", "model.safetensors", "tokenizer.json",
                  "type_vocab.json", "decoding.json", "card.json")
 
@@ -111,7 +112,7 @@ def ship(run_dir: Path, model_dir: Path, corpus_dir: Path, package_list: Path | 
     if strict_corpus is not None:
         strict = evaluate_records(predictor, records_from_jsonl(strict_corpus / "dev.jsonl"))
         log("stricter protocol (--code-imports-only):")
-        log(strict.report.table(groups=("all (param+return)", "param", "return", "user-defined")))
+        log(strict.report.table(groups=STRICT_GROUPS))
     text = model_card(model_dir.name, card, cal, overall, per_package, corpus_dir, dev_seconds, len(dev), note,
                       language, strict)
     (model_dir / "README.md").write_text(text, encoding="utf-8")
@@ -192,7 +193,7 @@ def model_card(name: str, card: dict[str, Any], cal: dict[str, Any], overall: Ev
                    "imported the classes its annotations would name. Rebuilt with `typetool corpus build "
                    "--code-imports-only` (imports used only by annotations and import statements leave the names "
                    "in scope; project classes a function points to stay), the same dev sites give:"), "",
-                  "```", strict.report.table(groups=("all (param+return)", "param", "return", "user-defined")),
+                  "```", strict.report.table(groups=STRICT_GROUPS),
                   "```", ""]
     if per_package:
         lines += ["### Per package, live from source, with baselines", "",

@@ -23,6 +23,7 @@ from typetool.parse import captures
 from typetool.project import Project
 from typetool.pyfacts import ClassInfo, FunctionInfo, ModuleFacts, Node, Use, docstring_of, text
 from typetool.slots import Slot, SlotKind, SlotSite
+from typetool.typenames import name_words
 
 MAX_ITEM_CHARS = 48
 MAX_ITEMS = 8
@@ -541,34 +542,30 @@ class Slicer:
         owner = cls or (fn.cls if fn is not None else None)
         if owner is not None:
             first.append(owner.name)
-        if fn is not None and base:
-            words = set(_WORD.findall(self._code_text(m, fn.node)))
-            first.extend(n for n in base if n in words)
+        code = set(_WORD.findall(self._code_text(m, fn.node))) if fn is not None else set()
+        first.extend(n for n in base if n in code)
         out = tuple(dict.fromkeys(first + base))[:MAX_SCOPE_NAMES]
         if fn is not None:
             seen = set(out)
-            out += tuple(n for n in self._project_classes_for(m, fn) if n not in seen)[:MAX_PROJECT_NAMES]
+            out += tuple(n for n in self._project_classes_for(fn, code) if n not in seen)[:MAX_PROJECT_NAMES]
         self._names_cache[key] = out
         return out
 
-    def _project_classes_for(self, m: ModuleFacts, fn: FunctionInfo) -> list[str]:
+    def _project_classes_for(self, fn: FunctionInfo, code: set[str]) -> list[str]:
         """Classes of the project's modules that the function points to (those its module binds are in the list
         already; written annotations import the others: `writeback` looks names up among the project's classes):
-        those its
-        code names (`cst.ClassDef(...)`), those a segment of its name is (`visit_ClassDef`), and those a
-        parameter is named like (`parser_config` -> `ParserConfig`; `config` -> the few classes ending in
-        `Config`). Strongest evidence first."""
-        index = self._project_index()
-        if not index[0]:
+        those its code names (`code`: the words of its code, `cst.ClassDef(...)`), those a segment of its name is
+        (`visit_ClassDef`), and those a parameter is named like (`parser_config` -> `ParserConfig`; `config` ->
+        the few classes ending in `Config`). Strongest evidence first."""
+        by_name, by_joined, by_last = self._project_index()
+        if not by_name:
             return []
-        by_name, by_joined, by_last = index
-        code = set(_WORD.findall(self._code_text(m, fn.node)))
         mentioned = [n for n in code if n in by_name]
         segments = [seg for seg in fn.name.split("_") if seg in by_name]
         joined: list[str] = []
         last: list[str] = []
         for p in fn.params:
-            ws = [w.lower() for w in _CAMEL.findall(p.name)]
+            ws = name_words(p.name)
             if not ws:
                 continue
             joined.extend(by_joined.get("".join(ws), []))
@@ -588,7 +585,7 @@ class Slicer:
                     if c.qualname != c.name or c.name in names:
                         continue
                     names.add(c.name)
-                    ws = [w.lower() for w in _CAMEL.findall(c.name)]
+                    ws = name_words(c.name)
                     if ws:
                         joined.setdefault("".join(ws), []).append(c.name)
                         last.setdefault(ws[-1], []).append(c.name)
@@ -672,7 +669,6 @@ def _first_line(doc: str) -> str:
 
 
 _WORD = re.compile(r"\w+")
-_CAMEL = re.compile(r"[A-Z]+(?![a-z])|[A-Z][a-z0-9]*|[a-z0-9]+")
 
 
 def _doc_mention(doc: str, name: str | None) -> str | None:

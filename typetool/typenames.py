@@ -8,6 +8,16 @@ Does not: parse types (`typeexpr`) or list the names the decoder's grammar knows
 
 from __future__ import annotations
 
+import re
+
+# the words of an identifier: `CSTNode` -> CST, Node; `parser_config` -> parser, config; `HTTPClient2` -> HTTP, Client2
+CAMEL_PART_RE = re.compile(r"[A-Z]+(?![a-z])|[A-Z][a-z0-9]*|[a-z0-9]+")
+
+
+def name_words(name: str) -> list[str]:
+    """The lower-cased words of an identifier (`CAMEL_PART_RE`), underscores and `$` dropped."""
+    return [w.lower() for w in CAMEL_PART_RE.findall(name)]
+
 PYTHON_BUILTIN_TYPES = frozenset({
     "int", "str", "float", "bool", "bytes", "None", "list", "dict", "set", "tuple", "frozenset", "object",
     "type", "complex", "bytearray", "Any", "Callable", "Iterable", "Iterator", "Sequence", "Mapping",

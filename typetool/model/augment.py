@@ -21,10 +21,9 @@ import re
 from collections.abc import Iterable, Mapping
 
 from typetool.model.grammar import NAME_RE, builtin_names
-from typetool.typenames import PYTHON_BUILTIN_TYPES, TS_BUILTIN_TYPES, is_stdlib_name
+from typetool.typenames import CAMEL_PART_RE, PYTHON_BUILTIN_TYPES, TS_BUILTIN_TYPES, is_stdlib_name
 
 VERSION = 3  # part of the tokenized-data cache key: bump when renaming changes what it produces
-_PART_RE = re.compile(r"[A-Z]+(?![a-z])|[A-Z][a-z0-9]*|[a-z0-9]+")
 
 
 def renameable(name: str, language: str) -> bool:
@@ -44,7 +43,7 @@ def name_parts(targets: Iterable[str], language: str) -> list[str]:
     for t in targets:
         for n in NAME_RE.findall(t):
             if renameable(n, language):
-                parts.update(p for p in _PART_RE.findall(n.strip("_")) if p[:1].isupper() and len(p) >= 2)
+                parts.update(p for p in CAMEL_PART_RE.findall(n.strip("_")) if p[:1].isupper() and len(p) >= 2)
     return sorted(parts)
 
 
@@ -53,7 +52,7 @@ def fresh_name(old: str, parts: list[str], rng: random.Random, taken: str, langu
     when `old` has no capitalized last word of 3+ letters), that does not occur in `taken` and is itself
     renameable (never `None`, `Optional`, `Promise`...)."""
     lead = old[:len(old) - len(old.lstrip("_"))]
-    own = _PART_RE.findall(old.lstrip("_"))
+    own = CAMEL_PART_RE.findall(old.lstrip("_"))
     head = own[-1] if own and own[-1][:1].isupper() and len(own[-1]) >= 3 else ""
     for _ in range(50):
         # keep the head word (`...Visitor`, `...Node`): it is what ties a name to its uses and to the names of

@@ -32,7 +32,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from typetool.typenames import PYTHON_BUILTIN_TYPES, TS_BUILTIN_TYPES, is_stdlib_name
+from typetool.typenames import PYTHON_BUILTIN_TYPES, TS_BUILTIN_TYPES, is_stdlib_name, name_words
 
 LINKER_FILE = "linker.safetensors"
 LINKER_META = "linker.json"
@@ -42,17 +42,12 @@ _HEAD_RE = re.compile(r"<(py|ts)> (param|return|attribute|field|variable|propert
 _FN_RE = re.compile(r" of (?:async )?(?:[gs]et )?(?:[\w$]+\.)*?(?:([\w$]+)\.)?([\w$]+)\(| in function ([\w$]+)")
 _CLASS_RE = re.compile(r"\bclass ([\w$]+)")
 LINKER_VERSION = 3  # of the features: a linker fitted on other features must be refitted
-_WORD_RE = re.compile(r"[A-Z]+(?![a-z])|[A-Z][a-z0-9]*|[a-z0-9]+")
-_DEFAULT_NONE_RE = re.compile(r"\bdefault = None\b")
+DEFAULT_NONE_RE = re.compile(r"\bdefault = None\b")  # a rendered slice's parameter defaults to None
 _VERB_PREFIXES = ("get", "make", "create", "build", "new", "to", "as", "load", "parse", "read", "find", "from")
 KINDS = ("param", "return", "attribute", "variable")
 LINKER_BEAM = 5  # beam candidates the combiner merges with the links (`run_model`'s top-k when it is fitted)
 N_POS = 8
 Named = tuple["Slot", list[str], list[float]]  # a slot, its shortlisted classes, their log-probs then none's
-
-
-def words(name: str) -> list[str]:
-    return [w.lower() for w in _WORD_RE.findall(name)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +77,7 @@ class Slot:
         c = _CLASS_RE.search(head)
         body = "\n".join(line for line in rest.split("\n") if not line.startswith("names:"))
         return cls(language, kind, var.strip("_$"), function, c.group(1) if c else owner,
-                   bool(_DEFAULT_NONE_RE.search(text)), body)
+                   bool(DEFAULT_NONE_RE.search(text)), body)
 
 
 def candidate_names(names: Sequence[str], language: str) -> list[str]:
@@ -105,7 +100,7 @@ def _candidates(names: tuple[str, ...], language: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=65536)
 def _name_words(name: str) -> tuple[str, ...]:
-    return tuple(words(name.lstrip("_$")))
+    return tuple(name_words(name.lstrip("_$")))
 
 
 SHORTLIST_FIRST = 24  # candidates kept whatever their evidence; later ones need some
@@ -118,7 +113,7 @@ def shortlist(slot: Slot, scope: Sequence[str]) -> list[tuple[str, int]]:
     cands = candidate_names(scope, slot.language)
     if len(cands) <= SHORTLIST_FIRST:
         return [(n, i) for i, n in enumerate(cands)]
-    near = set(words(slot.var)) | set(words(slot.function))
+    near = set(name_words(slot.var)) | set(name_words(slot.function))
     mentioned = set(_IDENT_RE.findall(slot.body))
     return [(n, i) for i, n in enumerate(cands)
             if i < SHORTLIST_FIRST or n == slot.cls or n in mentioned or not near.isdisjoint(_name_words(n))]
@@ -168,9 +163,9 @@ _RETURNS_RE = re.compile(r"^returns:.*$", re.MULTILINE)
 def pair_features(slot: Slot, names: Sequence[tuple[str, int]]) -> list[list[float]]:
     """One feature row per (candidate name, place among the candidates), in order, then the "none of them"
     row."""
-    fn_words = [w for w in words(slot.function) if w not in _VERB_PREFIXES]
+    fn_words = [w for w in name_words(slot.function) if w not in _VERB_PREFIXES]
     segments = set(slot.function.split("_"))
-    var_words = words(slot.var)
+    var_words = name_words(slot.var)
     site = _site_features(slot, len(names))
     mentions = Counter(_IDENT_RE.findall(slot.body))
     called = set(_CALLED_RE.findall(slot.body))
@@ -441,7 +436,6 @@ def fit_combiner(names: NameModel, sites: Sequence[BeamSite], canon: Callable[[s
     """Fit the combiner's weights on `sites` (beam outputs on packages the T5 never trained on); returns them
     and the top-1 accuracy there before (the beam alone) and after."""
     groups, golds, before = [], [], 0
-    kept = 0
     named = Linker(names, torch.zeros(N_COMBINER), {}).name_logps_many([s.text for s in sites],
                                                                        [s.scope for s in sites])
     for s, nm in zip(sites, named):
@@ -450,17 +444,16 @@ def fit_combiner(names: NameModel, sites: Sequence[BeamSite], canon: Callable[[s
         if s.gold in types and rows:
             groups.append(torch.tensor(rows, dtype=torch.float32))
             golds.append(types.index(s.gold))
-            kept += 1
     data = _Batches.of(groups, golds, 512)
     w = torch.zeros(N_COMBINER, requires_grad=True)
     with torch.no_grad():
-        w[0] = 1.0  # start from the beam alone
-        w[2] = 1.0
+        w[COMBINER_FEATURES.index("beam_logp")] = 1.0  # start from the beam and the name model, added
+        w[COMBINER_FEATURES.index("name_logp")] = 1.0
     _listwise_fit(lambda b: b @ w, [w], data, 300, 0.05, 0.0, seed)
     w = w.detach()
     after = data.top1(lambda b: b @ w)[0]
     n = max(len(sites), 1)
-    return w, {"sites": float(len(sites)), "gold_in_union": kept / n, "top1_beam": before / n, "top1_linked": after / n}
+    return w, {"sites": float(len(sites)), "gold_in_union": len(golds) / n, "top1_beam": before / n, "top1_linked": after / n}
 
 
 def rerank(linker: Linker, site: BeamSite, canon: Callable[[str], str],

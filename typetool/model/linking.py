@@ -18,13 +18,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from typetool.model.linker import DEFAULT_NONE_RE
+from typetool.typenames import name_words
+
 _SLOT_RE = re.compile(r"<(py|ts)> param (\w+) of")
-_WORD_RE = re.compile(r"[A-Z]+(?![a-z])|[A-Z][a-z0-9]*|[a-z0-9]+")
-_DEFAULT_NONE_RE = re.compile(r"\bdefault = None\b")
-
-
-def _words(name: str) -> list[str]:
-    return [w.lower() for w in _WORD_RE.findall(name)]
 
 
 def linked_type(text: str, scope_names: Sequence[str]) -> str | None:
@@ -40,11 +37,11 @@ def linked_type(text: str, scope_names: Sequence[str]) -> str | None:
         bare = name.lstrip("_")
         if "." in name or not bare[:1].isupper():
             continue
-        words = _words(bare)
+        words = name_words(bare)
         if words and ("".join(words) == joined or (len(last[0]) >= 3 and words[-1] == last[0])):
             hits.append(name)
     if len(hits) != 1:
         return None
-    if language == "py" and _DEFAULT_NONE_RE.search(text):
+    if language == "py" and DEFAULT_NONE_RE.search(text):
         return hits[0] + " | None"
     return hits[0]

@@ -353,9 +353,9 @@ class Predictor:
                     lps[0] += score - c.score
                     ranked.append(Candidate(c.type, score, lps, c.tokens, c.offsets))
                 else:
-                    target = encode_targets(self.tokenizer, [t])[0]
-                    if self._grammar_masks(self.context(text, scope), target) is not None:
-                        ranked.append(as_link(self._candidate(0.0, tuple(target[:-1]), (0.0,) * len(target)), score))
+                    link = self._decodable(t, text, scope)
+                    if link is not None:
+                        ranked.append(as_link(link, score))
                 if len(ranked) == top_k:
                     break
             results[i] = ranked
@@ -369,12 +369,17 @@ class Predictor:
         out: list[Candidate | None] = [None] * len(inputs)
         for i, (text, scope) in enumerate(zip(inputs, scope_names)):
             link = linked_type(text, scope)
-            if link is None:
-                continue
-            target = encode_targets(self.tokenizer, [link])[0]
-            if self._grammar_masks(self.context(text, scope), target) is not None:
-                out[i] = self._candidate(0.0, tuple(target[:-1]), (0.0,) * len(target))
+            if link is not None:
+                out[i] = self._decodable(link, text, scope)
         return out
+
+    def _decodable(self, type_text: str, text: str, scope: list[str]) -> Candidate | None:
+        """`type_text` as a candidate of the input `text` with token log-probs 0 (the model is not run), or None
+        when the decoding grammar would not produce it there."""
+        target = encode_targets(self.tokenizer, [type_text])[0]
+        if self._grammar_masks(self.context(text, scope), target) is None:
+            return None
+        return self._candidate(0.0, tuple(target[:-1]), (0.0,) * len(target))
 
     def _grammar_masks(self, ctx: Context, target: list[int]) -> list[torch.Tensor] | None:
         """The allowed-token mask [V] at each step of decoding `target` (EOS included) under `ctx`, as the
