@@ -240,3 +240,25 @@ def test_the_shipped_model_links_classes_of_other_project_modules_and_imports_th
     text = checkout.read_text()
     assert "from shop.models import" in text and "if TYPE_CHECKING:" in text
     assert 'shopping_cart: "ShoppingCart"' in text
+
+
+@pytest.mark.parametrize("damage", ["garbage", "no-meta"])
+def test_a_damaged_linker_is_a_clear_error_and_nothing_is_written(tiny_model: Path, tmp_path: Path,
+                                                                    damage: str) -> None:
+    from conftest import run_cli
+
+    model = tmp_path / "m"
+    shutil.copytree(tiny_model, model)
+    names, _ = fit_name_model(_examples(100, 0), canon, epochs=1)
+    Linker(names, _weights(1.0), {}).save(model)
+    if damage == "garbage":
+        (model / "linker.safetensors").write_bytes(b"not a safetensors file")
+    else:
+        (model / LINKER_META).unlink()
+    src = tmp_path / "code.py"
+    src.write_text("def f(widget):\n    return widget.run()\n")
+    before = src.read_bytes()
+    ran = run_cli("annotate", str(src), "--model", str(model), cwd=tmp_path)
+    assert ran.returncode == 2
+    assert "cannot be loaded" in ran.stderr and str(model) in ran.stderr
+    assert src.read_bytes() == before

@@ -104,7 +104,7 @@ class Prediction:
 
 
 class ModelNotFound(Exception):
-    pass
+    """No usable model: none at the path, or its files cannot be loaded."""
 
 
 class TypePredictor:
@@ -116,10 +116,16 @@ class TypePredictor:
         if not (self.model_dir / "model.safetensors").is_file():
             raise ModelNotFound(f"no model at {self.model_dir} (expected model.safetensors, tokenizer.json, "
                                 f"config.json); pass --model DIR")
+        from safetensors import SafetensorError
+
         from typetool.model import load_model
 
         self.language = model_language(self.model_dir)
-        self.predictor = load_model(self.model_dir, device)
+        try:
+            self.predictor = load_model(self.model_dir, device)
+        except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as exc:  # a damaged or stale file
+            raise ModelNotFound(f"the model at {self.model_dir} cannot be loaded ({type(exc).__name__}: {exc}); "
+                                "re-ship it, or pass another --model DIR") from exc
         self.predictor.canonical = canonical  # the linker merges candidates as evaluation compares them
         self.device = device
         self.epsilon = epsilon
