@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from typetool.cli import EXIT_FOUND, EXIT_OK, EXIT_USAGE, KINDS_HELP, err, parse_kinds, report
-from typetool.cli_model import load_predictor, progress_bar
+from typetool.cli_model import PRECISION_HELP, load_predictor, progress_bar
 
 if TYPE_CHECKING:
     from typetool.predictions import TypePredictor
@@ -67,6 +67,8 @@ def check_command(
     model: Annotated[Path | None, typer.Option("--model", help="Model directory (default: the shipped model).")]
     = None,
     device: Annotated[str | None, typer.Option("--device", help="auto, cpu or cuda.")] = None,
+    precision: Annotated[str | None, typer.Option("--precision", help=PRECISION_HELP + " [default fp32, or "
+                                                  "[tool.typetool]]")] = None,
     batch_size: Annotated[int | None, typer.Option("--batch-size", min=1)] = None,
     exit_zero: Annotated[bool, typer.Option(
         "--exit-zero", help="Exit 0 even when there are findings (e.g. to upload SARIF in a later step).")]
@@ -86,7 +88,7 @@ def check_command(
     try:
         settings = load_settings(targets[0]).with_overrides(
             epsilon=epsilon, delta=delta, sites=sites, model=model and str(model), device=device,
-            batch_size=batch_size, min_confidence=min_confidence)
+            precision=precision, batch_size=batch_size, min_confidence=min_confidence)
         validate(settings, "options")
         if not 0.0 <= float(settings.min_confidence) <= 1.0:
             raise SettingsError(f"{settings.source or 'options'}: min-confidence must be between 0 and 1")
@@ -106,7 +108,8 @@ def check_command(
             raise _usage(str(exc)) from None
 
     def get_predictor() -> TypePredictor:
-        predictor: TypePredictor = load_predictor(model_dir, settings.device, settings.epsilon, settings.delta)
+        predictor: TypePredictor = load_predictor(model_dir, settings.device, settings.epsilon, settings.delta,
+                                                    settings.precision)
         return predictor
 
     try:

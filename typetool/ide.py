@@ -252,7 +252,7 @@ class EditorSettings:
 
 # editor setting (camelCase, as VS Code spells it) -> (Settings field, accepted Python types)
 _CLIENT_KEYS: dict[str, tuple[str, tuple[type, ...]]] = {
-    "model": ("model", (str,)), "device": ("device", (str,)), "epsilon": ("epsilon", (int, float)),
+    "model": ("model", (str,)), "device": ("device", (str,)), "precision": ("precision", (str,)), "epsilon": ("epsilon", (int, float)),
     "delta": ("delta", (int, float)), "targetVersion": ("target_version", (str,)),
     "minConfidence": ("min_confidence", (int, float)), "batchSize": ("batch_size", (int,)),
     "sites": ("sites", (str, list)),
@@ -840,7 +840,7 @@ class ModelState:
     seconds: float = 0.0
 
 
-def load_model(model: str | None, device: str = "cpu") -> ModelState:
+def load_model(model: str | None, device: str = "cpu", precision: str = "fp32") -> ModelState:
     """Load the model once (`model`: a directory, None for the shipped one). Never raises: a missing or broken
     model gives a state with an error message that says what to do."""
     from typetool.predictions import ModelNotFound, TypePredictor, default_model_dir
@@ -848,7 +848,7 @@ def load_model(model: str | None, device: str = "cpu") -> ModelState:
     started = time.perf_counter()
     shown = model or str(default_model_dir())
     try:
-        predictor = TypePredictor(Path(model) if model else None, device=device)
+        predictor = TypePredictor(Path(model) if model else None, device=device, precision=precision)
     except ModelNotFound as exc:
         return ModelState(error=f"typetool: {exc}. Set `typetool.model` in the editor settings or `model` in "
                                 f"[tool.typetool] of pyproject.toml. No types will be predicted until then.",

@@ -159,7 +159,7 @@ class TypetoolServer(LanguageServer):
         self.engine = ide.Engine()
         self.resolver = ide.SettingsResolver(self._warn, {"model": options.model, "device": options.device})
         self._model_future: asyncio.Future[ide.ModelState] | None = None
-        self._model_key: tuple[str | None, str] | None = None
+        self._model_key: tuple[str | None, str, str] | None = None
         self._versions: dict[str, int | None] = {}  # uri -> version of open documents (read by the worker)
         self._analyses: dict[str, tuple[int | None, str, concurrent.futures.Future[ide.DocumentAnalysis]]] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}
@@ -293,9 +293,9 @@ class TypetoolServer(LanguageServer):
 
     # -- the model ---------------------------------------------------------------------------------------------
 
-    def _model_settings(self) -> tuple[str | None, str]:
+    def _model_settings(self) -> tuple[str | None, str, str]:
         s = self.settings(None).settings
-        return s.model, s.device
+        return s.model, s.device, s.precision
 
     def start_model(self) -> None:
         """Load the model in the background (once; again only when the configured model changes)."""

@@ -111,7 +111,7 @@ class TypePredictor:
     """The shipped model with its calibration; `predict` turns slices into `Prediction`s."""
 
     def __init__(self, model_dir: Path | None = None, device: str = "cpu", epsilon: float = 0.1,
-                 delta: float = 0.1, language: str | None = None) -> None:
+                 delta: float = 0.1, language: str | None = None, precision: str = "fp32") -> None:
         self.model_dir = model_dir if model_dir is not None else default_model_dir(language or "py")
         if not (self.model_dir / "model.safetensors").is_file():
             raise ModelNotFound(f"no model at {self.model_dir} (expected model.safetensors, tokenizer.json, "
@@ -122,12 +122,13 @@ class TypePredictor:
 
         self.language = model_language(self.model_dir)
         try:
-            self.predictor = load_model(self.model_dir, device)
+            self.predictor = load_model(self.model_dir, device, precision)
         except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as exc:  # a damaged or stale file
             raise ModelNotFound(f"the model at {self.model_dir} cannot be loaded ({type(exc).__name__}: {exc}); "
                                 "re-ship it, or pass another --model DIR") from exc
         self.predictor.canonical = canonical  # the linker merges candidates as evaluation compares them
         self.device = device
+        self.precision = precision
         self.epsilon = epsilon
         self.delta = delta
         self._others: dict[str, TypePredictor] = {}
@@ -184,7 +185,8 @@ class TypePredictor:
             return self
         other = self._others.get(language)
         if other is None:
-            other = self._others[language] = TypePredictor(None, self.device, self.epsilon, self.delta, language)
+            other = self._others[language] = TypePredictor(None, self.device, self.epsilon, self.delta, language,
+                                                                  self.precision)
         return other
 
     def predict(self, slices: Sequence[UsageSlice], top_k: int = 5, batch_size: int = 64,

@@ -29,6 +29,7 @@ class Settings:
     target_version: str = "py310"  # how types are spelled (py39 and older: Optional/List)
     model: str | None = None  # model directory (default: the shipped model)
     device: str = "cpu"
+    precision: str = "fp32"  # the encoder's arithmetic: fp32, or bf16 (faster on CPUs with native bfloat16)
     batch_size: int = 64
     max_file_size: float = 2.0  # MB
     min_confidence: float = 0.5  # `typetool check`: report missing annotations at least this confident
@@ -81,5 +82,7 @@ def validate(s: Settings, where: str = "settings") -> None:
             raise SettingsError(f"{where}: unknown site kind {part!r}; expected {', '.join(VALID_SITES)}")
     if s.device not in ("auto", "cpu", "cuda"):
         raise SettingsError(f"{where}: device must be auto, cpu or cuda")
+    if s.precision not in ("fp32", "bf16"):
+        raise SettingsError(f"{where}: precision must be fp32 or bf16")
     if not s.target_version.startswith("py3"):
         raise SettingsError(f"{where}: target-version must look like py39 or py310")

@@ -23,7 +23,7 @@ import torch
 
 from typetool.model.config import count_params
 from typetool.model.data import iter_jsonl
-from typetool.model.predict import Candidate, greedy_ids, pad_batch
+from typetool.model.predict import PRECISIONS, Candidate, greedy_ids, pad_batch
 from typetool.model.saving import load_model
 from typetool.model.tokenizer import encode_inputs
 
@@ -60,17 +60,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--top-k", type=int, default=5)
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
+    p.add_argument("--precision", default="fp32", choices=PRECISIONS, help="the encoder's arithmetic")
     p.add_argument("--reference", action="store_true", help="time the reference beam search instead")
     p.add_argument("--compare", action="store_true", help="also run the reference search and compare outputs")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads or torch.get_num_threads())
     pred = load_model(a.model_dir, a.device)
+    pred.set_precision(a.precision)
     records = [r for _, r in zip(range(a.n), iter_jsonl(Path(a.data)))]
     inputs = [r["input"] for r in records]
     scopes = [list(r.get("names", r.get("scope", []))) for r in records]
     size_mb = sum(f.stat().st_size for f in Path(a.model_dir).glob("*") if f.is_file()) / 2**20
     print(f"model {a.model_dir}: {count_params(pred.model) / 1e6:.2f}M params, {size_mb:.1f} MiB on disk, "
-          f"device {pred.device}, {torch.get_num_threads()} threads")
+          f"device {pred.device}, {torch.get_num_threads()} threads, encoder {pred.precision}")
     kw: dict[str, Any] = {"top_k": a.top_k, "batch_size": a.batch_size, "reference": a.reference}
     pred.predict(inputs[:a.batch_size], scopes[:a.batch_size], **kw)  # warm-up
     t = time.perf_counter()

@@ -120,11 +120,21 @@ def shortlist(slot: Slot, scope: Sequence[str]) -> list[tuple[str, int]]:
 
 
 def _is_subsequence(short: str, long: str) -> bool:
-    it = iter(long)
-    return all(ch in it for ch in short)
+    at = 0
+    for ch in short:
+        at = long.find(ch, at) + 1
+        if not at:
+            return False
+    return True
 
 
-def _match(var_words: list[str], name_words: list[str]) -> list[float]:
+@lru_cache(maxsize=1 << 16)
+def _match_cached(var_words: tuple[str, ...], name_words: tuple[str, ...]) -> tuple[float, ...]:
+    """`_match`, memoized: the slots of one function share their words and candidates."""
+    return tuple(_match(var_words, name_words))
+
+
+def _match(var_words: Sequence[str], name_words: Sequence[str]) -> list[float]:
     """Word-match features between a slot's name and a class name (6 numbers)."""
     if not var_words or not name_words:
         return [0.0] * 6
@@ -163,9 +173,9 @@ _RETURNS_RE = re.compile(r"^returns:.*$", re.MULTILINE)
 def pair_features(slot: Slot, names: Sequence[tuple[str, int]]) -> list[list[float]]:
     """One feature row per (candidate name, place among the candidates), in order, then the "none of them"
     row."""
-    fn_words = [w for w in name_words(slot.function) if w not in _VERB_PREFIXES]
+    fn_words = tuple(w for w in name_words(slot.function) if w not in _VERB_PREFIXES)
     segments = set(slot.function.split("_"))
-    var_words = name_words(slot.var)
+    var_words = tuple(name_words(slot.var))
     site = _site_features(slot, len(names))
     mentions = Counter(_IDENT_RE.findall(slot.body))
     called = set(_CALLED_RE.findall(slot.body))
@@ -173,24 +183,36 @@ def pair_features(slot: Slot, names: Sequence[tuple[str, int]]) -> list[list[flo
     returned = {n for line in _RETURNS_RE.findall(slot.body) for n in _CALLED_RE.findall(line)}
     rows = []
     for n, pos in names:
-        nw = list(_name_words(n))
-        rows.append([0.0] + _match(var_words, nw) + _match(fn_words, nw) + [
+        nw = _name_words(n)
+        row = [0.0]
+        row += _match_cached(var_words, nw)
+        row += _match_cached(fn_words, nw)
+        row += [
             math.log1p(mentions.get(n, 0)),
             float(n in checked),
             float(n in returned),
             float(n in called),
             float(n == slot.cls),
             float(n.startswith("_")),
-            float(len(n.lstrip("_$")) <= 2 or bool(_TYPEVAR_RE.fullmatch(n))),
+            _looks_like_typevar(n),
             float(bool(_ROLE_RE.search(n))),
             float(n in segments),
             math.log1p(pos),
-        ] + [float(pos == k if k < N_POS - 1 else pos >= k) for k in range(N_POS)] + site)
+        ]
+        row += _POS_ONE_HOT[min(pos, N_POS - 1)]
+        row += site
+        rows.append(row)
     rows.append([1.0] + [0.0] * (6 + 6 + N_CODE + N_POS) + site)
     return rows
 
 
 _TYPEVAR_RE = re.compile(r"_?T[A-Z_]\w*|_?[A-Z]\d?")
+_POS_ONE_HOT = [[float(k == p) for k in range(N_POS)] for p in range(N_POS)]  # the last: at N_POS - 1 or later
+
+
+@lru_cache(maxsize=1 << 16)
+def _looks_like_typevar(n: str) -> float:
+    return float(len(n.lstrip("_$")) <= 2 or bool(_TYPEVAR_RE.fullmatch(n)))
 _ROLE_RE = re.compile(r"(Error|Exception|Warning|Mixin|Meta|Base|ABC|Protocol)$")
 
 

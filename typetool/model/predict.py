@@ -15,6 +15,7 @@ Does not: calibrate scores, build prediction sets, or normalize types (`typetool
 
 from __future__ import annotations
 
+import copy
 import inspect
 import math
 from collections.abc import Callable
@@ -33,6 +34,7 @@ from typetool.model.linker import LINKER_BEAM, BeamSite, Linker, rerank_many
 from typetool.model.tokenizer import EOS, EOS_ID, PAD_ID, encode_inputs, encode_targets, py_or_ts
 
 NEG_INF = float("-inf")
+PRECISIONS = ("fp32", "bf16")  # the encoder's arithmetic (`Predictor.set_precision`)
 
 
 @dataclass
@@ -109,11 +111,10 @@ def greedy_ids(model: T5ForConditionalGeneration, input_ids: torch.Tensor, atten
     return [s[:s.index(EOS_ID)] if EOS_ID in s else s for s in seqs]
 
 
-def encode(model: T5ForConditionalGeneration, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-    """The encoder's last hidden state [B, S, D], computed as `model.get_encoder()` computes it in eval mode
-    (same operations, same results), but with the attention mask that folds the relative position bias and
-    the padding built once rather than once per layer."""
-    enc = model.get_encoder()
+def encode(enc: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """The last hidden state [B, S, D] of the T5 encoder stack `enc` (`model.get_encoder()`), computed as it
+    computes it in eval mode (same operations, same results), but with the attention mask that folds the
+    relative position bias and the padding built once rather than once per layer. In the stack's dtype."""
     B, S = input_ids.shape
     h = enc.embed_tokens(input_ids)  # [B, S, D]
     blocks = list(enc.block)
@@ -263,18 +264,41 @@ class Predictor:
     """A loaded model with its tokenizer and grammar; `predict` is the entry point."""
 
     def __init__(self, model: T5ForConditionalGeneration, tokenizer: Tokenizer, vocab: TypeVocab,
-                 settings: ModelSettings, device: str = "cpu", linker: Linker | None = None) -> None:
+                 settings: ModelSettings, device: str = "cpu", linker: Linker | None = None,
+                 precision: str = "fp32") -> None:
         self.device = resolve_device(device)
         self.linker = linker  # the learned name linker (`linker.py`); without it, the rule of `linking.py`
         # how candidate types are compared when the linker merges them with its links (the type string as
         # decoded, unless the caller knows the language's normalization: `TypePredictor` sets it)
         self.canonical: Callable[[str, str], str] = lambda t, _language: t
         self._contexts: dict[tuple[str, tuple[str, ...]], Context] = {}
+        self._decodable_memo: dict[tuple[int, str], tuple[Context, Candidate | None]] = {}
         self.model = model.to(self.device).eval()  # type: ignore[arg-type]
         self.tokenizer = tokenizer
         self.vocab = vocab
         self.settings = settings
         self.grammar = TypeGrammar(tokenizer, vocab, settings.min_name_count)
+        self.precision = "fp32"
+        self._bf16_encoder: Any = None
+        self.set_precision(precision)
+
+    def set_precision(self, precision: str) -> None:
+        """The encoder's arithmetic in the default search: "fp32" (what the model was calibrated with), or
+        "bf16" (a bfloat16 copy of the encoder, about twice as fast on CPUs with native bfloat16, e.g.
+        AVX512-BF16 or AMX, and on GPUs; its hidden states differ from fp32 by about 1%, so a few predictions
+        differ). The decoder, the output layer and every score stay float32. The reference search is always
+        fp32."""
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+        self.precision = precision
+        self._bf16_encoder = None
+
+    def _encoder(self) -> Any:
+        if self.precision == "fp32":
+            return self.model.get_encoder()
+        if self._bf16_encoder is None:
+            self._bf16_encoder = copy.deepcopy(self.model.get_encoder()).to(torch.bfloat16).eval()
+        return self._bf16_encoder
 
     def context(self, text: str, scope: list[str], generic: list[str] | None = None) -> Context:
         """The decoding context of one example, memoized by (language, scope names) when `generic` is empty:
@@ -376,10 +400,32 @@ class Predictor:
     def _decodable(self, type_text: str, text: str, scope: list[str]) -> Candidate | None:
         """`type_text` as a candidate of the input `text` with token log-probs 0 (the model is not run), or None
         when the decoding grammar would not produce it there."""
+        ctx = self.context(text, scope)
+        key = (id(ctx), type_text)
+        hit = self._decodable_memo.get(key)
+        if hit is not None and hit[0] is ctx:  # the context is kept alive with its entry: its id stays its own
+            return hit[1]
         target = encode_targets(self.tokenizer, [type_text])[0]
-        if self._grammar_masks(self.context(text, scope), target) is None:
-            return None
-        return self._candidate(0.0, tuple(target[:-1]), (0.0,) * len(target))
+        cand = self._candidate(0.0, tuple(target[:-1]), (0.0,) * len(target)) if self._grammar_allows(
+            ctx, target) else None
+        if len(self._decodable_memo) >= 65536:
+            self._decodable_memo.clear()
+        self._decodable_memo[key] = (ctx, cand)
+        return cand
+
+    def _grammar_allows(self, ctx: Context, target: list[int]) -> bool:
+        """Whether the search could emit `target` (EOS included) under `ctx`: `_grammar_masks(...) is not None`,
+        without building the masks."""
+        L = self.settings.max_target_len
+        if len(target) > L:
+            return False
+        s = State()
+        for t, tok in enumerate(target):
+            if not any(bool((part == tok).any()) for part in self.grammar.allowed(s, ctx, L - t)):
+                return False
+            if tok != EOS_ID:
+                s = self.grammar.advance(s, tok, ctx)
+        return True
 
     def _grammar_masks(self, ctx: Context, target: list[int]) -> list[torch.Tensor] | None:
         """The allowed-token mask [V] at each step of decoding `target` (EOS included) under `ctx`, as the
@@ -444,7 +490,7 @@ class Predictor:
         cross-attention keys/values are shared by its beams, allowed masks and grammar moves are memoized per
         (example, state), and each beam keeps only its best 2K tokens before the per-example merge."""
         B, L = x.shape[0], self.settings.max_target_len
-        enc = encode(self.model, x, mask)  # [B, S, D]
+        enc = encode(self._encoder(), x, mask).float()  # [B, S, D]
         dec = _StepDecoder(self.model, enc, mask, L)
         allowed = _AllowedCache(self.grammar, ctxs, self.model.config.vocab_size)
         moves: dict[tuple[int, State, int], State] = {}

@@ -68,10 +68,11 @@ def load_t5(model_dir: str | Path) -> T5ForConditionalGeneration:
     return model
 
 
-def load_model(model_dir: str | Path, device: str = "cpu") -> Predictor:
-    """A `Predictor` for the model in `model_dir` on `device` ("cpu", "cuda", or "auto": CUDA if present)."""
+def load_model(model_dir: str | Path, device: str = "cpu", precision: str = "fp32") -> Predictor:
+    """A `Predictor` for the model in `model_dir` on `device` ("cpu", "cuda", or "auto": CUDA if present), its
+    encoder in `precision` (`Predictor.set_precision`)."""
     d = Path(model_dir)
     model = load_t5(d)
     return Predictor(model, load_tokenizer(d / "tokenizer.json"), TypeVocab.load(d / "type_vocab.json"),
                      ModelSettings.load(d / "decoding.json"), device=str(resolve_device(device)),
-                     linker=Linker.load(d))
+                     linker=Linker.load(d), precision=precision)
