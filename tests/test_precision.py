@@ -15,11 +15,15 @@ import pytest
 import torch
 
 from tests.conftest import run_cli
+from typetool.ide import client_overrides
+from typetool.ide import load_model as load_ide_model
+from typetool.model.linker import _is_subsequence
 from typetool.model.predict import Predictor
 from typetool.model.saving import load_model
 from typetool.model.tokenizer import encode_targets
 from typetool.pipeline import slice_paths
-from typetool.settings import Settings, SettingsError, validate
+from typetool.predictions import TypePredictor
+from typetool.settings import Settings, SettingsError, load_settings, validate
 from typetool.slices import render_slice
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,12 +56,14 @@ def test_bf16_encoder_runs_in_bfloat16_and_stays_close(fp32: Predictor,
                                                        records: list[tuple[str, list[str]]]) -> None:
     bf16 = load_model(MODEL_DIR, precision="bf16")
     assert bf16.precision == "bf16"
-    encoder = bf16._encoder()
-    assert all(p.dtype == torch.bfloat16 for p in encoder.parameters())
-    assert all(p.dtype == torch.float32 for p in bf16.model.parameters())  # the model itself is untouched
     inputs, scopes = [r[0] for r in records], [r[1] for r in records]
     a = fp32.predict(inputs, scopes)
-    b = bf16.predict(inputs, scopes)
+    b = bf16.predict(inputs, scopes)  # makes the bfloat16 copy inside inference mode, as in production
+    encoder = bf16._encoder()
+    assert all(p.dtype == torch.bfloat16 and not p.requires_grad for p in encoder.parameters())
+    assert all(p.dtype == torch.float32 for p in bf16.model.parameters())  # the model itself is untouched
+    x = torch.tensor([[5, 6, 7, 1]])
+    encoder(input_ids=x)  # usable outside inference mode too (no inference tensors)
     assert all(len(x) == len(y) == 5 for x, y in zip(a, b))
     same_top = sum(x[0].type == y[0].type for x, y in zip(a, b))
     assert same_top >= 0.9 * len(records), (same_top, len(records))
@@ -69,9 +75,13 @@ def test_bf16_encoder_runs_in_bfloat16_and_stays_close(fp32: Predictor,
     assert [[(x.type, x.score) for x in xs] for xs in c] == [[(x.type, x.score) for x in xs] for xs in a]
 
 
-def test_unknown_precision_is_refused(fp32: Predictor, tmp_path: Path) -> None:
+def test_unknown_precision_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="precision must be one of fp32, bf16"):
         load_model(MODEL_DIR, precision="fp16")
+    with pytest.raises(ValueError, match="precision must be one of fp32, bf16"):  # not "cannot be loaded"
+        TypePredictor(MODEL_DIR, precision="fp16")
+    overrides, _, problems = client_overrides({"precision": 16})
+    assert "precision" not in overrides and problems and "typetool.precision" in problems[0]
     with pytest.raises(SettingsError, match="precision must be fp32 or bf16"):
         validate(Settings(precision="int8"))
     (tmp_path / "m.py").write_text("def f(x):\n    return x + 1\n", encoding="utf-8")
@@ -82,6 +92,18 @@ def test_unknown_precision_is_refused(fp32: Predictor, tmp_path: Path) -> None:
     ran = run_cli("annotate", "m.py", "--diff", cwd=tmp_path)
     assert ran.returncode == 2
     assert "precision must be fp32 or bf16" in ran.stderr
+
+
+def test_precision_reaches_the_predictors_from_settings_and_editor(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.typetool]\nprecision = "bf16"\n', encoding="utf-8")
+    settings = load_settings(tmp_path)
+    assert settings.precision == "bf16"
+    assert client_overrides({"precision": "bf16"})[0] == {"precision": "bf16"}
+    tp = TypePredictor(MODEL_DIR, precision=settings.precision)
+    assert tp.predictor.precision == "bf16"
+    assert tp.for_language("ts").predictor.precision == "bf16"  # the other language's model too
+    state = load_ide_model(str(MODEL_DIR), "cpu", "bf16")
+    assert state.predictor is not None and state.predictor.predictor.precision == "bf16"
 
 
 def test_predict_and_annotate_with_bf16_from_the_cli(tmp_path: Path) -> None:
@@ -96,6 +118,31 @@ def test_predict_and_annotate_with_bf16_from_the_cli(tmp_path: Path) -> None:
     assert ran.returncode == 0, ran.stderr
     assert "+++" in ran.stdout and "->" in ran.stdout
     assert {p: p.read_bytes() for p in project.rglob("*.py")} == before  # --diff writes nothing
+
+
+def test_decodable_memo_gives_what_a_fresh_check_gives(records: list[tuple[str, list[str]]]) -> None:
+    pred = load_model(MODEL_DIR)
+    types = ["int", "Product", "list[Product] | None", "NotInScope", "dict[str]"]
+    first = [[pred._decodable(t, text, scope) for t in types] for text, scope in records[:6]]
+    again = [[pred._decodable(t, text, scope) for t in types] for text, scope in records[:6]]
+    assert pred._decodable_memo and again == first
+    pred._contexts.clear()
+    pred._decodable_memo.clear()
+    fresh = [[pred._decodable(t, text, scope) for t in types] for text, scope in records[:6]]
+    assert [[(c.type, c.tokens) if c else None for c in row] for row in fresh] == [
+        [(c.type, c.tokens) if c else None for c in row] for row in first]
+    assert any(c is None for row in first for c in row) and any(c is not None for row in first for c in row)
+    for _ in range(4100):  # a full context memo is cleared, and the decodable memo with it
+        pred.context(f"<py> param x{_}", [f"C{_}"])
+    assert len(pred._contexts) < 4096 and len(pred._decodable_memo) == 0
+
+
+@pytest.mark.parametrize("short,long,expected", [
+    ("", "", True), ("abc", "aXbXc", True), ("abc", "acb", False), ("aa", "a", False), ("aa", "aba", True),
+    ("cfg", "config", True), ("x", "", False),
+])
+def test_is_subsequence(short: str, long: str, expected: bool) -> None:
+    assert _is_subsequence(short, long) is expected
 
 
 @pytest.mark.parametrize("type_text", [

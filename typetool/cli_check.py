@@ -67,8 +67,8 @@ def check_command(
     model: Annotated[Path | None, typer.Option("--model", help="Model directory (default: the shipped model).")]
     = None,
     device: Annotated[str | None, typer.Option("--device", help="auto, cpu or cuda.")] = None,
-    precision: Annotated[str | None, typer.Option("--precision", help=PRECISION_HELP + " [default fp32, or "
-                                                  "[tool.typetool]]")] = None,
+    precision: Annotated[str | None, typer.Option("--precision", help=PRECISION_HELP + " Default: precision "
+                                                  "in pyproject.toml, else fp32.")] = None,
     batch_size: Annotated[int | None, typer.Option("--batch-size", min=1)] = None,
     exit_zero: Annotated[bool, typer.Option(
         "--exit-zero", help="Exit 0 even when there are findings (e.g. to upload SARIF in a later step).")]

@@ -13,6 +13,8 @@ def lsp_command(
     model: Annotated[Path | None, typer.Option(
         "--model", help="Model directory; wins over the editor's typetool.model and pyproject.toml.")] = None,
     device: Annotated[str | None, typer.Option("--device", help="auto, cpu or cuda.")] = None,
+    precision: Annotated[str | None, typer.Option(
+        "--precision", help="fp32 or bf16 (the encoder's arithmetic; see `typetool predict --help`).")] = None,
     threads: Annotated[int, typer.Option("--threads", min=1, help="Threads torch may use for the model.")] = 1,
     debounce: Annotated[float, typer.Option(
         "--debounce", min=0.0, help="Seconds after the last edit before the rest of a file is predicted.")] = 0.3,
@@ -25,9 +27,11 @@ def lsp_command(
     evidence, and code actions that insert annotations safely. For editors; see docs/editor.md."""
     if device is not None and device not in ("auto", "cpu", "cuda"):
         raise typer.BadParameter("expected auto, cpu or cuda", param_hint="--device")
+    if precision is not None and precision not in ("fp32", "bf16"):
+        raise typer.BadParameter("expected fp32 or bf16", param_hint="--precision")
     logging.basicConfig(filename=str(log_file) if log_file else None, level=logging.INFO if log_file else
                         logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from typetool.lsp_server import ServerOptions, serve  # torch is imported in the background, later
 
     serve(ServerOptions(model=str(model.resolve()) if model is not None else None, device=device,
-                        debounce=debounce, threads=threads))
+                        precision=precision, debounce=debounce, threads=threads))

@@ -14,8 +14,8 @@ from typetool.cli import EXIT_USAGE, KINDS_HELP, OutputFormat, err, out, parse_k
 
 ModelOpt = Annotated[Path | None, typer.Option("--model", help="Model directory (default: the shipped model).")]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")]
-PRECISION_HELP = ("The encoder's arithmetic: fp32 (as calibrated), or bf16 (about 1.25x the predictions/s on CPUs "
-                  "with native bfloat16; a few predictions differ).")
+PRECISION_HELP = ("The encoder's arithmetic: fp32 (as calibrated), or bf16 (about 1.3x the predictions/s on CPUs "
+                  "with native bfloat16; a few predictions differ and the calibration holds only approximately).")
 PrecisionOpt = Annotated[str, typer.Option("--precision", help=PRECISION_HELP)]
 
 
@@ -27,12 +27,13 @@ def progress_bar(total: int, label: str) -> Progress:
 def load_predictor(model: Path | None, device: str, epsilon: float, delta: float,  # type: ignore[no-untyped-def]
                    precision: str = "fp32"):
     from typetool.predictions import ModelNotFound, TypePredictor
+    from typetool.settings import PRECISIONS
 
     if device not in ("auto", "cpu", "cuda"):
         err.print(f"--device must be auto, cpu or cuda, not {device!r}", style="red")
         raise typer.Exit(EXIT_USAGE)
-    if precision not in ("fp32", "bf16"):
-        err.print(f"--precision must be fp32 or bf16, not {precision!r}", style="red")
+    if precision not in PRECISIONS:
+        err.print(f"--precision must be {' or '.join(PRECISIONS)}, not {precision!r}", style="red", markup=False)
         raise typer.Exit(EXIT_USAGE)
     try:
         return TypePredictor(model, device=device, epsilon=epsilon, delta=delta, precision=precision)
@@ -213,8 +214,8 @@ def annotate_command(
     = None,
     model: ModelOpt = None,
     device: Annotated[str | None, typer.Option("--device", help="auto, cpu or cuda.")] = None,
-    precision: Annotated[str | None, typer.Option("--precision", help=PRECISION_HELP + " [default fp32, or "
-                                                  "[tool.typetool]]")] = None,
+    precision: Annotated[str | None, typer.Option("--precision", help=PRECISION_HELP + " Default: precision "
+                                                  "in pyproject.toml, else fp32.")] = None,
     batch_size: Annotated[int | None, typer.Option("--batch-size", min=1)] = None,
     target_version: Annotated[str | None, typer.Option("--target-version", help="py39 spells Optional/List; "
                                                        "py310 and later X | None, list[int].")] = None,

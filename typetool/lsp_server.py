@@ -72,6 +72,7 @@ DOCUMENT_SELECTOR: list[T.TextDocumentFilter] = [
 class ServerOptions:
     model: str | None = None  # --model: wins over every setting
     device: str | None = None
+    precision: str | None = None
     debounce: float = 0.3  # seconds after the last change before background prediction starts
     threads: int = 1  # torch threads for the model
 
@@ -157,7 +158,8 @@ class TypetoolServer(LanguageServer):
         self.options = options
         self.worker = Worker()
         self.engine = ide.Engine()
-        self.resolver = ide.SettingsResolver(self._warn, {"model": options.model, "device": options.device})
+        self.resolver = ide.SettingsResolver(self._warn, {"model": options.model, "device": options.device,
+                                                                "precision": options.precision})
         self._model_future: asyncio.Future[ide.ModelState] | None = None
         self._model_key: tuple[str | None, str, str] | None = None
         self._versions: dict[str, int | None] = {}  # uri -> version of open documents (read by the worker)

@@ -119,7 +119,10 @@ class TypePredictor:
         from safetensors import SafetensorError
 
         from typetool.model import load_model
+        from typetool.settings import PRECISIONS
 
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
         self.language = model_language(self.model_dir)
         try:
             self.predictor = load_model(self.model_dir, device, precision)
@@ -180,7 +183,7 @@ class TypePredictor:
 
     def for_language(self, language: str) -> TypePredictor:
         """The predictor for slices of `language`: this one, or the shipped model of that language (loaded once,
-        with the same device, epsilon and delta). Raises ModelNotFound when there is none."""
+        with the same device, epsilon, delta and precision). Raises ModelNotFound when there is none."""
         if language == self.language:
             return self
         other = self._others.get(language)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 VALID_SITES = ("params", "returns", "variables", "attributes")
+PRECISIONS = ("fp32", "bf16")  # the encoder's arithmetic (`model.predict.Predictor.set_precision`)
 
 
 class SettingsError(ValueError):
@@ -82,7 +83,7 @@ def validate(s: Settings, where: str = "settings") -> None:
             raise SettingsError(f"{where}: unknown site kind {part!r}; expected {', '.join(VALID_SITES)}")
     if s.device not in ("auto", "cpu", "cuda"):
         raise SettingsError(f"{where}: device must be auto, cpu or cuda")
-    if s.precision not in ("fp32", "bf16"):
-        raise SettingsError(f"{where}: precision must be fp32 or bf16")
+    if s.precision not in PRECISIONS:
+        raise SettingsError(f"{where}: precision must be {' or '.join(PRECISIONS)}")
     if not s.target_version.startswith("py3"):
         raise SettingsError(f"{where}: target-version must look like py39 or py310")

@@ -23,9 +23,10 @@ import torch
 
 from typetool.model.config import count_params
 from typetool.model.data import iter_jsonl
-from typetool.model.predict import PRECISIONS, Candidate, greedy_ids, pad_batch
+from typetool.model.predict import Candidate, greedy_ids, pad_batch
 from typetool.model.saving import load_model
 from typetool.model.tokenizer import encode_inputs
+from typetool.settings import PRECISIONS
 
 
 def _normalizer() -> Callable[[str], str]:
@@ -60,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--top-k", type=int, default=5)
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
-    p.add_argument("--precision", default="fp32", choices=PRECISIONS, help="the encoder's arithmetic")
+    p.add_argument("--precision", default="fp32", choices=PRECISIONS,
+                   help="the encoder's arithmetic in the default search (the reference search is always fp32)")
     p.add_argument("--reference", action="store_true", help="time the reference beam search instead")
     p.add_argument("--compare", action="store_true", help="also run the reference search and compare outputs")
     a = p.parse_args(argv)
@@ -72,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     scopes = [list(r.get("names", r.get("scope", []))) for r in records]
     size_mb = sum(f.stat().st_size for f in Path(a.model_dir).glob("*") if f.is_file()) / 2**20
     print(f"model {a.model_dir}: {count_params(pred.model) / 1e6:.2f}M params, {size_mb:.1f} MiB on disk, "
-          f"device {pred.device}, {torch.get_num_threads()} threads, encoder {pred.precision}")
+          f"device {pred.device}, {torch.get_num_threads()} threads, encoder "
+          f"{'fp32 (the reference search)' if a.reference else pred.precision}")
     kw: dict[str, Any] = {"top_k": a.top_k, "batch_size": a.batch_size, "reference": a.reference}
     pred.predict(inputs[:a.batch_size], scopes[:a.batch_size], **kw)  # warm-up
     t = time.perf_counter()
@@ -93,7 +96,9 @@ def main(argv: list[str] | None = None) -> int:
         dt = time.perf_counter() - t
         differ, worst = _compare(results, other)
         print(f"{'fast' if a.reference else 'reference'} search: {len(inputs) / dt:.1f} predictions/s; outputs differ "
-              f"for {differ} of {len(inputs)} inputs; largest score / token log-prob difference {worst:.2e}")
+              f"for {differ} of {len(inputs)} inputs; largest score / token log-prob difference {worst:.2e}"
+              + (" (the fast search's encoder is bf16, the reference's fp32: they are expected to differ)"
+                 if pred.precision == "bf16" else ""))
     ids = encode_inputs(pred.tokenizer, inputs, pred.settings.max_input_len)
     t = time.perf_counter()
     for s in range(0, len(ids), a.batch_size):
