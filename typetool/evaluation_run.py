@@ -120,6 +120,7 @@ def run_model(predictor: TypePredictor, records: Sequence[Record], batch_size: i
     raw = predictor.predictor.predict([r.input for r in records], [list(r.names) for r in records],
                                       top_k=top_k, batch_size=batch_size)
     out = ModelOutputs()
+    predictor.prefetch_priors(c.type for cands in raw for c in cands)
     for cands, r in zip(raw, records):
         cands = [c for c in cands if _compiler_allows(r, c.type)]
         types = [canonical(c.type, r.language) for c in cands]

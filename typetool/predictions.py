@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -166,6 +166,12 @@ class TypePredictor:
     def calibrated(self) -> bool:
         return self.calibration is not None
 
+    def prefetch_priors(self, raw_types: Iterable[str]) -> None:
+        """Score the type priors of many candidates (raw type strings) in one batched pass, ahead of
+        `confidences` (which would score each prediction's missing ones apart); only when calibrated."""
+        if self.calibrator is not None:
+            self.prior_logp(list(dict.fromkeys(canonical(t, self.language) for t in raw_types)))
+
     def prior_logp(self, types: Sequence[str]) -> list[float]:
         missing = [t for t in dict.fromkeys(types) if t not in self._prior_cache]
         if missing:
@@ -213,6 +219,7 @@ class TypePredictor:
             chunk = slices[start:start + step]
             raw = self.predictor.predict([render_slice(s) for s in chunk], [list(s.scope_names) for s in chunk],
                                          top_k=top_k, batch_size=batch_size)
+            self.prefetch_priors(c.type for cands in raw for c in cands)
             for s, cands in zip(chunk, raw):
                 out.append(self._one(s, cands))
             if progress is not None:
