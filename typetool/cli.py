@@ -9,7 +9,7 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -121,6 +121,15 @@ def slices(
             out.print(render_slice(s), markup=False)
             out.print()
     if not run.project.source_files():
+        raise typer.Exit(EXIT_USAGE)
+
+
+def require_existing(paths: Sequence[Path]) -> None:
+    """Exit 2 (usage) when a path the user named does not exist, before any work: a command would otherwise
+    report it and go on with nothing (an empty table, exit 0). A dangling symlink passes; discovery reports it."""
+    missing = [p for p in paths if not p.exists() and not p.is_symlink()]
+    if missing:
+        err.print(f"typetool: {missing[0]}: no such file or directory", style="red", markup=False)
         raise typer.Exit(EXIT_USAGE)
 
 

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from typetool.cli import EXIT_USAGE, KINDS_HELP, OutputFormat, err, out, parse_kinds, report
+from typetool.cli import EXIT_USAGE, KINDS_HELP, OutputFormat, err, out, parse_kinds, report, require_existing
 
 ModelOpt = Annotated[Path | None, typer.Option("--model", help="Model directory (default: the shipped model).")]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")]
@@ -60,6 +60,7 @@ def predict_command(
     from typetool.pipeline import load_project, predictions_payload, slice_project
 
     kinds = parse_kinds(sites)
+    require_existing(paths)
     predictor = load_predictor(model, device, epsilon, delta, precision)
     project = load_project(paths)
     report(project.diagnostics)
@@ -108,6 +109,7 @@ def evaluate_command(
     Python, the TypeScript compiler's inferFromUsage for TypeScript), one table per language."""
     from typetool.evaluation_run import run_evaluations
 
+    require_existing(paths)
     predictor = load_predictor(model, device, epsilon, delta, precision)
     results = run_evaluations(paths, predictor, batch_size=batch_size, autotyping=autotyping,
                               report_dir=report_dir, tsc=tsc, code_imports_only=code_imports_only)
@@ -241,6 +243,7 @@ def annotate_command(
         err.print(f"typetool: {exc}", style="red", markup=False)
         raise typer.Exit(EXIT_USAGE) from None
     kinds = parse_kinds(settings.sites)
+    require_existing(paths)
     predictor = load_predictor(Path(settings.model) if settings.model else None, settings.device,
                                settings.epsilon, settings.delta, settings.precision)
     mode = WriteMode.from_flags(diff, check)
