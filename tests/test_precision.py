@@ -2,7 +2,7 @@
 stay float32). It must really run in bfloat16, stay close to float32 on the shipped model (same top type for
 nearly every slot), reject unknown precisions everywhere (Predictor, settings, CLI), and work from the CLI.
 Also the linker's grammar check (`Predictor._grammar_allows`), which replaced building the masks, must agree
-with `_grammar_masks` on every type."""
+with `_grammar_masks` and with a walk over the search's own masks on every type."""
 
 from __future__ import annotations
 
@@ -17,10 +17,11 @@ import torch
 from tests.conftest import run_cli
 from typetool.ide import client_overrides
 from typetool.ide import load_model as load_ide_model
+from typetool.model.grammar import State
 from typetool.model.linker import _is_subsequence
 from typetool.model.predict import Predictor
 from typetool.model.saving import load_model
-from typetool.model.tokenizer import encode_targets
+from typetool.model.tokenizer import EOS_ID, encode_targets
 from typetool.pipeline import slice_paths
 from typetool.predictions import TypePredictor
 from typetool.settings import Settings, SettingsError, load_settings, validate
@@ -156,3 +157,19 @@ def test_grammar_check_agrees_with_the_masks(fp32: Predictor, records: list[tupl
         ctx = fp32.context(text, scope)
         target = encode_targets(fp32.tokenizer, [type_text])[0]
         assert fp32._grammar_allows(ctx, target) == (fp32._grammar_masks(ctx, target) is not None)
+        assert fp32._grammar_allows(ctx, target) == mask_walk_allows(fp32, ctx, target)
+
+
+def mask_walk_allows(pred: Predictor, ctx: object, target: list[int]) -> bool:
+    """An independent oracle: step through `target` with the search's own full-vocabulary masks
+    (`_allowed_mask`), as the decoder applies them."""
+    L = pred.settings.max_target_len
+    if len(target) > L:
+        return False
+    s = State()
+    for t, tok in enumerate(target):
+        if not bool(pred._allowed_mask([s], [ctx], L - t)[0][tok]):  # type: ignore[list-item]
+            return False
+        if tok != EOS_ID:
+            s = pred.grammar.advance(s, tok, ctx)  # type: ignore[arg-type]
+    return True

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from typetool.settings import PRECISIONS
+
 
 def lsp_command(
     model: Annotated[Path | None, typer.Option(
@@ -27,8 +29,8 @@ def lsp_command(
     evidence, and code actions that insert annotations safely. For editors; see docs/editor.md."""
     if device is not None and device not in ("auto", "cpu", "cuda"):
         raise typer.BadParameter("expected auto, cpu or cuda", param_hint="--device")
-    if precision is not None and precision not in ("fp32", "bf16"):
-        raise typer.BadParameter("expected fp32 or bf16", param_hint="--precision")
+    if precision is not None and precision not in PRECISIONS:
+        raise typer.BadParameter(f"expected {' or '.join(PRECISIONS)}", param_hint="--precision")
     logging.basicConfig(filename=str(log_file) if log_file else None, level=logging.INFO if log_file else
                         logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from typetool.lsp_server import ServerOptions, serve  # torch is imported in the background, later

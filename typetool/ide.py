@@ -253,8 +253,8 @@ class EditorSettings:
 # editor setting (camelCase, as VS Code spells it) -> (Settings field, accepted Python types)
 _CLIENT_KEYS: dict[str, tuple[str, tuple[type, ...]]] = {
     "model": ("model", (str,)), "device": ("device", (str,)), "precision": ("precision", (str,)),
-    "epsilon": ("epsilon", (int, float)), "delta": ("delta", (int, float)), "targetVersion": ("target_version", (str,)),
-    "minConfidence": ("min_confidence", (int, float)), "batchSize": ("batch_size", (int,)),
+    "epsilon": ("epsilon", (int, float)), "delta": ("delta", (int, float)),
+    "targetVersion": ("target_version", (str,)), "minConfidence": ("min_confidence", (int, float)), "batchSize": ("batch_size", (int,)),
     "sites": ("sites", (str, list)),
 }
 

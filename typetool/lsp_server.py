@@ -159,7 +159,7 @@ class TypetoolServer(LanguageServer):
         self.worker = Worker()
         self.engine = ide.Engine()
         self.resolver = ide.SettingsResolver(self._warn, {"model": options.model, "device": options.device,
-                                                                "precision": options.precision})
+                                                          "precision": options.precision})
         self._model_future: asyncio.Future[ide.ModelState] | None = None
         self._model_key: tuple[str | None, str, str] | None = None
         self._versions: dict[str, int | None] = {}  # uri -> version of open documents (read by the worker)

@@ -119,10 +119,9 @@ class TypePredictor:
         from safetensors import SafetensorError
 
         from typetool.model import load_model
-        from typetool.settings import PRECISIONS
+        from typetool.settings import check_precision
 
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+        check_precision(precision)  # before loading: a ValueError there reads as a damaged model
         self.language = model_language(self.model_dir)
         try:
             self.predictor = load_model(self.model_dir, device, precision)
@@ -195,7 +194,7 @@ class TypePredictor:
         other = self._others.get(language)
         if other is None:
             other = self._others[language] = TypePredictor(None, self.device, self.epsilon, self.delta, language,
-                                                                  self.precision)
+                                                           self.precision)
         return other
 
     def predict(self, slices: Sequence[UsageSlice], top_k: int = 5, batch_size: int = 64,

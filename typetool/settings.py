@@ -18,6 +18,12 @@ VALID_SITES = ("params", "returns", "variables", "attributes")
 PRECISIONS = ("fp32", "bf16")  # the encoder's arithmetic (`model.predict.Predictor.set_precision`)
 
 
+def check_precision(precision: str) -> None:
+    """ValueError unless `precision` is one of `PRECISIONS`."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+
+
 class SettingsError(ValueError):
     pass
 

@@ -207,13 +207,13 @@ def pair_features(slot: Slot, names: Sequence[tuple[str, int]]) -> list[list[flo
 
 
 _TYPEVAR_RE = re.compile(r"_?T[A-Z_]\w*|_?[A-Z]\d?")
+_ROLE_RE = re.compile(r"(Error|Exception|Warning|Mixin|Meta|Base|ABC|Protocol)$")
 _POS_ONE_HOT = [[float(k == p) for k in range(N_POS)] for p in range(N_POS)]  # the last: at N_POS - 1 or later
 
 
 @lru_cache(maxsize=1 << 16)
 def _looks_like_typevar(n: str) -> float:
     return float(len(n.lstrip("_$")) <= 2 or bool(_TYPEVAR_RE.fullmatch(n)))
-_ROLE_RE = re.compile(r"(Error|Exception|Warning|Mixin|Meta|Base|ABC|Protocol)$")
 
 
 class NameModel(torch.nn.Module):

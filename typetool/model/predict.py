@@ -32,7 +32,7 @@ from typetool.model.config import ModelSettings
 from typetool.model.grammar import NAME_RE, Context, State, TypeGrammar, TypeVocab
 from typetool.model.linker import LINKER_BEAM, BeamSite, Linker, rerank_many
 from typetool.model.tokenizer import EOS, EOS_ID, PAD_ID, encode_inputs, encode_targets, py_or_ts
-from typetool.settings import PRECISIONS
+from typetool.settings import check_precision
 
 NEG_INF = float("-inf")
 
@@ -289,8 +289,7 @@ class Predictor:
         about 1%, so a few predictions differ, and the calibration, fitted in fp32, holds only approximately).
         The decoder, the output layer and every score stay float32; the reference search and `score` are
         always fp32."""
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+        check_precision(precision)
         self.precision = precision
         self._bf16_encoder = None
 
@@ -419,34 +418,32 @@ class Predictor:
         return cand
 
     def _grammar_allows(self, ctx: Context, target: list[int]) -> bool:
-        """Whether the search could emit `target` (EOS included) under `ctx`: `_grammar_masks(...) is not None`,
-        without building the masks."""
-        L = self.settings.max_target_len
-        if len(target) > L:
-            return False
-        s = State()
-        for t, tok in enumerate(target):
-            if not any(bool((part == tok).any()) for part in self.grammar.allowed(s, ctx, L - t)):
-                return False
-            if tok != EOS_ID:
-                s = self.grammar.advance(s, tok, ctx)
-        return True
+        """Whether the search could emit `target` (EOS included) under `ctx`."""
+        return self._grammar_states(ctx, target) is not None
 
     def _grammar_masks(self, ctx: Context, target: list[int]) -> list[torch.Tensor] | None:
         """The allowed-token mask [V] at each step of decoding `target` (EOS included) under `ctx`, as the
         search applies them; None when the grammar or the length limit excludes `target`."""
+        states = self._grammar_states(ctx, target)
+        if states is None:
+            return None
+        L = self.settings.max_target_len
+        return [self._allowed_mask([s], [ctx], L - t)[0] for t, s in enumerate(states)]
+
+    def _grammar_states(self, ctx: Context, target: list[int]) -> list[State] | None:
+        """The grammar state before each token of `target` (EOS included) under `ctx`, or None when the
+        grammar or the length limit excludes `target`."""
         L = self.settings.max_target_len
         if len(target) > L:
             return None
-        s, masks = State(), []
+        s, states = State(), []
         for t, tok in enumerate(target):
-            allow = self._allowed_mask([s], [ctx], L - t)[0]  # [V]
-            if not bool(allow[tok]):
+            if not any(bool((part == tok).any()) for part in self.grammar.allowed(s, ctx, L - t)):
                 return None
-            masks.append(allow)
+            states.append(s)
             if tok != EOS_ID:
                 s = self.grammar.advance(s, tok, ctx)
-        return masks
+        return states
 
     def _add_links(self, inputs: list[str], scope_names: list[list[str]], results: list[list[Candidate]],
                    top_k: int, logprob: float) -> None:
