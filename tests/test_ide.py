@@ -238,7 +238,9 @@ class FakePredictor:
         self.epsilon, self.delta, self.calibrated, self.model_dir = 0.1, 0.1, False, Path("fake")
         self.calls: list[int] = []
 
-    def predict(self, slices: list[UsageSlice], batch_size: int = 64) -> list[Prediction]:
+    def predict(self, slices: list[UsageSlice], batch_size: int = 64, consistency: bool = True
+                ) -> list[Prediction]:
+        assert not consistency, "the editor predicts slot by slot: no consistency stage"
         self.calls.append(len(slices))
         return [Prediction(s.slot, (Scored("int", -0.1, 0.9),), "int", 0, 0.9, ()) for s in slices]
 

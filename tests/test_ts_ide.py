@@ -218,8 +218,10 @@ class FakePredictor:
             raise ModelNotFound(f"no model at models/typetool-{language}-compact")
         return self.other
 
-    def predict(self, slices: list[UsageSlice], batch_size: int = 64) -> list[Prediction]:
+    def predict(self, slices: list[UsageSlice], batch_size: int = 64, consistency: bool = True
+                ) -> list[Prediction]:
         assert {s.language for s in slices} == {self.language}
+        assert not consistency, "the editor predicts slot by slot: no consistency stage"
         self.calls.append(len(slices))
         return [Prediction(s.slot, (Scored(self.type_, -0.1, 0.9), Scored("Map[string, number]", -2.0, 0.05)),
                            self.type_, 0, 0.9, ()) for s in slices]

@@ -116,9 +116,11 @@ def _compiler_allows(r: Record, type_text: str) -> bool:
 
 
 def run_model(predictor: TypePredictor, records: Sequence[Record], batch_size: int = 64,
-              top_k: int = 5) -> ModelOutputs:
-    raw = predictor.predictor.predict([r.input for r in records], [list(r.names) for r in records],
-                                      top_k=top_k, batch_size=batch_size)
+              top_k: int = 5, keep: int | None = None, consistency: bool = True) -> ModelOutputs:
+    """The model's candidates for `records` as prediction makes them, each package a run of its own (the
+    consistency stage groups namesakes by package); `keep`/`consistency` as `TypePredictor.candidates`."""
+    raw = predictor.candidates([r.input for r in records], [r.names for r in records], [r.package for r in records],
+                               top_k, batch_size, consistency=consistency, keep=keep)
     out = ModelOutputs()
     predictor.prefetch_priors(c.type for cands in raw for c in cands)
     for cands, r in zip(raw, records):
@@ -164,7 +166,7 @@ def fit_link_prob(predictor: TypePredictor, records: Sequence[Record], batch_siz
     since links change the candidates it calibrates."""
     settings = predictor.predictor.settings
     settings.link_logprob = None
-    outputs = run_model(predictor, records, batch_size)
+    outputs = run_model(predictor, records, batch_size, consistency=False)
     links = predictor.predictor.linked([r.input for r in records], [list(r.names) for r in records])
     golds = [canonical(r.target, r.language) for r in records]
     linked = [canonical(c.type, r.language) if c is not None and _compiler_allows(r, c.type) else None
@@ -209,7 +211,7 @@ def fit_linker(predictor: TypePredictor, train: Sequence[Record], held: Sequence
     names, name_info = fit_name_model([(r.input, r.names, r.target) for r in names_on], canon)
     if log is not None:
         log(f"linker: name model fitted on {len(names_on)} training sites: {name_info}")
-    outputs = run_model(predictor, held, batch_size)
+    outputs = run_model(predictor, held, batch_size, consistency=False)
     sites = [BeamSite(r.input, r.names, list(zip(ranked, logps)), canon(r.target))
              for r, ranked, logps in zip(held, outputs.ranked, outputs.logps)]
     weights, comb_info = fit_combiner(names, sites, canon)
@@ -221,6 +223,26 @@ def fit_linker(predictor: TypePredictor, train: Sequence[Record], held: Sequence
     inner.settings.save(predictor.model_dir / "decoding.json")
     if log is not None:
         log(f"linker: combiner fitted on {len(held)} sites of {', '.join(held_packages)}: {comb_info}")
+    return info
+
+
+def fit_consistency(predictor: TypePredictor, held: Sequence[Record], batch_size: int = 64,
+                    log: Any = None) -> dict[str, Any]:
+    """Fit the consistency stage (`model/consistency.py`) on the linker's output over `held` (the packages the
+    combiner was fitted on, which the T5 never trained on) and save it beside the model; returns its figures.
+    Calibration must follow, on other records, since the stage changes the candidates it calibrates."""
+    from typetool.model.consistency import KEEP, fit, namesake_key
+
+    predictor.consistency = None
+    outputs = run_model(predictor, held, batch_size, keep=KEEP, consistency=False)
+    keys = [namesake_key(r.package, r.input) for r in held]
+    stage = fit([list(zip(t, lp)) for t, lp in zip(outputs.ranked, outputs.logps)], keys,
+                [canonical(r.target, r.language) for r in held])
+    stage.save(predictor.model_dir)
+    predictor.consistency = stage
+    info = dict(stage.info, weights=[round(w, 4) for w in stage.weights])
+    if log is not None:
+        log(f"consistency: fitted on {len(held)} sites: {info}")
     return info
 
 

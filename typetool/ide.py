@@ -944,7 +944,10 @@ class Engine:
             if should_stop():
                 raise Stale()
             chunk = todo[start:start + PREDICT_CHUNK]
-            preds = predictor.predict([u for _v, u, _k in chunk], batch_size=batch_size or settings.settings.batch_size)
+            # slot by slot (no consistency stage): a chunk is whatever the editor asked for, not a project, and
+            # a slot's prediction is cached by its slice alone
+            preds = predictor.predict([u for _v, u, _k in chunk], batch_size=batch_size or settings.settings.batch_size,
+                                      consistency=False)
             for (view, _usage_slice, key), pred in zip(chunk, preds):
                 analysis.predictions[view.id] = pred
                 self._cache[key] = pred

@@ -1,7 +1,8 @@
 """Stage 4, predictions: usage slices in, ranked types with calibrated confidence and a PAC partial type out.
 
 Does: runs the shipped model (`typetool.model`) batched over rendered slices with their in-scope names,
-normalizes the candidates, turns sequence log-probs into calibrated probabilities (`calibration`, using
+re-scores each slot by its namesakes in the same run (`model/consistency.py`, when the model ships that stage
+and the caller asks for it), normalizes the candidates, turns sequence log-probs into calibrated probabilities (`calibration`, using
 log p(t | empty context) as the type-prior feature, cached per type), and builds the prediction set of the
 top-1 type at the configured epsilon/delta (`predsets`, tau from the calibration sites stored in the model
 directory). A model directory without calibration.json gives raw probabilities and full types, and says so.
@@ -12,17 +13,21 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from typetool.calibration import Calibrator
 from typetool.predsets import DEFAULT_MAX_HOLES, NodeCosts, choose_tau, node_costs, prediction_set
 from typetool.slices import UsageSlice, render_slice
 from typetool.slots import Slot
 from typetool.typeexpr import TypeNode, hole_count, normalize, parse_type, to_str
+
+if TYPE_CHECKING:
+    from typetool.model.consistency import Consistency
+    from typetool.model.predict import Candidate
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 DEFAULT_MODELS = {"py": "typetool-py-compact", "ts": "typetool-ts-compact"}
@@ -110,6 +115,8 @@ class ModelNotFound(Exception):
 class TypePredictor:
     """The shipped model with its calibration; `predict` turns slices into `Prediction`s."""
 
+    consistency: Consistency | None  # the consistency stage the model ships (`model/consistency.py`), if any
+
     def __init__(self, model_dir: Path | None = None, device: str = "cpu", epsilon: float = 0.1,
                  delta: float = 0.1, language: str | None = None, precision: str = "fp32") -> None:
         self.model_dir = model_dir if model_dir is not None else default_model_dir(language or "py")
@@ -119,12 +126,14 @@ class TypePredictor:
         from safetensors import SafetensorError
 
         from typetool.model import load_model
+        from typetool.model.consistency import Consistency
         from typetool.settings import check_precision
 
         check_precision(precision)  # before loading: a ValueError there reads as a damaged model
         self.language = model_language(self.model_dir)
         try:
             self.predictor = load_model(self.model_dir, device, precision)
+            self.consistency = Consistency.load(self.model_dir)
         except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as exc:  # a damaged or stale file
             raise ModelNotFound(f"the model at {self.model_dir} cannot be loaded ({type(exc).__name__}: {exc}); "
                                 "re-ship it, or pass another --model DIR") from exc
@@ -198,32 +207,54 @@ class TypePredictor:
         return other
 
     def predict(self, slices: Sequence[UsageSlice], top_k: int = 5, batch_size: int = 64,
-                progress: Callable[[int], None] | None = None) -> list[Prediction]:
-        """Predictions in the order of `slices`; each slice goes to the model of its language."""
+                progress: Callable[[int], None] | None = None, consistency: bool = True) -> list[Prediction]:
+        """Predictions in the order of `slices`; each slice goes to the model of its language. `consistency`:
+        re-score each slot by its namesakes among `slices` (`model/consistency.py`), so the slices should be a
+        whole run (a project, the files a hook was given), not an arbitrary few."""
         languages = {s.language for s in slices}
         if languages - {self.language}:
             results: dict[int, Prediction] = {}
             for lang in sorted(languages):
                 idx = [i for i, s in enumerate(slices) if s.language == lang]
-                preds = self.for_language(lang)._predict([slices[i] for i in idx], top_k, batch_size, progress)
+                preds = self.for_language(lang)._predict([slices[i] for i in idx], top_k, batch_size, progress,
+                                                         consistency)
                 results.update(zip(idx, preds))
             return [results[i] for i in range(len(slices))]
-        return self._predict(slices, top_k, batch_size, progress)
+        return self._predict(slices, top_k, batch_size, progress, consistency)
 
-    def _predict(self, slices: Sequence[UsageSlice], top_k: int, batch_size: int,
-                 progress: Callable[[int], None] | None) -> list[Prediction]:
-        out: list[Prediction] = []
+    def candidates(self, texts: Sequence[str], scopes: Sequence[Sequence[str]], groups: Sequence[Hashable],
+                   top_k: int = 5, batch_size: int = 64, progress: Callable[[int], None] | None = None,
+                   consistency: bool = True, keep: int | None = None) -> list[list[Candidate]]:
+        """The model's candidates for rendered slices `texts` (with their scope names), best first: the search
+        and linker (`Predictor.predict`), then, if the model has it and `consistency` is set, the consistency
+        stage among slots of the same `groups` entry (a run passes one group; evaluation, each record's
+        package). Returns `top_k` per slot, or `keep` (the linker's union, for fitting the stage)."""
+        from typetool.model.consistency import KEEP, namesake_key
+
+        stage = self.consistency if consistency else None
+        union = keep if keep is not None else (max(top_k, KEEP) if stage is not None else top_k)
+        raw: list[list[Candidate]] = []
         step = max(batch_size * 4, 1)
-        for start in range(0, len(slices), step):
-            chunk = slices[start:start + step]
-            raw = self.predictor.predict([render_slice(s) for s in chunk], [list(s.scope_names) for s in chunk],
-                                         top_k=top_k, batch_size=batch_size)
-            self.prefetch_priors(c.type for cands in raw for c in cands)
-            for s, cands in zip(chunk, raw):
-                out.append(self._one(s, cands))
+        for start in range(0, len(texts), step):
+            chunk = list(texts[start:start + step])
+            raw.extend(self.predictor.predict(chunk, [list(s) for s in scopes[start:start + step]], top_k=top_k,
+                                              batch_size=batch_size, keep=union))
             if progress is not None:
                 progress(len(chunk))
-        return out
+        if stage is not None:
+            ranked = [[(canonical(c.type, self.language), c.score) for c in cands] for cands in raw]
+            keys = [namesake_key(g, t) for g, t in zip(groups, texts)]
+            for i, new in enumerate(stage.rescore(ranked, keys)):
+                if new is not None:
+                    raw[i] = _rescored(raw[i], new, self.language)
+        return [cands[:keep if keep is not None else top_k] for cands in raw]
+
+    def _predict(self, slices: Sequence[UsageSlice], top_k: int, batch_size: int,
+                 progress: Callable[[int], None] | None, consistency: bool = True) -> list[Prediction]:
+        raw = self.candidates([render_slice(s) for s in slices], [s.scope_names for s in slices],
+                              [0] * len(slices), top_k, batch_size, progress, consistency)
+        self.prefetch_priors(c.type for cands in raw for c in cands)
+        return [self._one(s, cands) for s, cands in zip(slices, raw)]
 
     def _one(self, s: UsageSlice, cands: Sequence[Any]) -> Prediction:
         evidence = tuple(line for line in render_slice(s).split("\n")[1:4])
@@ -261,6 +292,24 @@ class TypePredictor:
                 else:
                     partial, holes = to_str(pt), hole_count(pt)
         return Prediction(s.slot, scored, partial, holes, confs[0], evidence, nc)
+
+
+def _rescored(cands: Sequence[Candidate], ranked: Sequence[tuple[str, float]], language: str) -> list[Candidate]:
+    """`cands` in the order and with the log-probs of `ranked` ((canonical type, log-prob), as the consistency
+    stage gives them): each keeps its tokens, and the change of its score is charged to its first token (the
+    head of the type tree), as the linker does."""
+    from typetool.model.predict import Candidate
+
+    by_type: dict[str, Candidate] = {}
+    for c in cands:
+        by_type.setdefault(canonical(c.type, language), c)
+    out = []
+    for t, score in ranked:
+        c = by_type[t]
+        lps = list(c.token_logprobs)
+        lps[0] += score - c.score
+        out.append(Candidate(c.type, score, lps, c.tokens, c.offsets))
+    return out
 
 
 def display_type(t: str, language: str) -> str:

@@ -21,6 +21,7 @@ from typetool.evaluation_run import (
     EvaluationResult,
     calibrate,
     evaluate_records,
+    fit_consistency,
     fit_link_prob,
     fit_linker,
     records_from_jsonl,
@@ -28,6 +29,7 @@ from typetool.evaluation_run import (
     write_priors,
     write_report,
 )
+from typetool.model.consistency import CONSISTENCY_FILE
 from typetool.model.linker import LINKER_FILE, LINKER_META
 from typetool.predictions import TypePredictor, model_language
 
@@ -68,6 +70,7 @@ def ship(run_dir: Path, model_dir: Path, corpus_dir: Path, package_list: Path | 
     # the linker is refitted (or dropped) here: an old one must not shape the link fit or the calibration
     (model_dir / LINKER_FILE).unlink(missing_ok=True)
     (model_dir / LINKER_META).unlink(missing_ok=True)
+    (model_dir / CONSISTENCY_FILE).unlink(missing_ok=True)  # it is fitted on the linker's output
     predictor = TypePredictor(model_dir)
     t0 = time.perf_counter()
     cal_records = records_from_jsonl(corpus_dir / "calib.jsonl")
@@ -76,6 +79,7 @@ def ship(run_dir: Path, model_dir: Path, corpus_dir: Path, package_list: Path | 
     if link_held is not None:
         held = records_from_jsonl(link_held)
         linker = fit_linker(predictor, records_from_jsonl(corpus_dir / "train.jsonl"), held, log=log)
+        linker["consistency"] = fit_consistency(predictor, held, log=log)
         # calibration must not see what the linker was fitted on (a calibration package lent to the combiner)
         held_packages = {r.package for r in held}
         cal_records = [r for r in cal_records if r.package not in held_packages]
@@ -160,7 +164,8 @@ def model_card(name: str, card: dict[str, Any], cal: dict[str, Any], overall: Ev
              f"vocabulary {card.get('vocab_size', '?')} (BPE trained on the corpus)"),
              ("- weights: `model.safetensors`; tokenizer `tokenizer.json`; decoding `decoding.json`; type vocabulary "
              "`type_vocab.json`; training type counts `type_priors.json`; calibration `calibration.json`"
-             + ("; name linker `linker.safetensors` with `linker.json`" if cal.get("linker") else "")),
+             + ("; name linker `linker.safetensors` with `linker.json`" if cal.get("linker") else "")
+             + ("; consistency stage `consistency.json`" if (cal.get("linker") or {}).get("consistency") else "")),
              (f"- training: {card.get('step', '?')} steps, {card.get('examples_seen', '?')} examples "
              f"({card.get('epochs', '?')} epochs), {float(card.get('train_seconds', 0)) / 60:.0f} min on "
              + ("one GPU" if str(card.get("device", "cpu")).startswith("cuda")
@@ -237,6 +242,16 @@ def model_card(name: str, card: dict[str, Any], cal: dict[str, Any], overall: Ev
                        f"({', '.join(linker['held_packages'])}): top-1 there {_pct(cb['top1_beam'])} from the beam "
                        f"alone, {_pct(cb['top1_linked'])} with the linker. The calibration above was fitted with "
                        "it."), ""]
+        cons = linker.get("consistency")
+        if cons:
+            lines += [("Consistency (`typetool/model/consistency.py`, `consistency.json`): in a run over a project, a "
+                       "parameter is re-scored by what the model predicts for the parameters of the same name (a "
+                       "return, for the returns of functions of the same name), a log-linear model over its own "
+                       "log-prob and their votes, fitted on the linker's output over the same packages: "
+                       f"{int(cons['with_namesakes'])} of {int(cons['sites'])} sites there have namesakes; top-1 "
+                       f"{_pct(cons['top1_before'])} before the stage, {_pct(cons['top1_after'])} after (in "
+                       "sample). The calibration and every dev figure above include it (each dev package is one "
+                       "run); the editor, which predicts a few slots at a time, does not run it."), ""]
     for label, r in (("raw", overall.calibration_before), ("calibrated", overall.calibration_after)):
         if r is not None:
             lines.append(f"- dev-eval, {label}: ECE {r.ece:.3f}, Brier {r.brier:.3f} (n {r.n})")

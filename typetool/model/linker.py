@@ -343,13 +343,13 @@ def gold_index(target: str, names: Sequence[str], canon: Callable[[str], str]) -
 
 
 @dataclass
-class _Batches:
+class Batches:
     """Slots' row matrices bucketed by size into padded minibatches: x [B, W, F], mask [B, W], gold [B]."""
 
     batches: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
 
     @classmethod
-    def of(cls, groups: Sequence[torch.Tensor], golds: Sequence[int], size: int) -> _Batches:
+    def of(cls, groups: Sequence[torch.Tensor], golds: Sequence[int], size: int) -> Batches:
         order = sorted(range(len(groups)), key=lambda i: len(groups[i]))
         out = []
         for start in range(0, len(order), size):
@@ -375,7 +375,7 @@ class _Batches:
         return right, n, right_cls, n_cls
 
 
-def _listwise_fit(score: Callable[[torch.Tensor], torch.Tensor], params: list[torch.Tensor], data: _Batches,
+def listwise_fit(score: Callable[[torch.Tensor], torch.Tensor], params: list[torch.Tensor], data: Batches,
                   epochs: int, lr: float, weight_decay: float, seed: int) -> float:
     """Minimize the mean -log softmax(gold) over each slot's rows; returns the last epoch's mean loss."""
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
@@ -406,9 +406,9 @@ def fit_name_model(examples: Sequence[tuple[str, Sequence[str], str]], canon: Ca
         cands = shortlist(slot, scope)
         groups.append(torch.tensor(pair_features(slot, cands), dtype=torch.float32))
         golds.append(gold_index(target, [n for n, _ in cands], canon))
-    data = _Batches.of(groups, golds, 256)
+    data = Batches.of(groups, golds, 256)
     model = NameModel(hidden)
-    loss = _listwise_fit(model, list(model.parameters()), data, epochs, 3e-3, 1e-4, seed)
+    loss = listwise_fit(model, list(model.parameters()), data, epochs, 3e-3, 1e-4, seed)
     model.eval()
     right, n, right_cls, n_cls = data.top1(model)
     return model, {"examples": float(n), "gold_is_a_class": n_cls / max(n, 1), "top1": right / max(n, 1),
@@ -466,12 +466,12 @@ def fit_combiner(names: NameModel, sites: Sequence[BeamSite], canon: Callable[[s
         if s.gold in types and rows:
             groups.append(torch.tensor(rows, dtype=torch.float32))
             golds.append(types.index(s.gold))
-    data = _Batches.of(groups, golds, 512)
+    data = Batches.of(groups, golds, 512)
     w = torch.zeros(N_COMBINER, requires_grad=True)
     with torch.no_grad():
         w[COMBINER_FEATURES.index("beam_logp")] = 1.0  # start from the beam and the name model, added
         w[COMBINER_FEATURES.index("name_logp")] = 1.0
-    _listwise_fit(lambda b: b @ w, [w], data, 300, 0.05, 0.0, seed)
+    listwise_fit(lambda b: b @ w, [w], data, 300, 0.05, 0.0, seed)
     w = w.detach()
     after = data.top1(lambda b: b @ w)[0]
     n = max(len(sites), 1)

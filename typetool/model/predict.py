@@ -323,15 +323,17 @@ class Predictor:
 
     @torch.inference_mode()
     def predict(self, inputs: list[str], scope_names: list[list[str]] | None = None, top_k: int = 5,
-                batch_size: int = 64, num_beams: int | None = None, reference: bool = False
-                ) -> list[list[Candidate]]:
+                batch_size: int = 64, num_beams: int | None = None, reference: bool = False,
+                keep: int | None = None) -> list[list[Candidate]]:
         """The `top_k` best well-formed types for each input, best first. `reference`: decode with the plain
         `_beam_search_reference` (every beam slot through the model's own forward, full-vocabulary softmax), which
-        the default search must match; for tests and benchmarks."""
+        the default search must match; for tests and benchmarks. `keep`: with the learned linker, return up to
+        this many of its reranked candidates (at least `top_k`) while the beam stays as wide as for `top_k`
+        (the consistency stage reads them)."""
         scope_names = scope_names if scope_names is not None else [[] for _ in inputs]
         if len(scope_names) != len(inputs):
             raise ValueError("scope_names must have one list per input")
-        want = top_k
+        want = max(top_k, keep or 0)
         if self.linker is not None:
             top_k = max(top_k, LINKER_BEAM)  # the combiner was fitted on this many beam candidates
         K = max(top_k, num_beams or self.settings.num_beams)
