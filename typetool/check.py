@@ -437,7 +437,8 @@ def run_check(paths: Sequence[Path], load_predictor: Callable[[], TypePredictor]
     if changed is not None:
         where = {rel: src.path for rel, src in project.source_files().items()}  # Python and TypeScript
         files = {rel for rel, path in where.items() if changed.touches(path)}
-    slices = slice_project(project, kinds, only_unannotated=not verify, files=files)
+    touched = slice_project(project, kinds, only_unannotated=not verify, files=files)
+    slices = touched
     if changed is not None:
         slices = [s for s in slices if s.slot.file in where and changed.contains(where[s.slot.file], s.slot.line)]
     outcome = CheckOutcome([], project.diagnostics, len(slices))
@@ -446,7 +447,15 @@ def run_check(paths: Sequence[Path], load_predictor: Callable[[], TypePredictor]
     predictor = load_predictor()
     if verify and predictor.calibration is None:  # no prediction sets to verify against: skip those slots
         slices = [s for s in slices if s.slot.annotation is None]
-    preds = predictor.predict(slices, batch_size=batch_size, progress=progress)
+        touched = [s for s in touched if s.slot.annotation is None]
+    if changed is not None and predictor.consistency is not None and len(touched) > len(slices):
+        # the run is the touched files, whole: their slots' namesakes vote as in a check of those files, so a
+        # slot on a changed line gets the type a full check of them gives it
+        wanted = {id(s) for s in slices}
+        every = predictor.predict(touched, batch_size=batch_size, progress=progress)
+        preds = [p for s, p in zip(touched, every) if id(s) in wanted]
+    else:
+        preds = predictor.predict(slices, batch_size=batch_size, progress=progress)
     findings = missing_findings(preds, min_confidence, predictor.epsilon)
     if verify:
         tau = verify_tau(predictor, verify_epsilon)

@@ -233,10 +233,14 @@ def fit_consistency(predictor: TypePredictor, held: Sequence[Record], batch_size
     Calibration must follow, on other records, since the stage changes the candidates it calibrates."""
     from typetool.model.consistency import KEEP, fit, namesake_key
 
+    if predictor.predictor.linker is None:
+        raise ValueError("the consistency stage is fitted on the name linker's output: fit the linker first")
     predictor.consistency = None
-    outputs = run_model(predictor, held, batch_size, keep=KEEP, consistency=False)
+    # the candidates as the stage meets them in `TypePredictor.candidates` (before TypeScript's compiler filter)
+    raw = predictor.candidates([r.input for r in held], [r.names for r in held], [r.package for r in held],
+                               batch_size=batch_size, consistency=False, keep=KEEP)
     keys = [namesake_key(r.package, r.input) for r in held]
-    stage = fit([list(zip(t, lp)) for t, lp in zip(outputs.ranked, outputs.logps)], keys,
+    stage = fit([[(canonical(c.type, r.language), c.score) for c in cands] for r, cands in zip(held, raw)], keys,
                 [canonical(r.target, r.language) for r in held])
     stage.save(predictor.model_dir)
     predictor.consistency = stage

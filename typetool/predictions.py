@@ -134,6 +134,9 @@ class TypePredictor:
         try:
             self.predictor = load_model(self.model_dir, device, precision)
             self.consistency = Consistency.load(self.model_dir)
+            if self.consistency is not None and self.predictor.linker is None:
+                raise ValueError("consistency.json is fitted on the name linker's output, and linker.safetensors "
+                                 "is missing")
         except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as exc:  # a damaged or stale file
             raise ModelNotFound(f"the model at {self.model_dir} cannot be loaded ({type(exc).__name__}: {exc}); "
                                 "re-ship it, or pass another --model DIR") from exc
@@ -241,12 +244,12 @@ class TypePredictor:
                                               batch_size=batch_size, keep=union))
             if progress is not None:
                 progress(len(chunk))
-        if stage is not None:
-            ranked = [[(canonical(c.type, self.language), c.score) for c in cands] for cands in raw]
+        if stage is not None:  # over the first KEEP candidates, as fitted; any further ones follow unchanged
+            ranked = [[(canonical(c.type, self.language), c.score) for c in cands[:KEEP]] for cands in raw]
             keys = [namesake_key(g, t) for g, t in zip(groups, texts)]
             for i, new in enumerate(stage.rescore(ranked, keys)):
                 if new is not None:
-                    raw[i] = _rescored(raw[i], new, self.language)
+                    raw[i] = _rescored(raw[i][:KEEP], new, self.language) + raw[i][KEEP:]
         return [cands[:keep if keep is not None else top_k] for cands in raw]
 
     def _predict(self, slices: Sequence[UsageSlice], top_k: int, batch_size: int,

@@ -246,8 +246,8 @@ def model_card(name: str, card: dict[str, Any], cal: dict[str, Any], overall: Ev
         if cons:
             lines += [("Consistency (`typetool/model/consistency.py`, `consistency.json`): in a run over a project, a "
                        "parameter is re-scored by what the model predicts for the parameters of the same name (a "
-                       "return, for the returns of functions of the same name), a log-linear model over its own "
-                       "log-prob and their votes, fitted on the linker's output over the same packages: "
+                       "return, for the returns of functions of the same name): its own log-prob plus a log-linear "
+                       "term in their votes, fitted on the linker's output over the same packages: "
                        f"{int(cons['with_namesakes'])} of {int(cons['sites'])} sites there have namesakes; top-1 "
                        f"{_pct(cons['top1_before'])} before the stage, {_pct(cons['top1_after'])} after (in "
                        "sample). The calibration and every dev figure above include it (each dev package is one "

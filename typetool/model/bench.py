@@ -1,8 +1,8 @@
 """Benchmark a model directory: batched constrained predictions per second, model size, and top-k accuracy.
 
 Does: loads a model (local folder only), runs `Predictor.predict` on the first `n` records of a JSONL dataset
-after one warm-up batch, and prints params, on-disk size, predictions/s (and without the name linker, when the
-model has one), greedy (unconstrained) decodes/s,
+after one warm-up batch, and prints params, on-disk size, predictions/s (and without the name linker, and with
+the consistency stage over all `n` records as one run, when the model has them), greedy (unconstrained) decodes/s,
 and exact-match top-1 / top-k accuracy (on `typeexpr.normalize_label` when that module is importable).
 `--reference` times the plain reference search instead; `--compare` also runs it and checks that both searches
 return the same candidates (same types and tokens, scores and token log-probs within 1e-5).
@@ -22,10 +22,12 @@ from typing import Any
 import torch
 
 from typetool.model.config import count_params
+from typetool.model.consistency import KEEP, Consistency, namesake_key
 from typetool.model.data import iter_jsonl
 from typetool.model.predict import Candidate, greedy_ids, pad_batch
 from typetool.model.saving import load_model
-from typetool.model.tokenizer import encode_inputs
+from typetool.model.tokenizer import encode_inputs, py_or_ts
+from typetool.predictions import canonical
 from typetool.settings import PRECISIONS
 
 
@@ -90,6 +92,14 @@ def main(argv: list[str] | None = None) -> int:
         pred.predict(inputs, scopes, **kw)
         print(f"the same without the name linker: {len(inputs) / (time.perf_counter() - t):.1f} predictions/s")
         pred.linker = linker
+    stage = Consistency.load(Path(a.model_dir))
+    if stage is not None and not a.reference:  # as a run applies it: every record one run, namesakes by name
+        t = time.perf_counter()
+        union = pred.predict(inputs, scopes, **kw, keep=max(a.top_k, KEEP))
+        stage.rescore([[(canonical(c.type, py_or_ts(x)), c.score) for c in cands] for x, cands in zip(inputs, union)],
+                      [namesake_key(0, text) for text in inputs])
+        print(f"the same with the consistency stage ({KEEP} candidates per slot, the {len(inputs)} slots one run): "
+              f"{len(inputs) / (time.perf_counter() - t):.1f} predictions/s")
     if a.compare:
         t = time.perf_counter()
         other = pred.predict(inputs, scopes, **{**kw, "reference": not a.reference})

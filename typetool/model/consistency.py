@@ -6,7 +6,8 @@ project (`node`, `config`, `console`) mostly share a type, and so do the returns
 group the caller gives, e.g. the package) gets their votes: the mean over the namesakes of the probability
 (exp of the linked log-prob) each gives each type. Its candidates (the linker's union, up to `KEEP` of them) are
 then re-scored by a log-linear model over (own log-prob, vote, log vote, vote x log(1 + namesakes)), with
-extra vote weights for returns, and a softmax over the candidates gives each its final log-prob. The weights
+extra vote weights for returns and the own log-prob's weight fixed at 1 (the votes add evidence, they do not
+rescale the model's scores), and a softmax over the candidates gives each its final log-prob. The weights
 are fitted (`fit`) on the packages the combiner is fitted on (the T5 never trained on them), after it, on the
 linker's output there; calibration follows. Slots without namesakes keep their candidates and scores.
 Does not: add a type that none of a slot's candidates has, read annotations already written in the code, or
@@ -31,6 +32,7 @@ CONSISTENCY_VERSION = 1
 KEEP = 16  # candidates per slot the linker hands to this stage (the votes read all of them)
 FEATURES = ("logp", "vote", "log_vote", "vote_x_log_namesakes",
             "return_vote", "return_log_vote", "return_vote_x_log_namesakes")
+_MIN_LOGP = -1e4
 _VOTE_FLOOR = 1e-3  # log(vote + floor): a type no namesake proposes is unlikely, not impossible
 Ranked = list[tuple[str, float]]  # (canonical type, log-prob), best first
 
@@ -74,6 +76,7 @@ def _rows(ranked: Sequence[Ranked], keys: Sequence[Key | None]) -> list[list[lis
         is_return = float(k[1] == "return")
         rows = []
         for t, lp in cands:
+            lp = max(lp, _MIN_LOGP)  # a candidate scored -inf stays last instead of making the softmax NaN
             v = max(sums[k].get(t, 0.0) - math.exp(own[t]), 0.0) / n
             lv, vn = math.log(v + _VOTE_FLOOR), v * math.log1p(n)
             rows.append([lp, v, lv, vn, v * is_return, lv * is_return, vn * is_return])
@@ -121,14 +124,21 @@ class Consistency:
 
     @classmethod
     def load(cls, model_dir: Path) -> Consistency | None:
-        """The stage saved in `model_dir`, or None when there is none or it was fitted on other features."""
+        """The stage saved in `model_dir`, or None when there is none; ValueError when it is damaged or was
+        fitted on other features."""
         path = model_dir / CONSISTENCY_FILE
         if not path.is_file():
             return None
         data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("version") != CONSISTENCY_VERSION or data.get("features") != list(FEATURES):
-            return None
-        weights = [float(w) for w in data["weights"]]
+        # the calibration beside it was fitted with this stage: a stage that cannot be used is an error, not
+        # something to drop silently
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: not a JSON object")  # noqa: TRY004 - the model loader reads ValueError
+        if (data.get("version") != CONSISTENCY_VERSION or data.get("features") != list(FEATURES)
+                or data.get("keep") != KEEP):
+            raise ValueError(f"{path}: fitted by another version of typetool (version {data.get('version')!r}, "
+                             f"keep {data.get('keep')!r}); re-ship the model")
+        weights = [float(w) for w in data.get("weights") or []]
         if len(weights) != len(FEATURES) or not all(math.isfinite(w) for w in weights):
             raise ValueError(f"{path}: expected {len(FEATURES)} finite weights")
         return cls(weights, dict(data.get("info") or {}))
@@ -145,12 +155,15 @@ def fit(ranked: Sequence[Ranked], keys: Sequence[Key | None], golds: Sequence[st
         if rows is not None and gold in types:
             groups.append(torch.tensor(rows, dtype=torch.float32))
             gold_idx.append(types.index(gold))
-    w = torch.zeros(len(FEATURES), requires_grad=True)
-    with torch.no_grad():
-        w[0] = 1.0  # start from the linker's own ranking
+    # the own log-prob keeps weight 1 and the votes add to it. Fitting its weight too ranks better on the
+    # held-out packages (it tempers the own log-probs there) but flattens every slot with namesakes, and the
+    # prediction sets, whose tau comes from the calibration packages, then write a full type at fewer slots;
+    # dividing those weights by it ranks as well but makes namesakes' shared mistakes confident
+    votes = torch.zeros(len(FEATURES) - 1, requires_grad=True)
     if groups:
-        listwise_fit(lambda b: b @ w, [w], Batches.of(groups, gold_idx, 512), 300, 0.05, 0.0, seed)
-    stage = Consistency([float(x) for x in w.detach().tolist()])
+        listwise_fit(lambda b: b[..., 0] + b[..., 1:] @ votes, [votes], Batches.of(groups, gold_idx, 512), 300,
+                     0.05, 0.0, seed)
+    stage = Consistency([1.0] + [float(x) for x in votes.detach().tolist()])
     after = stage.rescore(ranked, keys)
     n = max(len(ranked), 1)
     before_right = sum(bool(c) and c[0][0] == g for c, g in zip(ranked, golds))
