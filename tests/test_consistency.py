@@ -18,11 +18,14 @@ import pytest
 
 from typetool.evaluation_run import Record, fit_consistency, fit_linker, run_model
 from typetool.model.consistency import (
+    ANNOTATED,
     CONSISTENCY_FILE,
     FEATURES,
     KEEP,
+    PREDICTED,
     Consistency,
     fit,
+    key_of,
     namesake_key,
 )
 from typetool.pipeline import slice_paths
@@ -150,7 +153,7 @@ def test_fit_without_namesakes_keeps_the_ranking() -> None:
 
 
 def test_file_round_trip_and_refusals(tmp_path: Path) -> None:
-    stage = Consistency([0.5, -1.0, 0.5, 0.5, 5.0, -0.5, -0.25], {"sites": 3})
+    stage = Consistency([0.5, -1.0, 0.5, 0.5, 5.0, -0.5, -0.25, 0.2, 0.4, 0.6, 4.5, -0.4], {"sites": 3})
     stage.save(tmp_path)
     back = Consistency.load(tmp_path)
     assert back is not None and back.weights == stage.weights and back.info == {"sites": 3}
@@ -311,3 +314,109 @@ def test_check_changed_only_reports_what_a_check_of_the_touched_files_reports(tm
     assert part.findings and {f.line for f in part.findings} == {line}
     by_id = {f.slot_id: f for f in full.findings}
     assert all(f == by_id[f.slot_id] for f in part.findings)
+
+
+# ------------------------------------------------------------------------------------------ annotated votes
+
+def test_annotated_namesakes_vote_with_certainty() -> None:
+    a = [("X", lp(0.7)), ("Y", lp(0.3))]
+    key = ("p", "param", "node")
+    stage = Consistency(only("annotated_vote"))
+    out = stage.rescore([a], [key], [(key, "Y"), (key, "Y"), (key, "X")])  # no predicted namesakes needed
+    assert out[0] is not None and [t for t, _ in out[0]] == ["Y", "X"]
+    assert out[0][0][1] - out[0][1][1] == pytest.approx(2 / 3 - 1 / 3, abs=1e-9)
+    # other groups' and other kinds' annotations do not vote; without any, the slot is left alone
+    assert stage.rescore([a], [key], [(("q", "param", "node"), "Y"), (("p", "return", "node"), "Y")]) == [None]
+    # annotated returns vote through the return weights too
+    ret = ("p", "return", "f")
+    assert Consistency(only("return_annotated_vote")).rescore([a], [ret], [(ret, "Y")])[0][0][0] == "Y"  # type: ignore[index]
+    assert Consistency(only("return_annotated_vote")).rescore([a], [key], [(key, "Y")])[0][0][0] == "X"  # type: ignore[index]
+
+
+def test_key_of_matches_the_rendered_slices() -> None:
+    assert key_of(0, "param", "_node", "f") == namesake_key(0, PARAM.format("A")) == (0, "param", "node")
+    assert key_of(0, "return", "return", "visit_Name") == namesake_key(0, RET)
+    assert key_of(0, "attribute", "x", "") is None
+
+
+def synthetic_annotated(n_groups: int, seed: int) -> tuple[list[list[tuple[str, float]]], list[tuple[str, str, str]],
+                                                           list[str]]:
+    """As `synthetic`, but each slot ranks the gold first only 40% of the time: its namesakes' predictions say
+    little, their annotations (the gold) much."""
+    rng = random.Random(seed)
+    ranked, keys, golds = [], [], []
+    types = [f"T{i}" for i in range(30)]
+    for g in range(n_groups):
+        gold = rng.choice(types)
+        for _ in range(rng.randint(3, 6)):
+            wrong = rng.choice([t for t in types if t != gold])
+            p = rng.uniform(0.5, 0.8)
+            first, second = (gold, wrong) if rng.random() < 0.4 else (wrong, gold)
+            ranked.append([(first, lp(p)), (second, lp(1 - p))])
+            keys.append(("pkg", "param", f"name{g}"))
+            golds.append(gold)
+    return ranked, keys, golds
+
+
+def test_fit_learns_annotated_votes_without_moving_the_predicted_ones() -> None:
+    ranked, keys, golds = synthetic_annotated(200, 0)
+    stage = fit(ranked, keys, golds)
+    alone = fit(ranked, keys, golds, annotated_share=0.0)  # no slot annotated: the annotation weights stay 0
+    assert stage.weights[:1 + len(PREDICTED)] == pytest.approx(alone.weights[:1 + len(PREDICTED)])
+    assert alone.weights[1 + len(PREDICTED):] == [0.0] * len(ANNOTATED)
+    assert 0 < int(stage.info["annotated_sites"]) < len(ranked)  # type: ignore[call-overload]
+    assert float(stage.info["top1_rest_after"]) > float(stage.info["top1_rest_before"]) + 0.2  # type: ignore[arg-type]
+
+
+PARTLY = '''class Node:
+    pass
+
+
+class Ledger:
+    def __init__(self) -> None:
+        self.rows: list[int] = []
+
+
+def visit_a(node: Ledger, depth: int) -> None:
+    print(node.rows, depth)
+
+
+def visit_b(node: Ledger, depth: int) -> None:
+    print(node.rows[depth])
+
+
+def visit_c(node: Ledger, depth: int) -> int:
+    return len(node.rows) + depth
+
+
+def visit_d(node: Ledger) -> bool:
+    return bool(node.rows)
+
+
+def visit_e(node, depth):
+    print(node.rows, depth)
+'''
+
+
+def test_a_run_over_partly_annotated_code_reads_its_annotations(tmp_path: Path, shipped: TypePredictor) -> None:
+    from typetool.pipeline import annotated_slots, load_project, predict_project, slice_project
+
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "walk.py").write_text(PARTLY, encoding="utf-8")
+    project = load_project([tmp_path])
+    notes = annotated_slots(project)
+    assert {(a.kind, a.name, a.function, a.type) for a in notes if a.function == "visit_a"} == {
+        ("param", "node", "visit_a", "Ledger"), ("param", "depth", "visit_a", "int"),
+        ("return", "return", "visit_a", "None")}
+    assert len(notes) == 12  # four visitors' params and returns, and __init__'s return
+    slices = slice_project(project, only_unannotated=True)
+    with_notes = {p.slot.name: p for p in shipped.predict(slices, annotated=notes)}
+    without = {p.slot.name: p for p in shipped.predict(slices)}
+    assert {p.slot.name: p for p in predict_project(project, shipped)} == with_notes  # what annotate runs
+
+    def logp(p: object, t: str) -> float:
+        return next((c.logp for c in p.candidates if c.type == t), -math.inf)  # type: ignore[attr-defined]
+
+    assert logp(with_notes["node"], "Ledger") > logp(without["node"], "Ledger") + 1.0
+    assert with_notes["depth"].candidates[0].type == "int"
+    assert with_notes["depth"].confidence > without["depth"].confidence + 0.2

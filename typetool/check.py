@@ -38,7 +38,7 @@ from urllib.parse import quote
 
 from typetool import __version__
 from typetool.diagnostics import Diagnostic, Severity
-from typetool.pipeline import ALL_KINDS, load_project, slice_project
+from typetool.pipeline import ALL_KINDS, annotated_slots, load_project, slice_project
 from typetool.predictions import Prediction, TypePredictor, normalizer
 from typetool.predsets import DEFAULT_MAX_HOLES, TAU_GRID, choose_tau, prediction_set
 from typetool.slots import MODULE_SCOPE, SlotKind
@@ -448,14 +448,17 @@ def run_check(paths: Sequence[Path], load_predictor: Callable[[], TypePredictor]
     if verify and predictor.calibration is None:  # no prediction sets to verify against: skip those slots
         slices = [s for s in slices if s.slot.annotation is None]
         touched = [s for s in touched if s.slot.annotation is None]
+    # the annotated parameters and returns vote for their namesakes (not under --verify, where a slot's own
+    # annotation would vote for itself)
+    notes = annotated_slots(project, files) if predictor.consistency is not None and not verify else []
     if changed is not None and predictor.consistency is not None and len(touched) > len(slices):
         # the run is the touched files, whole: their slots' namesakes vote as in a check of those files, so a
         # slot on a changed line gets the type a full check of them gives it
         wanted = {id(s) for s in slices}
-        every = predictor.predict(touched, batch_size=batch_size, progress=progress)
+        every = predictor.predict(touched, batch_size=batch_size, progress=progress, annotated=notes)
         preds = [p for s, p in zip(touched, every) if id(s) in wanted]
     else:
-        preds = predictor.predict(slices, batch_size=batch_size, progress=progress)
+        preds = predictor.predict(slices, batch_size=batch_size, progress=progress, annotated=notes)
     findings = missing_findings(preds, min_confidence, predictor.epsilon)
     if verify:
         tau = verify_tau(predictor, verify_epsilon)

@@ -57,7 +57,7 @@ def predict_command(
 ) -> None:
     """Predict a type for every unannotated slot: top-k candidates with calibrated confidence and the partial
     type (holes `?`) that `typetool apply` will write. `--format json` is what `apply` reads."""
-    from typetool.pipeline import load_project, predictions_payload, slice_project
+    from typetool.pipeline import annotated_slots, load_project, predictions_payload, slice_project
 
     kinds = parse_kinds(sites)
     require_existing(paths)
@@ -68,7 +68,8 @@ def predict_command(
     with progress_bar(len(slices), "predicting") as bar:
         task = bar.add_task("predict", total=len(slices))
         preds = predictor.predict(slices, top_k=top_k, batch_size=batch_size,
-                                  progress=lambda k: bar.advance(task, k))
+                                  progress=lambda k: bar.advance(task, k),
+                                  annotated=() if all_slots else annotated_slots(project))
     if format == OutputFormat.json:
         payload = predictions_payload(project, preds, predictor)
         sys.stdout.write(json.dumps(payload, indent=1, ensure_ascii=False) + "\n")

@@ -31,7 +31,7 @@ from typetool.writeback import (
 )
 
 if TYPE_CHECKING:
-    from typetool.predictions import Prediction, TypePredictor
+    from typetool.predictions import Annotation, Prediction, TypePredictor
     from typetool.ts.project import TsProject
 
 ALL_KINDS = frozenset(SlotKind)
@@ -133,11 +133,46 @@ def slice_paths(paths: Sequence[Path], kinds: frozenset[SlotKind] = ALL_KINDS, o
 # -- prediction and annotation (the core every front end calls) --------------------------------------------
 
 
+def annotated_slots(project: Project, files: set[str] | None = None) -> list[Annotation]:
+    """The parameters and returns annotated in the project's code (Python and TypeScript), without slicing
+    them: their types vote for their namesakes' predictions (`model/consistency.py`)."""
+    from typetool.predictions import Annotation
+
+    out: list[Annotation] = []
+    with analysis_context():
+        for relpath, module in project.modules.items():
+            if files is not None and relpath not in files:
+                continue
+            try:
+                for site in extract_slots(module):
+                    slot = site.slot
+                    if slot.annotation is not None and site.function is not None and slot.kind in _VOTERS:
+                        out.append(Annotation("py", slot.kind.value, slot.name, site.function.name, slot.annotation))
+            except RecursionError:  # reported by the slicing of the same module
+                continue
+    if project.ts is not None:
+        from typetool.ts.slots import extract_ts_slots
+
+        for relpath, ts_module in project.ts.modules.items():
+            if files is not None and relpath not in files:
+                continue
+            for ts_site in extract_ts_slots(ts_module):
+                slot = ts_site.slot
+                if slot.annotation is not None and ts_site.function is not None and slot.kind in _VOTERS:
+                    out.append(Annotation("ts", slot.kind.value, slot.name, ts_site.function.name, slot.annotation))
+    return out
+
+
+_VOTERS = frozenset({SlotKind.PARAM, SlotKind.RETURN})
+
+
 def predict_project(project: Project, predictor: TypePredictor, kinds: frozenset[SlotKind] = ALL_KINDS,
                     only_unannotated: bool = True, batch_size: int = 64, files: set[str] | None = None,
                     progress: Callable[[int], None] | None = None) -> list[Prediction]:
+    """Predict the project's slots as one run: the annotated parameters and returns vote for their namesakes."""
     slices = slice_project(project, kinds, only_unannotated, files)
-    return predictor.predict(slices, batch_size=batch_size, progress=progress)
+    notes = annotated_slots(project, files) if only_unannotated and predictor.consistency is not None else []
+    return predictor.predict(slices, batch_size=batch_size, progress=progress, annotated=notes)
 
 
 def predictions_payload(project: Project, predictions: Sequence[Prediction], predictor: TypePredictor

@@ -26,7 +26,7 @@ from typetool.slots import Slot
 from typetool.typeexpr import TypeNode, hole_count, normalize, parse_type, to_str
 
 if TYPE_CHECKING:
-    from typetool.model.consistency import Consistency
+    from typetool.model.consistency import Consistency, Key
     from typetool.model.predict import Candidate
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
@@ -106,6 +106,18 @@ class Prediction:
             "candidates": [{"type": c.type, "logp": round(c.logp, 4), "confidence": round(c.confidence, 4)}
                            for c in self.candidates],
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Annotation:
+    """A parameter or return annotated in the code of a run: its type votes for its namesakes' predictions
+    (`model/consistency.py`). `function`: the function's name; `type`: the annotation's source text."""
+
+    language: str
+    kind: str
+    name: str
+    function: str
+    type: str
 
 
 class ModelNotFound(Exception):
@@ -210,28 +222,32 @@ class TypePredictor:
         return other
 
     def predict(self, slices: Sequence[UsageSlice], top_k: int = 5, batch_size: int = 64,
-                progress: Callable[[int], None] | None = None, consistency: bool = True) -> list[Prediction]:
+                progress: Callable[[int], None] | None = None, consistency: bool = True,
+                annotated: Sequence[Annotation] = ()) -> list[Prediction]:
         """Predictions in the order of `slices`; each slice goes to the model of its language. `consistency`:
-        re-score each slot by its namesakes among `slices` (`model/consistency.py`), so the slices should be a
-        whole run (a project, the files a hook was given), not an arbitrary few."""
+        re-score each slot by its namesakes among `slices` and `annotated` (the run's annotated parameters and
+        returns, `pipeline.annotated_slots`) (`model/consistency.py`), so the slices should be a whole run (a
+        project, the files a hook was given), not an arbitrary few."""
         languages = {s.language for s in slices}
         if languages - {self.language}:
             results: dict[int, Prediction] = {}
             for lang in sorted(languages):
                 idx = [i for i, s in enumerate(slices) if s.language == lang]
                 preds = self.for_language(lang)._predict([slices[i] for i in idx], top_k, batch_size, progress,
-                                                         consistency)
+                                                         consistency, annotated)
                 results.update(zip(idx, preds))
             return [results[i] for i in range(len(slices))]
-        return self._predict(slices, top_k, batch_size, progress, consistency)
+        return self._predict(slices, top_k, batch_size, progress, consistency, annotated)
 
     def candidates(self, texts: Sequence[str], scopes: Sequence[Sequence[str]], groups: Sequence[Hashable],
                    top_k: int = 5, batch_size: int = 64, progress: Callable[[int], None] | None = None,
-                   consistency: bool = True, keep: int | None = None) -> list[list[Candidate]]:
+                   consistency: bool = True, keep: int | None = None,
+                   annotated: Sequence[tuple[Key, str]] = ()) -> list[list[Candidate]]:
         """The model's candidates for rendered slices `texts` (with their scope names), best first: the search
         and linker (`Predictor.predict`), then, if the model has it and `consistency` is set, the consistency
         stage among slots of the same `groups` entry (a run passes one group; evaluation, each record's
-        package). Returns `top_k` per slot, or `keep` (the linker's union, for fitting the stage)."""
+        package) and the `annotated` namesakes ((`consistency.key_of`, canonical type) of annotated slots).
+        Returns `top_k` per slot, or `keep` (the linker's union, for fitting the stage)."""
         from typetool.model.consistency import KEEP, namesake_key
 
         stage = self.consistency if consistency else None
@@ -247,15 +263,20 @@ class TypePredictor:
         if stage is not None:  # over the first KEEP candidates, as fitted; any further ones follow unchanged
             ranked = [[(canonical(c.type, self.language), c.score) for c in cands[:KEEP]] for cands in raw]
             keys = [namesake_key(g, t) for g, t in zip(groups, texts)]
-            for i, new in enumerate(stage.rescore(ranked, keys)):
+            for i, new in enumerate(stage.rescore(ranked, keys, annotated)):
                 if new is not None:
                     raw[i] = _rescored(raw[i][:KEEP], new, self.language) + raw[i][KEEP:]
         return [cands[:keep if keep is not None else top_k] for cands in raw]
 
     def _predict(self, slices: Sequence[UsageSlice], top_k: int, batch_size: int,
-                 progress: Callable[[int], None] | None, consistency: bool = True) -> list[Prediction]:
+                 progress: Callable[[int], None] | None, consistency: bool = True,
+                 annotated: Sequence[Annotation] = ()) -> list[Prediction]:
+        from typetool.model.consistency import key_of
+
+        notes = [(k, canonical(a.type, self.language)) for a in annotated if a.language == self.language
+                 for k in [key_of(0, a.kind, a.name, a.function)] if k is not None]
         raw = self.candidates([render_slice(s) for s in slices], [s.scope_names for s in slices],
-                              [0] * len(slices), top_k, batch_size, progress, consistency)
+                              [0] * len(slices), top_k, batch_size, progress, consistency, annotated=notes)
         self.prefetch_priors(c.type for cands in raw for c in cands)
         return [self._one(s, cands) for s, cands in zip(slices, raw)]
 

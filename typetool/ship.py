@@ -251,7 +251,12 @@ def model_card(name: str, card: dict[str, Any], cal: dict[str, Any], overall: Ev
                        f"{int(cons['with_namesakes'])} of {int(cons['sites'])} sites there have namesakes; top-1 "
                        f"{_pct(cons['top1_before'])} before the stage, {_pct(cons['top1_after'])} after (in "
                        "sample). The calibration and every dev figure above include it (each dev package is one "
-                       "run); the editor, which predicts a few slots at a time, does not run it."), ""]
+                       "run); the editor, which predicts a few slots at a time, does not run it. In partly "
+                       "annotated code the annotated parameters and returns vote too, with weights of their own "
+                       f"fitted with {_pct(float(cons.get('annotated_share', 0)))} of those sites taken as "
+                       f"annotated: top-1 of the others {_pct(float(cons.get('top1_rest_before', 0)))} without "
+                       f"their votes, {_pct(float(cons.get('top1_rest_after', 0)))} with them (in sample; the "
+                       "strip-and-recover figures above have no annotations to read)."), ""]
     for label, r in (("raw", overall.calibration_before), ("calibrated", overall.calibration_after)):
         if r is not None:
             lines.append(f"- dev-eval, {label}: ECE {r.ece:.3f}, Brier {r.brier:.3f} (n {r.n})")

@@ -1,16 +1,18 @@
-"""Project consistency: a slot's candidates re-scored by what its namesakes in the same run are predicted to be.
+"""Project consistency: a slot's candidates re-scored by what its namesakes in the same run are, or are predicted to be.
 
 Does: the stage after the linker, over all the slots of one run (one project). Parameters that share a name in a
 project (`node`, `config`, `console`) mostly share a type, and so do the returns of functions that share a name
-(`visit_Name` in many visitors). Each slot with namesakes (the same kind and name, `group_key`, in the same
-group the caller gives, e.g. the package) gets their votes: the mean over the namesakes of the probability
-(exp of the linked log-prob) each gives each type. Its candidates (the linker's union, up to `KEEP` of them) are
-then re-scored by a log-linear model over (own log-prob, vote, log vote, vote x log(1 + namesakes)), with
-extra vote weights for returns and the own log-prob's weight fixed at 1 (the votes add evidence, they do not
-rescale the model's scores), and a softmax over the candidates gives each its final log-prob. The weights
+(`visit_Name` in many visitors). Each slot with namesakes (the same kind and name, `key_of`, in the same group
+the caller gives, e.g. the package) gets their votes: from the namesakes the model predicts, the mean of the
+probability (exp of the linked log-prob) each gives each type; from the namesakes annotated in the code, the
+share of them annotated with each type. Its candidates (the linker's union, up to `KEEP` of them) are then
+re-scored by a log-linear model over (own log-prob, vote, log vote, vote x log(1 + namesakes)) for each kind of
+vote, with extra weights for returns and the own log-prob's weight fixed at 1 (the votes add evidence, they do
+not rescale the model's scores), and a softmax over the candidates gives each its final log-prob. The weights
 are fitted (`fit`) on the packages the combiner is fitted on (the T5 never trained on them), after it, on the
-linker's output there; calibration follows. Slots without namesakes keep their candidates and scores.
-Does not: add a type that none of a slot's candidates has, read annotations already written in the code, or
+linker's output there: the predicted votes' with every slot predicted, then the annotated votes' with half the
+slots taken as annotated; calibration follows. Slots without namesakes keep their candidates and scores.
+Does not: add a type that none of a slot's candidates has, find the annotations (`pipeline.annotated_slots`),
 decode (`predict.py`) or link (`linker.py`); the editor, which predicts a few slots at a time, does not run it.
 """
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 from collections import defaultdict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
@@ -28,10 +31,14 @@ import torch
 from typetool.model.linker import Batches, Slot, listwise_fit
 
 CONSISTENCY_FILE = "consistency.json"
-CONSISTENCY_VERSION = 1
+CONSISTENCY_VERSION = 2
 KEEP = 16  # candidates per slot the linker hands to this stage (the votes read all of them)
-FEATURES = ("logp", "vote", "log_vote", "vote_x_log_namesakes",
-            "return_vote", "return_log_vote", "return_vote_x_log_namesakes")
+PREDICTED = ("vote", "log_vote", "vote_x_log_namesakes", "return_vote", "return_log_vote",
+             "return_vote_x_log_namesakes")  # votes of namesakes the model predicts
+ANNOTATED = ("annotated_vote", "annotated_log_vote", "annotated_vote_x_log_annotated", "return_annotated_vote",
+             "return_annotated_log_vote")  # votes of namesakes annotated in the code
+FEATURES = ("logp", *PREDICTED, *ANNOTATED)
+ANNOTATED_SHARE = 0.5  # the share of held-out slots taken as annotated when the annotation weights are fitted
 _MIN_LOGP = -1e4
 _VOTE_FLOOR = 1e-3  # log(vote + floor): a type no namesake proposes is unlikely, not impossible
 Ranked = list[tuple[str, float]]  # (canonical type, log-prob), best first
@@ -40,19 +47,27 @@ Ranked = list[tuple[str, float]]  # (canonical type, log-prob), best first
 Key = tuple[Hashable, str, str]  # (the group, e.g. a package; the slot kind; the name)
 
 
-def namesake_key(group: Hashable, text: str) -> Key | None:
-    """What makes two slots namesakes, read from a rendered slice: in the same `group`, parameters of one name,
-    or returns of functions of one name; None for other kinds (attributes and variables get no votes)."""
-    slot = Slot.parse(text)
-    if slot.kind == "param" and slot.var:
-        return (group, "param", slot.var)
-    if slot.kind == "return" and slot.function:
-        return (group, "return", slot.function)
+def key_of(group: Hashable, kind: str, name: str, function: str) -> Key | None:
+    """In the same `group`, parameters of one `name` (leading and trailing `_`/`$` ignored) are namesakes, and so
+    are the returns of functions of one name; other kinds (attributes, variables) have none."""
+    name = name.strip("_$")
+    if kind == "param" and name:
+        return (group, "param", name)
+    if kind == "return" and function:
+        return (group, "return", function)
     return None
 
 
-def _rows(ranked: Sequence[Ranked], keys: Sequence[Key | None]) -> list[list[list[float]] | None]:
-    """Each slot's feature rows, one per candidate (None for a slot without namesakes)."""
+def namesake_key(group: Hashable, text: str) -> Key | None:
+    """`key_of` a slot, read from its rendered slice."""
+    slot = Slot.parse(text)
+    return key_of(group, slot.kind, slot.var, slot.function)
+
+
+def _rows(ranked: Sequence[Ranked], keys: Sequence[Key | None],
+          annotated: Sequence[tuple[Key, str]] = ()) -> list[list[list[float]] | None]:
+    """Each slot's feature rows, one per candidate (None for a slot without namesakes). `annotated`: the
+    (key, canonical type) of namesakes annotated in the code, which vote for their type with certainty."""
     members: dict[Key, list[int]] = defaultdict(list)
     for i, k in enumerate(keys):
         if k is not None:
@@ -66,20 +81,28 @@ def _rows(ranked: Sequence[Ranked], keys: Sequence[Key | None]) -> list[list[lis
                 for t, lp in ranked[j]:
                     total[t] += math.exp(lp)
             sums[k] = total
+    written: dict[Key, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for k, t in annotated:
+        written[k][t] += 1
     out: list[list[list[float]] | None] = []
     for i, (cands, k) in enumerate(zip(ranked, keys)):
-        if k is None or k not in sums or not cands:
+        if k is None or not cands or (k not in sums and k not in written):
             out.append(None)
             continue
         n = len(members[k]) - 1
         own = dict(cands)
+        notes = written.get(k, {})
+        n_notes = sum(notes.values())
         is_return = float(k[1] == "return")
         rows = []
         for t, lp in cands:
             lp = max(lp, _MIN_LOGP)  # a candidate scored -inf stays last instead of making the softmax NaN
-            v = max(sums[k].get(t, 0.0) - math.exp(own[t]), 0.0) / n
-            lv, vn = math.log(v + _VOTE_FLOOR), v * math.log1p(n)
-            rows.append([lp, v, lv, vn, v * is_return, lv * is_return, vn * is_return])
+            v = max(sums[k].get(t, 0.0) - math.exp(own[t]), 0.0) / n if n else 0.0
+            lv, vn = (math.log(v + _VOTE_FLOOR), v * math.log1p(n)) if n else (0.0, 0.0)
+            a = notes.get(t, 0) / n_notes if n_notes else 0.0
+            la, an = (math.log(a + _VOTE_FLOOR), a * math.log1p(n_notes)) if n_notes else (0.0, 0.0)
+            rows.append([lp, v, lv, vn, v * is_return, lv * is_return, vn * is_return,
+                         a, la, an, a * is_return, la * is_return])
         out.append(rows)
     return out
 
@@ -102,12 +125,14 @@ class Consistency:
     weights: list[float]
     info: dict[str, object] = field(default_factory=dict)
 
-    def rescore(self, ranked: Sequence[Ranked], keys: Sequence[Key | None]) -> list[Ranked | None]:
+    def rescore(self, ranked: Sequence[Ranked], keys: Sequence[Key | None],
+                annotated: Sequence[tuple[Key, str]] = ()) -> list[Ranked | None]:
         """Each slot's candidates re-scored and re-ranked (None where it has no namesakes: unchanged). `ranked`:
-        each slot's (canonical type, log-prob) candidates, best first; `keys`: each slot's `namesake_key`."""
+        each slot's (canonical type, log-prob) candidates, best first; `keys`: each slot's `namesake_key`;
+        `annotated`: the (key, canonical type) of the run's slots annotated in the code."""
         ranked = _dedupe(ranked)
         out: list[Ranked | None] = []
-        for cands, rows in zip(ranked, _rows(ranked, keys)):
+        for cands, rows in zip(ranked, _rows(ranked, keys, annotated)):
             if rows is None:
                 out.append(None)
                 continue
@@ -144,31 +169,64 @@ class Consistency:
         return cls(weights, dict(data.get("info") or {}))
 
 
-def fit(ranked: Sequence[Ranked], keys: Sequence[Key | None], golds: Sequence[str],
-        seed: int = 0) -> Consistency:
-    """Fit the weights on slots with namesakes whose gold type is among their candidates (the linker's output
-    on packages the T5 never trained on); its info holds top-1 accuracy over all `ranked` before and after."""
-    ranked = _dedupe(ranked)
+def _fit_part(ranked: Sequence[Ranked], keys: Sequence[Key | None], golds: Sequence[str],
+              annotated: Sequence[tuple[Key, str]], fixed: Sequence[float], seed: int) -> list[float]:
+    """The weights after `fixed` (whose first is the own log-prob's, 1), fitted with `fixed` held."""
     groups, gold_idx = [], []
-    for cands, rows, gold in zip(ranked, _rows(ranked, keys), golds):
+    for cands, rows, gold in zip(ranked, _rows(ranked, keys, annotated), golds):
         types = [t for t, _ in cands]
         if rows is not None and gold in types:
             groups.append(torch.tensor(rows, dtype=torch.float32))
             gold_idx.append(types.index(gold))
-    # the own log-prob keeps weight 1 and the votes add to it. Fitting its weight too ranks better on the
-    # held-out packages (it tempers the own log-probs there) but flattens every slot with namesakes, and the
-    # prediction sets, whose tau comes from the calibration packages, then write a full type at fewer slots;
-    # dividing those weights by it ranks as well but makes namesakes' shared mistakes confident
-    votes = torch.zeros(len(FEATURES) - 1, requires_grad=True)
+    head = torch.tensor(list(fixed), dtype=torch.float32)
+    free = torch.zeros(len(FEATURES) - len(fixed), requires_grad=True)
     if groups:
-        listwise_fit(lambda b: b[..., 0] + b[..., 1:] @ votes, [votes], Batches.of(groups, gold_idx, 512), 300,
-                     0.05, 0.0, seed)
-    stage = Consistency([1.0] + [float(x) for x in votes.detach().tolist()])
+        listwise_fit(lambda b: b[..., :len(fixed)] @ head + b[..., len(fixed):] @ free, [free],
+                     Batches.of(groups, gold_idx, 512), 300, 0.05, 0.0, seed)
+    return [float(x) for x in free.detach().tolist()]
+
+
+def _top1(ranked: Sequence[Ranked], after: Sequence[Ranked | None], golds: Sequence[str],
+          among: Sequence[int]) -> tuple[float, float]:
+    n = max(len(among), 1)
+    before = sum(bool(ranked[i]) and ranked[i][0][0] == golds[i] for i in among) / n
+    now = sum(bool(after[i] or ranked[i]) and (after[i] or ranked[i])[0][0] == golds[i] for i in among) / n
+    return round(before, 4), round(now, 4)
+
+
+def fit(ranked: Sequence[Ranked], keys: Sequence[Key | None], golds: Sequence[str],
+        annotated_share: float = ANNOTATED_SHARE, seed: int = 0) -> Consistency:
+    """Fit the weights on the linker's output over packages the T5 never trained on (`golds`: their canonical
+    annotations), on the slots with namesakes whose gold type is among their candidates, in two steps:
+    - the predicted votes' weights with every slot predicted (the strip-and-recover setting);
+    - then, those held, the annotated votes' weights, with a random `annotated_share` of the slots taken as
+      annotated (their gold types vote) and the rest predicted.
+    The own log-prob keeps weight 1 and the votes add to it. Fitting its weight too ranks better on the held-out
+    packages (it tempers the own log-probs there) but flattens every slot with namesakes, and the prediction
+    sets, whose tau comes from the calibration packages, then write a full type at fewer slots; dividing those
+    weights by it ranks as well but makes namesakes' shared mistakes confident.
+    Its info holds top-1 accuracy before and after, over all slots and, in the second setting, over the
+    predicted ones."""
+    ranked = _dedupe(ranked)
+    everyone = range(len(ranked))
+    predicted = [1.0] + _fit_part(ranked, keys, golds, (), [1.0], seed)[:len(PREDICTED)]
+    rng = random.Random(seed)
+    notes: list[tuple[Key, str]] = []
+    rest_keys: list[Key | None] = []
+    for k, gold in zip(keys, golds):
+        if k is not None and rng.random() < annotated_share:
+            notes.append((k, gold))
+            rest_keys.append(None)  # annotated: not predicted
+        else:
+            rest_keys.append(k)
+    stage = Consistency(predicted + _fit_part(ranked, rest_keys, golds, notes, predicted, seed))
     after = stage.rescore(ranked, keys)
-    n = max(len(ranked), 1)
-    before_right = sum(bool(c) and c[0][0] == g for c, g in zip(ranked, golds))
-    after_right = sum(bool(a or c) and (a or c)[0][0] == g for c, a, g in zip(ranked, after, golds))
+    rest = [i for i in everyone if rest_keys[i] is not None or keys[i] is None]
+    after_notes = stage.rescore(ranked, rest_keys, notes)
     stage.info = {"sites": len(ranked), "with_namesakes": sum(a is not None for a in after),
-                  "fitted_on": len(groups), "top1_before": round(before_right / n, 4),
-                  "top1_after": round(after_right / n, 4)}
+                  "top1_before": _top1(ranked, after, golds, everyone)[0],
+                  "top1_after": _top1(ranked, after, golds, everyone)[1],
+                  "annotated_share": annotated_share, "annotated_sites": len(notes),
+                  "top1_rest_before": _top1(ranked, after_notes, golds, rest)[0],
+                  "top1_rest_after": _top1(ranked, after_notes, golds, rest)[1]}
     return stage
