@@ -69,7 +69,8 @@ def predict_command(
         task = bar.add_task("predict", total=len(slices))
         preds = predictor.predict(slices, top_k=top_k, batch_size=batch_size,
                                   progress=lambda k: bar.advance(task, k),
-                                  annotated=() if all_slots else annotated_slots(project))
+                                  annotated=() if all_slots or predictor.consistency is None
+                                  else annotated_slots(project))
     if format == OutputFormat.json:
         payload = predictions_payload(project, preds, predictor)
         sys.stdout.write(json.dumps(payload, indent=1, ensure_ascii=False) + "\n")

@@ -146,7 +146,8 @@ def annotated_slots(project: Project, files: set[str] | None = None) -> list[Ann
             try:
                 for site in extract_slots(module):
                     slot = site.slot
-                    if slot.annotation is not None and site.function is not None and slot.kind in _VOTERS:
+                    if (slot.annotation is not None and site.function is not None and slot.kind in _VOTERS
+                            and not (slot.kind == SlotKind.RETURN and _is_accessor(site.function.decorator_names))):
                         out.append(Annotation("py", slot.kind.value, slot.name, site.function.name, slot.annotation))
             except RecursionError:  # reported by the slicing of the same module
                 continue
@@ -164,6 +165,11 @@ def annotated_slots(project: Project, files: set[str] | None = None) -> list[Ann
 
 
 _VOTERS = frozenset({SlotKind.PARAM, SlotKind.RETURN})
+
+
+def _is_accessor(decorators: Sequence[str]) -> bool:
+    """A property's setter or deleter: its return shares its getter's name, not its type."""
+    return any(d.endswith((".setter", ".deleter")) for d in decorators)
 
 
 def predict_project(project: Project, predictor: TypePredictor, kinds: frozenset[SlotKind] = ALL_KINDS,

@@ -273,7 +273,9 @@ class TypePredictor:
                  annotated: Sequence[Annotation] = ()) -> list[Prediction]:
         from typetool.model.consistency import key_of
 
-        notes = [(k, canonical(a.type, self.language)) for a in annotated if a.language == self.language
+        notes = [(k, canonical(" ".join(a.type.split()), self.language))  # a multi-line annotation too
+                 for a in (annotated if consistency and self.consistency is not None else ())
+                 if a.language == self.language
                  for k in [key_of(0, a.kind, a.name, a.function)] if k is not None]
         raw = self.candidates([render_slice(s) for s in slices], [s.scope_names for s in slices],
                               [0] * len(slices), top_k, batch_size, progress, consistency, annotated=notes)

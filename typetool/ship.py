@@ -29,7 +29,7 @@ from typetool.evaluation_run import (
     write_priors,
     write_report,
 )
-from typetool.model.consistency import CONSISTENCY_FILE
+from typetool.model.consistency import CONSISTENCY_FILE, MIN_ANNOTATED_FIT, PREDICTED
 from typetool.model.linker import LINKER_FILE, LINKER_META
 from typetool.predictions import TypePredictor, model_language
 
@@ -251,12 +251,17 @@ def model_card(name: str, card: dict[str, Any], cal: dict[str, Any], overall: Ev
                        f"{int(cons['with_namesakes'])} of {int(cons['sites'])} sites there have namesakes; top-1 "
                        f"{_pct(cons['top1_before'])} before the stage, {_pct(cons['top1_after'])} after (in "
                        "sample). The calibration and every dev figure above include it (each dev package is one "
-                       "run); the editor, which predicts a few slots at a time, does not run it. In partly "
-                       "annotated code the annotated parameters and returns vote too, with weights of their own "
-                       f"fitted with {_pct(float(cons.get('annotated_share', 0)))} of those sites taken as "
-                       f"annotated: top-1 of the others {_pct(float(cons.get('top1_rest_before', 0)))} without "
-                       f"their votes, {_pct(float(cons.get('top1_rest_after', 0)))} with them (in sample; the "
-                       "strip-and-recover figures above have no annotations to read)."), ""]
+                       "run); the editor, which predicts a few slots at a time, does not run it. "
+                       + (("In partly annotated code the annotated parameters and returns vote too, with weights "
+                           f"of their own fitted with {_pct(float(cons.get('annotated_share', 0)))} of those sites "
+                           "taken as annotated: top-1 of the others "
+                           f"{_pct(float(cons.get('top1_rest_before', 0)))} with the predicted votes alone, "
+                           f"{_pct(float(cons.get('top1_rest_after', 0)))} with the annotations' too (in sample; the "
+                           "strip-and-recover figures above have no annotations to read).")
+                          if any(cons.get("weights", [])[1 + len(PREDICTED):]) else
+                          (f"Annotations in the code weigh nothing here: taking {_pct(float(cons.get('annotated_share', 0)))} "
+                           f"of those sites as annotated reached only {int(cons.get('reached_by_annotations', 0))} "
+                           f"others, under the {MIN_ANNOTATED_FIT} needed to fit their weights."))), ""]
     for label, r in (("raw", overall.calibration_before), ("calibrated", overall.calibration_after)):
         if r is not None:
             lines.append(f"- dev-eval, {label}: ECE {r.ece:.3f}, Brier {r.brier:.3f} (n {r.n})")

@@ -11,7 +11,8 @@ vote, with extra weights for returns and the own log-prob's weight fixed at 1 (t
 not rescale the model's scores), and a softmax over the candidates gives each its final log-prob. The weights
 are fitted (`fit`) on the packages the combiner is fitted on (the T5 never trained on them), after it, on the
 linker's output there: the predicted votes' with every slot predicted, then the annotated votes' with half the
-slots taken as annotated; calibration follows. Slots without namesakes keep their candidates and scores.
+slots taken as annotated (left at 0 when that reaches under `MIN_ANNOTATED_FIT` others); calibration follows.
+A property setter's or deleter's return has no namesakes (its name is its getter's). Slots without namesakes keep their candidates and scores.
 Does not: add a type that none of a slot's candidates has, find the annotations (`pipeline.annotated_slots`),
 decode (`predict.py`) or link (`linker.py`); the editor, which predicts a few slots at a time, does not run it.
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 from collections import defaultdict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +40,7 @@ PREDICTED = ("vote", "log_vote", "vote_x_log_namesakes", "return_vote", "return_
 ANNOTATED = ("annotated_vote", "annotated_log_vote", "annotated_vote_x_log_annotated", "return_annotated_vote",
              "return_annotated_log_vote")  # votes of namesakes annotated in the code
 FEATURES = ("logp", *PREDICTED, *ANNOTATED)
+MIN_ANNOTATED_FIT = 1000  # predicted slots an annotation must reach before the annotations' weights are fitted
 ANNOTATED_SHARE = 0.5  # the share of held-out slots taken as annotated when the annotation weights are fitted
 _MIN_LOGP = -1e4
 _VOTE_FLOOR = 1e-3  # log(vote + floor): a type no namesake proposes is unlikely, not impossible
@@ -58,9 +61,15 @@ def key_of(group: Hashable, kind: str, name: str, function: str) -> Key | None:
     return None
 
 
+ACCESSOR_RE = re.compile(r"@[\w.]*\.(?:setter|deleter)\b")  # a property's setter or deleter returns nothing
+
+
 def namesake_key(group: Hashable, text: str) -> Key | None:
-    """`key_of` a slot, read from its rendered slice."""
+    """`key_of` a slot, read from its rendered slice; None for the return of a property's setter or deleter,
+    whose name is its getter's."""
     slot = Slot.parse(text)
+    if slot.kind == "return" and ACCESSOR_RE.search(text):
+        return None
     return key_of(group, slot.kind, slot.var, slot.function)
 
 
@@ -159,6 +168,10 @@ class Consistency:
         # something to drop silently
         if not isinstance(data, dict):
             raise ValueError(f"{path}: not a JSON object")  # noqa: TRY004 - the model loader reads ValueError
+        if data.get("version") == 1 and data.get("features") == ["logp", *PREDICTED]:
+            # before annotated votes: the same stage, with annotations weighing nothing
+            data = dict(data, version=CONSISTENCY_VERSION, features=list(FEATURES),
+                        weights=list(data.get("weights") or []) + [0.0] * len(ANNOTATED))
         if (data.get("version") != CONSISTENCY_VERSION or data.get("features") != list(FEATURES)
                 or data.get("keep") != KEEP):
             raise ValueError(f"{path}: fitted by another version of typetool (version {data.get('version')!r}, "
@@ -219,14 +232,23 @@ def fit(ranked: Sequence[Ranked], keys: Sequence[Key | None], golds: Sequence[st
             rest_keys.append(None)  # annotated: not predicted
         else:
             rest_keys.append(k)
-    stage = Consistency(predicted + _fit_part(ranked, rest_keys, golds, notes, predicted, seed))
-    after = stage.rescore(ranked, keys)
     rest = [i for i in everyone if rest_keys[i] is not None or keys[i] is None]
+    noted = {k for k, _ in notes}
+    reached = sum(k is not None and k in noted for k in rest_keys)
+    # too few slots reached by annotations to fit their weights on (they came out extreme on one small package):
+    # annotations then weigh nothing
+    annotated = (_fit_part(ranked, rest_keys, golds, notes, predicted, seed) if reached >= MIN_ANNOTATED_FIT
+                 else [0.0] * len(ANNOTATED))
+    stage = Consistency(predicted + annotated)
+    after = stage.rescore(ranked, keys)
+    predicted_only = Consistency(predicted + [0.0] * len(ANNOTATED)).rescore(ranked, rest_keys)
     after_notes = stage.rescore(ranked, rest_keys, notes)
     stage.info = {"sites": len(ranked), "with_namesakes": sum(a is not None for a in after),
                   "top1_before": _top1(ranked, after, golds, everyone)[0],
                   "top1_after": _top1(ranked, after, golds, everyone)[1],
                   "annotated_share": annotated_share, "annotated_sites": len(notes),
-                  "top1_rest_before": _top1(ranked, after_notes, golds, rest)[0],
+                  "reached_by_annotations": reached,
+                  # the others, predicted with the predicted votes only, then with the annotations' too
+                  "top1_rest_before": _top1(ranked, predicted_only, golds, rest)[1],
                   "top1_rest_after": _top1(ranked, after_notes, golds, rest)[1]}
     return stage
