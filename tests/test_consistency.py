@@ -114,9 +114,11 @@ def test_a_candidate_scored_minus_infinity_stays_last() -> None:
     assert out is not None and [t for t, _ in out] == ["X", "Y"] and all(not math.isnan(v) for _t, v in out)
 
 
-def synthetic(n_groups: int, seed: int) -> tuple[list[list[tuple[str, float]]], list[tuple[str, str, str]], list[str]]:
-    """Groups of 3-6 namesakes sharing a gold type; each slot ranks the gold first 70% of the time, else second
-    behind a random wrong type: the namesakes' votes carry what the slot's own ranking misses."""
+def synthetic(n_groups: int, seed: int, gold_first: float = 0.7, p_low: float = 0.4
+              ) -> tuple[list[list[tuple[str, float]]], list[tuple[str, str, str]], list[str]]:
+    """Groups of 3-6 namesakes sharing a gold type; each slot ranks the gold first with probability
+    `gold_first` (its own log-prob for its first candidate drawn from [p_low, 0.8]), else second behind a random
+    wrong type: the namesakes' votes carry what the slot's own ranking misses."""
     rng = random.Random(seed)
     ranked, keys, golds = [], [], []
     types = [f"T{i}" for i in range(30)]
@@ -124,8 +126,8 @@ def synthetic(n_groups: int, seed: int) -> tuple[list[list[tuple[str, float]]], 
         gold = rng.choice(types)
         for _ in range(rng.randint(3, 6)):
             wrong = rng.choice([t for t in types if t != gold])
-            p = rng.uniform(0.4, 0.8)
-            first, second = (gold, wrong) if rng.random() < 0.7 else (wrong, gold)
+            p = rng.uniform(p_low, 0.8)
+            first, second = (gold, wrong) if rng.random() < gold_first else (wrong, gold)
             ranked.append([(first, lp(p)), (second, lp(1 - p))])
             keys.append(("pkg", "param", f"name{g}"))
             golds.append(gold)
@@ -347,19 +349,7 @@ def synthetic_annotated(n_groups: int, seed: int) -> tuple[list[list[tuple[str, 
                                                            list[str]]:
     """As `synthetic`, but each slot ranks the gold first only 40% of the time: its namesakes' predictions say
     little, their annotations (the gold) much."""
-    rng = random.Random(seed)
-    ranked, keys, golds = [], [], []
-    types = [f"T{i}" for i in range(30)]
-    for g in range(n_groups):
-        gold = rng.choice(types)
-        for _ in range(rng.randint(3, 6)):
-            wrong = rng.choice([t for t in types if t != gold])
-            p = rng.uniform(0.5, 0.8)
-            first, second = (gold, wrong) if rng.random() < 0.4 else (wrong, gold)
-            ranked.append([(first, lp(p)), (second, lp(1 - p))])
-            keys.append(("pkg", "param", f"name{g}"))
-            golds.append(gold)
-    return ranked, keys, golds
+    return synthetic(n_groups, seed, gold_first=0.4, p_low=0.5)
 
 
 def test_fit_learns_annotated_votes_without_moving_the_predicted_ones() -> None:

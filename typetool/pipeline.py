@@ -77,14 +77,20 @@ def load_project(paths: Sequence[Path], max_bytes: int = DEFAULT_MAX_BYTES, root
     return project
 
 
-def iter_sites(project: Project, kinds: frozenset[SlotKind] = ALL_KINDS,
-               files: set[str] | None = None) -> Iterator[SlotSite]:
+def iter_sites(project: Project, kinds: frozenset[SlotKind] = ALL_KINDS, files: set[str] | None = None,
+               skip_too_deep: bool = False) -> Iterator[SlotSite]:
+    """The project's Python slot sites of `kinds` (in `files`, when given). `skip_too_deep`: a module nested too
+    deep to walk is skipped (its slicing reports it) instead of raising RecursionError."""
     for relpath, module in project.modules.items():
         if files is not None and relpath not in files:
             continue
-        for site in extract_slots(module):
-            if site.slot.kind in kinds:
-                yield site
+        try:
+            sites = [site for site in extract_slots(module) if site.slot.kind in kinds]
+        except RecursionError:
+            if not skip_too_deep:
+                raise
+            continue
+        yield from sites
 
 
 def slice_project(project: Project, kinds: frozenset[SlotKind] = ALL_KINDS,
@@ -140,17 +146,11 @@ def annotated_slots(project: Project, files: set[str] | None = None) -> list[Ann
 
     out: list[Annotation] = []
     with analysis_context():
-        for relpath, module in project.modules.items():
-            if files is not None and relpath not in files:
-                continue
-            try:
-                for site in extract_slots(module):
-                    slot = site.slot
-                    if (slot.annotation is not None and site.function is not None and slot.kind in _VOTERS
-                            and not (slot.kind == SlotKind.RETURN and _is_accessor(site.function.decorator_names))):
-                        out.append(Annotation("py", slot.kind.value, slot.name, site.function.name, slot.annotation))
-            except RecursionError:  # reported by the slicing of the same module
-                continue
+        for site in iter_sites(project, _VOTERS, files, skip_too_deep=True):
+            slot = site.slot
+            if (slot.annotation is not None and site.function is not None
+                    and not (slot.kind == SlotKind.RETURN and _is_accessor(site.function.decorator_names))):
+                out.append(Annotation("py", slot.kind.value, slot.name, site.function.name, slot.annotation))
     if project.ts is not None:
         from typetool.ts.slots import extract_ts_slots
 

@@ -261,11 +261,17 @@ class TypePredictor:
             if progress is not None:
                 progress(len(chunk))
         if stage is not None:  # over the first KEEP candidates, as fitted; any further ones follow unchanged
-            ranked = [[(canonical(c.type, self.language), c.score) for c in cands[:KEEP]] for cands in raw]
+            from typetool.model.predict import rescored
+
+            types = [[canonical(c.type, self.language) for c in cands[:KEEP]] for cands in raw]
+            ranked = [[(t, c.score) for t, c in zip(ts, cands)] for ts, cands in zip(types, raw)]
             keys = [namesake_key(g, t) for g, t in zip(groups, texts)]
             for i, new in enumerate(stage.rescore(ranked, keys, annotated)):
                 if new is not None:
-                    raw[i] = _rescored(raw[i][:KEEP], new, self.language) + raw[i][KEEP:]
+                    by_type: dict[str, Candidate] = {}
+                    for t, c in zip(types[i], raw[i]):
+                        by_type.setdefault(t, c)  # the best spelling of a type, as the stage dedupes
+                    raw[i] = [rescored(by_type[t], score) for t, score in new] + raw[i][KEEP:]
         return [cands[:keep if keep is not None else top_k] for cands in raw]
 
     def _predict(self, slices: Sequence[UsageSlice], top_k: int, batch_size: int,
@@ -318,24 +324,6 @@ class TypePredictor:
                 else:
                     partial, holes = to_str(pt), hole_count(pt)
         return Prediction(s.slot, scored, partial, holes, confs[0], evidence, nc)
-
-
-def _rescored(cands: Sequence[Candidate], ranked: Sequence[tuple[str, float]], language: str) -> list[Candidate]:
-    """`cands` in the order and with the log-probs of `ranked` ((canonical type, log-prob), as the consistency
-    stage gives them): each keeps its tokens, and the change of its score is charged to its first token (the
-    head of the type tree), as the linker does."""
-    from typetool.model.predict import Candidate
-
-    by_type: dict[str, Candidate] = {}
-    for c in cands:
-        by_type.setdefault(canonical(c.type, language), c)
-    out = []
-    for t, score in ranked:
-        c = by_type[t]
-        lps = list(c.token_logprobs)
-        lps[0] += score - c.score
-        out.append(Candidate(c.type, score, lps, c.tokens, c.offsets))
-    return out
 
 
 def display_type(t: str, language: str) -> str:

@@ -243,9 +243,9 @@ def fit(ranked: Sequence[Ranked], keys: Sequence[Key | None], golds: Sequence[st
     after = stage.rescore(ranked, keys)
     predicted_only = Consistency(predicted + [0.0] * len(ANNOTATED)).rescore(ranked, rest_keys)
     after_notes = stage.rescore(ranked, rest_keys, notes)
+    before, now = _top1(ranked, after, golds, everyone)
     stage.info = {"sites": len(ranked), "with_namesakes": sum(a is not None for a in after),
-                  "top1_before": _top1(ranked, after, golds, everyone)[0],
-                  "top1_after": _top1(ranked, after, golds, everyone)[1],
+                  "top1_before": before, "top1_after": now,
                   "annotated_share": annotated_share, "annotated_sites": len(notes),
                   "reached_by_annotations": reached,
                   # the others, predicted with the predicted votes only, then with the annotations' too

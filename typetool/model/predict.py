@@ -79,6 +79,14 @@ def as_link(c: Candidate, logprob: float) -> Candidate:
     return Candidate(c.type, logprob, lps, c.tokens, c.offsets)
 
 
+def rescored(c: Candidate, logprob: float) -> Candidate:
+    """`c` with its score set to `logprob` by a later stage (linker, consistency), the change charged to its
+    first token (the head of the type tree), so the prediction sets still read its tokens."""
+    lps = list(c.token_logprobs)
+    lps[0] += logprob - c.score
+    return Candidate(c.type, logprob, lps, c.tokens, c.offsets)
+
+
 def pad_batch(seqs: list[list[int]], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     width = max(len(s) for s in seqs)
     ids = torch.full((len(seqs), width), PAD_ID, dtype=torch.long)  # [B, S]
@@ -379,9 +387,7 @@ class Predictor:
             for t, score in reranked:
                 c = beam.get(t)
                 if c is not None:
-                    lps = list(c.token_logprobs)
-                    lps[0] += score - c.score
-                    ranked.append(Candidate(c.type, score, lps, c.tokens, c.offsets))
+                    ranked.append(rescored(c, score))
                 else:
                     link = self._decodable(t, text, scope)
                     if link is not None:
