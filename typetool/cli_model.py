@@ -197,10 +197,11 @@ def ship_command(
 ) -> None:
     """Copy a trained model into models/NAME, fit its name linker, calibrate it, evaluate it on dev-eval and
     write its model card."""
+    from typetool.predictions import REPO_MODELS_DIR
     from typetool.ship import ship
 
-    models = Path(__file__).resolve().parent.parent / "models"
-    ship(run_dir, models / name, corpus_dir, None, sources, autotyping,
+    # the repository's models/ (where the wheel's typetool/models/ comes from), never an installed package
+    ship(run_dir, REPO_MODELS_DIR / name, corpus_dir, None, sources, autotyping,
          log=lambda line: out.print(line, markup=False), note=note, link_held=link_held,
          strict_corpus=strict_corpus)
 

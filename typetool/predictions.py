@@ -29,15 +29,25 @@ if TYPE_CHECKING:
     from typetool.model.consistency import Consistency, Key
     from typetool.model.predict import Candidate
 
-MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 DEFAULT_MODELS = {"py": "typetool-py-compact", "ts": "typetool-ts-compact"}
-DEFAULT_MODEL = MODELS_DIR / DEFAULT_MODELS["py"]
+# The shipped models live in two places: inside the installed package (a wheel force-includes the repository's
+# models/<name> as typetool/models/<name>, see pyproject.toml), and in the repository's models/ (a source
+# checkout or an editable install, whose package directory has no models/). `ship-model` writes to the latter.
+PACKAGE_MODELS_DIR = Path(__file__).resolve().parent / "models"
+REPO_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 
 
 def default_model_dir(language: str = "py") -> Path:
-    """The shipped model for a language ("py" or "ts"): `models/typetool-py-compact` or
-    `models/typetool-ts-compact` in the repository (or next to an installed package)."""
-    return MODELS_DIR / DEFAULT_MODELS[language]
+    """The shipped model for a language ("py" or "ts"), `typetool-py-compact` or `typetool-ts-compact`: in the
+    installed package (`typetool/models/`) if it is there, else in the repository's `models/`. When neither
+    has it, the path where this installation should have it (the package's, unless typetool runs from a
+    source checkout), so that the "no model at ..." error (`ModelNotFound`) names a useful place."""
+    name = DEFAULT_MODELS[language]
+    for base in (PACKAGE_MODELS_DIR, REPO_MODELS_DIR):
+        if (base / name).is_dir():
+            return base / name
+    checkout = (REPO_MODELS_DIR.parent / "pyproject.toml").is_file()
+    return (REPO_MODELS_DIR if checkout else PACKAGE_MODELS_DIR) / name
 
 
 def model_language(model_dir: Path) -> str:
