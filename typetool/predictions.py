@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -169,6 +170,7 @@ class TypePredictor:
         self.delta = delta
         self._others: dict[str, TypePredictor] = {}
         self._prior_cache: dict[str, float] = {}
+        self._memo: dict[tuple[str, tuple[str, ...], int, int], list[Candidate]] | None = None
         cal_path = self.model_dir / "calibration.json"
         self.calibration: dict[str, Any] | None = (
             json.loads(cal_path.read_text(encoding="utf-8")) if cal_path.is_file() else None)
@@ -220,6 +222,25 @@ class TypePredictor:
         priors = self.prior_logp(types)
         return [cal.prob(lp, pr, self.type_counts.get(t, 0)) for t, lp, pr in zip(types, logps, priors)]
 
+    @contextmanager
+    def remembering(self) -> Iterator[None]:
+        """Within the block, the search and linker's candidates of a slice (its rendered text and scope names)
+        are computed once and remembered (for this predictor and those of the other languages): a run that
+        predicts its project again after its own writes (`pipeline.annotate`) runs the model only on the slices
+        those writes changed. The consistency stage still runs over the whole run each time."""
+        if self._memo is not None:  # nested: the outer block owns the memo
+            yield
+            return
+        self._memo = {}
+        for other in self._others.values():
+            other._memo = {}
+        try:
+            yield
+        finally:
+            self._memo = None
+            for other in self._others.values():
+                other._memo = None
+
     def for_language(self, language: str) -> TypePredictor:
         """The predictor for slices of `language`: this one, or the shipped model of that language (loaded once,
         with the same device, epsilon, delta and precision). Raises ModelNotFound when there is none."""
@@ -229,6 +250,8 @@ class TypePredictor:
         if other is None:
             other = self._others[language] = TypePredictor(None, self.device, self.epsilon, self.delta, language,
                                                            self.precision)
+            if self._memo is not None:
+                other._memo = {}
         return other
 
     def predict(self, slices: Sequence[UsageSlice], top_k: int = 5, batch_size: int = 64,
@@ -262,14 +285,24 @@ class TypePredictor:
 
         stage = self.consistency if consistency else None
         union = keep if keep is not None else (max(top_k, KEEP) if stage is not None else top_k)
-        raw: list[list[Candidate]] = []
+        memo = self._memo
+        memo_keys = [(t, tuple(s), top_k, union) for t, s in zip(texts, scopes)] if memo is not None else []
+        todo = [i for i, k in enumerate(memo_keys) if k not in memo] if memo is not None else range(len(texts))
+        if memo is not None and progress is not None and len(todo) < len(texts):
+            progress(len(texts) - len(todo))  # remembered from an earlier round
+        fresh: list[list[Candidate]] = []
         step = max(batch_size * 4, 1)
-        for start in range(0, len(texts), step):
-            chunk = list(texts[start:start + step])
-            raw.extend(self.predictor.predict(chunk, [list(s) for s in scopes[start:start + step]], top_k=top_k,
-                                              batch_size=batch_size, keep=union))
+        for start in range(0, len(todo), step):
+            idx = todo[start:start + step]
+            fresh.extend(self.predictor.predict([texts[i] for i in idx], [list(scopes[i]) for i in idx],
+                                                top_k=top_k, batch_size=batch_size, keep=union))
             if progress is not None:
-                progress(len(chunk))
+                progress(len(idx))
+        if memo is None:
+            raw = fresh
+        else:
+            memo.update(zip((memo_keys[i] for i in todo), fresh))
+            raw = [list(memo[k]) for k in memo_keys]
         if stage is not None:  # over the first KEEP candidates, as fitted; any further ones follow unchanged
             from typetool.model.predict import rescored
 

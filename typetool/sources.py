@@ -13,7 +13,9 @@ import codecs
 import io
 import os
 import tokenize
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,10 +131,29 @@ def _walk(
                 yield path
 
 
+_OVERLAY: ContextVar[Mapping[str, bytes] | None] = ContextVar("typetool_source_overlay", default=None)
+
+
+@contextmanager
+def overlay(contents: Mapping[Path, bytes]) -> Iterator[None]:
+    """Within the block, `read_source` reads these files (by real path) from `contents` instead of the disk:
+    a run that iterates to its fixpoint reads its own planned writes without writing them."""
+    token = _OVERLAY.set({os.path.realpath(p): data for p, data in contents.items()})
+    try:
+        yield
+    finally:
+        _OVERLAY.reset(token)
+
+
 def read_source(path: Path, root: Path | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> SourceFile | Diagnostic:
     """Read and decode one file, or explain why not. Never raises for problems with the file itself."""
 
     shown = str(path)
+    planned = _OVERLAY.get()
+    if planned:
+        data = planned.get(os.path.realpath(path))
+        if data is not None:
+            return decode_source(data, path, relpath_for(path, root))
     try:
         size = path.stat().st_size
         if not path.is_file():

@@ -196,6 +196,9 @@ class FileOutcome:
     diff: str | None = None
     slots: tuple[SlotOutcome, ...] = ()
     diagnostics: tuple[Diagnostic, ...] = ()
+    # the proven result as it is (or would be) on disk, for a CHANGED file: what a run that iterates to its
+    # fixpoint (`pipeline.annotate`) reads in its next round without writing
+    data: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def changed_slots(self) -> int:
@@ -2023,7 +2026,7 @@ def _finish(src: SourceFile, shown: str, rewrite: Rewrite, mode: WriteMode, redo
             diags.append(_diag_of(shown, exc))
             return FileOutcome(shown, FileStatus.REFUSED, slots=slots, diagnostics=tuple(diags))
     return FileOutcome(shown, FileStatus.CHANGED, written=mode.writes, diff=diff, slots=slots,
-                       diagnostics=tuple(diags))
+                       diagnostics=tuple(diags), data=data)
 
 
 def _slot_diags(shown: str, slots: Iterable[SlotOutcome]) -> list[Diagnostic]:

@@ -498,5 +498,5 @@ def _finish(src: SourceFile, shown: str, rel: str, rewrite: TsRewrite, mode: Wri
             diags.append(_diag_of(shown, exc))
             return FileOutcome(shown, FileStatus.REFUSED, slots=slots, diagnostics=tuple(diags))
     return FileOutcome(shown, FileStatus.CHANGED, written=mode.writes, diff=diff, slots=slots,
-                       diagnostics=tuple(diags))
+                       diagnostics=tuple(diags), data=data)
 

@@ -1,0 +1,103 @@
+"""One `typetool annotate` run reaches its fixpoint: a second run on its output writes nothing.
+
+With the shipped models (their prediction sets, consistency stage and annotation votes are what made a second
+run write more: an annotation written in one pass is evidence for the next), on the bundled examples and on
+stripped copies of real packages (three Python packages installed in the test environment, two pinned npm
+packages from the TypeScript corpus cache), at several epsilons. One predictor is loaded for all of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+
+from typetool.cli import parse_kinds
+from typetool.pipeline import annotate
+from typetool.predictions import TypePredictor
+from typetool.ts.npm import default_cache
+from typetool.writeback import FileStatus, SlotStatus, WriteMode, WriteOptions, strip_paths
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _site_package(name: str) -> Path:
+    module = __import__(name)
+    return Path(module.__file__).parent
+
+
+def _npm(key: str) -> Path:
+    root = default_cache() / "src" / key
+    if not root.is_dir():
+        pytest.fail(f"{root} is missing: run `python -m typetool.ts.npm` first (the README's test command does)")
+    return root
+
+
+CASES = [
+    # (name, source, epsilon, sites)
+    ("inventory", lambda: REPO / "tests/data/projects/inventory", 0.1, "params,returns,variables,attributes"),
+    ("inventory", lambda: REPO / "tests/data/projects/inventory", 0.4, "params,returns,variables,attributes"),
+    ("shop", lambda: REPO / "tests/data/ts_projects/shop", 0.1, "params,returns,variables,attributes"),
+    ("shop", lambda: REPO / "tests/data/ts_projects/shop", 0.5, "params,returns,variables,attributes"),
+    ("mdurl", lambda: _site_package("mdurl"), 0.1, "params,returns"),
+    ("iniconfig", lambda: _site_package("iniconfig"), 0.3, "params,returns"),
+    ("pluggy", lambda: _site_package("pluggy"), 0.2, "params,returns,variables,attributes"),
+    ("preact-signals", lambda: _npm("preact-signals-core-1.14.5"), 0.1, "params,returns"),
+    ("preact-signals", lambda: _npm("preact-signals-core-1.14.5"), 0.5, "params,returns,variables,attributes"),
+    ("signalr", lambda: _npm("microsoft-signalr-10.0.11") / "src", 0.3, "params,returns"),
+]
+
+
+_PREDICTORS: dict[float, TypePredictor] = {}
+
+
+def predictor_at(epsilon: float) -> TypePredictor:
+    """The shipped Python model (it loads the TypeScript one for TypeScript slices) at `epsilon`, loaded once."""
+    if epsilon not in _PREDICTORS:
+        _PREDICTORS[epsilon] = TypePredictor(None, epsilon=epsilon, delta=0.1)
+    return _PREDICTORS[epsilon]
+
+
+def _hashes(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and p.suffix in (".py", ".ts", ".tsx")}
+
+
+@pytest.mark.parametrize(("name", "source", "epsilon", "sites"), CASES,
+                         ids=[f"{c[0]}-eps{c[2]}" for c in CASES])
+def test_a_second_run_writes_nothing(name: str, source: object, epsilon: float, sites: str, tmp_path: Path
+                                     ) -> None:
+    assert callable(source)
+    copy = tmp_path / name
+    shutil.copytree(source(), copy, ignore=shutil.ignore_patterns("__pycache__", "*.d.ts", "node_modules"))
+    stripped = strip_paths([copy], WriteMode.WRITE)
+    assert not any(f.status == FileStatus.FAILED for f in stripped.files)
+    kinds = parse_kinds(sites)
+    predictor = predictor_at(epsilon)
+    first = annotate([copy], predictor, WriteMode.WRITE, WriteOptions(), kinds)
+    assert first.run.exit_code == 0, [d.format() for d in first.run.all_diagnostics]
+    assert first.run.changed, f"{name}: the first run wrote nothing, so the test shows nothing"
+    after_first = _hashes(copy)
+    second = annotate([copy], predictor, WriteMode.CHECK, WriteOptions(), kinds)
+    changed = [(f.path, [s.slot_id for s in f.slots if s.status == SlotStatus.WRITTEN]) for f in second.run.changed]
+    assert not changed, f"{name} at epsilon {epsilon}: a second run would write {changed} ({first.rounds} rounds)"
+    assert _hashes(copy) == after_first
+
+
+def test_one_round_is_not_enough_on_the_readme_example(tmp_path: Path) -> None:
+    """What the fixpoint fixes: with the rounds bounded to one (a run before this change), a second run on the
+    README's example writes more; the full run takes more than one round and a second run writes nothing."""
+    kinds = parse_kinds("params,returns,variables,attributes")
+    one, full = tmp_path / "one", tmp_path / "full"
+    for copy in (one, full):
+        shutil.copytree(REPO / "tests/data/projects/inventory", copy)
+    predictor = predictor_at(0.1)
+    assert annotate([one], predictor, WriteMode.WRITE, WriteOptions(), kinds, max_rounds=1).rounds == 1
+    assert annotate([one], predictor, WriteMode.CHECK, WriteOptions(), kinds).run.changed
+    out = annotate([full], predictor, WriteMode.WRITE, WriteOptions(), kinds)
+    assert out.rounds > 1
+    assert not annotate([full], predictor, WriteMode.CHECK, WriteOptions(), kinds).run.changed
+    # the summary counts each slot once, with the prediction that was written
+    assert out.summary()["slots seen"] == len({p.slot.id for p in out.predictions})
