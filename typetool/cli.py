@@ -5,6 +5,7 @@ Exit codes, as black and ruff: 0 clean, 1 `--check` found work (or findings), 2 
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sys
@@ -84,9 +85,30 @@ def parse_kinds(value: str) -> frozenset[Any]:
         if not part:
             continue
         if part not in mapping:
-            raise typer.BadParameter(f"unknown slot kind {part!r}; expected params, returns, variables, attributes")
+            raise typer.BadParameter(f"unknown slot kind {part!r}; expected params, returns, variables, attributes",
+                                     param_hint="--sites")
         kinds.add(mapping[part])
+    if not kinds:
+        raise typer.BadParameter(f"{value!r} names no slot kind; expected a comma-separated list of params, "
+                                 "returns, variables, attributes", param_hint="--sites")
     return frozenset(kinds)
+
+
+MAX_FILE_SIZE_HELP = "Skip files larger than this many MB [default 2, or max-file-size in \\[tool.typetool]]."
+MaxFileSizeOpt = Annotated[float | None, typer.Option("--max-file-size", min=0.001, help=MAX_FILE_SIZE_HELP)]
+
+
+def max_bytes(option: float | None, paths: Sequence[Path] = ()) -> int:
+    """The file-size limit in bytes: the option, else `max-file-size` in [tool.typetool], else 2 MB."""
+    if option is not None:
+        return int(option * 1e6)
+    from typetool.settings import SettingsError, load_settings
+
+    try:
+        return int(load_settings(paths[0] if paths else None).max_file_size * 1e6)
+    except SettingsError as exc:
+        err.print(f"typetool: {exc}", style="red", markup=False)
+        raise typer.Exit(EXIT_USAGE) from None
 
 
 @app.command()
@@ -95,7 +117,7 @@ def slices(
     format: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.text,
     sites: Annotated[str, typer.Option("--sites", help=KINDS_HELP)] = "params,returns,variables,attributes",
     unannotated: Annotated[bool, typer.Option("--unannotated", help="Only slots without an annotation.")] = False,
-    max_file_size: Annotated[float, typer.Option(help="Skip files larger than this many MB.")] = 2.0,
+    max_file_size: MaxFileSizeOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only report errors.")] = False,
 ) -> None:
     """Print the usage slice of every type slot: the evidence the model reads."""
@@ -103,7 +125,8 @@ def slices(
     from typetool.slices import render_slice
 
     kinds = parse_kinds(sites)
-    run = slice_paths(paths, kinds, unannotated, int(max_file_size * 1e6))
+    require_existing(paths)
+    run = slice_paths(paths, kinds, unannotated, max_bytes(max_file_size, paths))
     report(run.diagnostics, quiet)
     if not run.project.source_files() and not run.diagnostics:  # (files found but skipped say why above)
         err.print(M.msg(M.NO_FILES)[1], style="yellow")
@@ -125,12 +148,19 @@ def slices(
 
 
 def require_existing(paths: Sequence[Path]) -> None:
-    """Exit 2 (usage) when a path the user named does not exist, before any work: a command would otherwise
-    report it and go on with nothing (an empty table, exit 0). A dangling symlink passes; discovery reports it."""
-    missing = [p for p in paths if not p.exists() and not p.is_symlink()]
-    if missing:
-        err.print(f"typetool: {missing[0]}: no such file or directory", style="red", markup=False)
-        raise typer.Exit(EXIT_USAGE)
+    """Exit 2 (usage) when a path the user named does not exist or is a symlink loop, before any work: a
+    command would otherwise report it and go on with nothing (an empty table, exit 0). A dangling symlink
+    passes; discovery reports it."""
+    for p in paths:
+        try:
+            os.stat(p)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                err.print(f"typetool: {p}: symlink loop", style="red", markup=False)
+                raise typer.Exit(EXIT_USAGE) from None
+            if not p.is_symlink():
+                err.print(f"typetool: {p}: no such file or directory", style="red", markup=False)
+                raise typer.Exit(EXIT_USAGE) from None
 
 
 def diag_json(d: Diagnostic) -> dict[str, object]:

@@ -5,7 +5,7 @@ Reports slots where typetool confidently predicts a type but the code has no ann
 existing annotations outside the prediction set at a strict epsilon, in Python and TypeScript files (each
 language's slots go to that language's model: `--model`, else the shipped one; TypeScript types are printed as
 TypeScript). Writes nothing. Exit codes: 0 clean,
-1 findings, 2 usage error (bad option or setting, no model, path not found, not a git repository, unknown
+1 findings (or a file that could not be read or analysed), 2 usage error (bad option or setting, no model, path not found, not a git repository, unknown
 ref), 123 internal error.
 """
 
@@ -18,7 +18,17 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from typetool.cli import EXIT_FOUND, EXIT_OK, EXIT_USAGE, KINDS_HELP, err, parse_kinds, report
+from typetool.cli import (
+    EXIT_FOUND,
+    EXIT_OK,
+    EXIT_USAGE,
+    KINDS_HELP,
+    MaxFileSizeOpt,
+    err,
+    parse_kinds,
+    report,
+    require_existing,
+)
 from typetool.cli_model import PRECISION_HELP, load_predictor, progress_bar
 
 if TYPE_CHECKING:
@@ -70,6 +80,7 @@ def check_command(
     precision: Annotated[str | None, typer.Option("--precision", help=PRECISION_HELP + " Default: precision "
                                                   "in pyproject.toml, else fp32.")] = None,
     batch_size: Annotated[int | None, typer.Option("--batch-size", min=1)] = None,
+    max_file_size: MaxFileSizeOpt = None,
     exit_zero: Annotated[bool, typer.Option(
         "--exit-zero", help="Exit 0 even when there are findings (e.g. to upload SARIF in a later step).")]
     = False,
@@ -82,13 +93,12 @@ def check_command(
     from typetool.settings import SettingsError, load_settings, validate
 
     targets = list(paths) if paths else [Path(".")]
-    missing = [p for p in targets if not p.exists() and not p.is_symlink()]
-    if missing:
-        raise _usage(f"{missing[0]}: no such file or directory")
+    require_existing(targets)
     try:
         settings = load_settings(targets[0]).with_overrides(
             epsilon=epsilon, delta=delta, sites=sites, model=model and str(model), device=device,
-            precision=precision, batch_size=batch_size, min_confidence=min_confidence)
+            precision=precision, batch_size=batch_size, min_confidence=min_confidence,
+            max_file_size=max_file_size)
         validate(settings, "options")
         if not 0.0 <= float(settings.min_confidence) <= 1.0:
             raise SettingsError(f"{settings.source or 'options'}: min-confidence must be between 0 and 1")
@@ -158,4 +168,6 @@ def check_command(
                       markup=False)
         else:
             err.print(f"typetool check: no findings; {outcome.slots_checked} slots checked{scope}", markup=False)
-    raise typer.Exit(EXIT_FOUND if findings and not exit_zero else EXIT_OK)
+    # a file that could not be read or analysed is an error, as in `annotate` and `predict`
+    unreadable = any(d.severity.value == "error" for d in outcome.diagnostics)
+    raise typer.Exit(EXIT_FOUND if (findings or unreadable) and not exit_zero else EXIT_OK)

@@ -10,7 +10,19 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from typetool.cli import EXIT_USAGE, KINDS_HELP, OutputFormat, err, out, parse_kinds, report, require_existing
+from typetool.cli import (
+    EXIT_FOUND,
+    EXIT_USAGE,
+    KINDS_HELP,
+    MaxFileSizeOpt,
+    OutputFormat,
+    err,
+    max_bytes,
+    out,
+    parse_kinds,
+    report,
+    require_existing,
+)
 
 ModelOpt = Annotated[Path | None, typer.Option("--model", help="Model directory (default: the shipped model).")]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")]
@@ -27,7 +39,7 @@ def progress_bar(total: int, label: str) -> Progress:
 def load_predictor(model: Path | None, device: str, epsilon: float, delta: float,  # type: ignore[no-untyped-def]
                    precision: str = "fp32"):
     from typetool.predictions import ModelNotFound, TypePredictor
-    from typetool.settings import PRECISIONS
+    from typetool.settings import PRECISIONS, SettingsError, check_device
 
     if device not in ("auto", "cpu", "cuda"):
         err.print(f"--device must be auto, cpu or cuda, not {device!r}", style="red")
@@ -35,6 +47,11 @@ def load_predictor(model: Path | None, device: str, epsilon: float, delta: float
     if precision not in PRECISIONS:
         err.print(f"--precision must be {' or '.join(PRECISIONS)}, not {precision!r}", style="red", markup=False)
         raise typer.Exit(EXIT_USAGE)
+    try:
+        check_device(device)
+    except SettingsError as exc:
+        err.print(f"typetool: {exc}", style="red", markup=False)
+        raise typer.Exit(EXIT_USAGE) from None
     try:
         return TypePredictor(model, device=device, epsilon=epsilon, delta=delta, precision=precision)
     except ModelNotFound as exc:
@@ -54,6 +71,7 @@ def predict_command(
     delta: Annotated[float, typer.Option(min=0.001, max=0.5, help="Failure probability of the guarantee.")] = 0.1,
     sites: Annotated[str, typer.Option("--sites", help=KINDS_HELP)] = "params,returns,variables,attributes",
     all_slots: Annotated[bool, typer.Option("--all", help="Also predict slots that have an annotation.")] = False,
+    max_file_size: MaxFileSizeOpt = None,
 ) -> None:
     """Predict a type for every unannotated slot: top-k candidates with calibrated confidence and the partial
     type (holes `?`) that `typetool apply` will write. `--format json` is what `apply` reads."""
@@ -61,8 +79,9 @@ def predict_command(
 
     kinds = parse_kinds(sites)
     require_existing(paths)
+    limit = max_bytes(max_file_size, paths)
     predictor = load_predictor(model, device, epsilon, delta, precision)
-    project = load_project(paths)
+    project = load_project(paths, max_bytes=limit)
     report(project.diagnostics)
     slices = slice_project(project, kinds, only_unannotated=not all_slots)
     with progress_bar(len(slices), "predicting") as bar:
@@ -81,9 +100,14 @@ def predict_command(
     for p in preds:
         s = p.slot
         shown = p.shown(p.partial) or "(left alone)"
-        cands = ", ".join(f"{p.shown(c.type)} {c.confidence:.2f}" for c in p.candidates[:top_k])
+        # most confident first (the calibrated confidence can order two candidates otherwise than the model's
+        # scores, which choose the written type)
+        ranked = sorted(p.candidates[:top_k], key=lambda c: -c.confidence)
+        cands = ", ".join(f"{p.shown(c.type)} {c.confidence:.2f}" for c in ranked)
         out.print(f"{s.file}:{s.line}:{s.column + 1} {s.kind.value} {s.scope}.{s.name}: {shown}  "
                   f"[{p.confidence:.2f}]  ({cands})", markup=False)
+    if any(d.severity.value == "error" for d in project.diagnostics):
+        raise typer.Exit(EXIT_FOUND)  # a file could not be read: exit as `annotate` and `check` do
 
 
 def evaluate_command(
@@ -209,7 +233,7 @@ def ship_command(
 def annotate_command(
     paths: Annotated[list[Path], typer.Argument(help="Files or directories to annotate.")],
     epsilon: Annotated[float | None, typer.Option(help="Allowed miscoverage of each prediction set "
-                                                  "[default 0.1, or [tool.typetool]].")] = None,
+                                                  "[default 0.1, or epsilon in \\[tool.typetool]].")] = None,
     delta: Annotated[float | None, typer.Option(help="Failure probability of the guarantee [default 0.1].")]
     = None,
     diff: Annotated[bool, typer.Option("--diff", help="Print a unified diff; write nothing.")] = False,
@@ -225,6 +249,7 @@ def annotate_command(
     target_version: Annotated[str | None, typer.Option("--target-version", help="py39 spells Optional/List; "
                                                        "py310 and later X | None, list[int].")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing annotations.")] = False,
+    max_file_size: MaxFileSizeOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only report errors.")] = False,
 ) -> None:
     """Predict and write annotations: full types where the model is sure, types with `Any` holes where it is
@@ -236,34 +261,42 @@ def annotate_command(
     from typetool.settings import SettingsError, load_settings, validate
     from typetool.writeback import WriteMode, WriteOptions, parse_target_version
 
+    require_existing(paths)
     try:
         settings = load_settings(paths[0] if paths else None).with_overrides(
             epsilon=epsilon, delta=delta, sites=sites, model=model and str(model), device=device,
-            precision=precision, batch_size=batch_size, target_version=target_version)
+            precision=precision, batch_size=batch_size, target_version=target_version, max_file_size=max_file_size)
         validate(settings, "options")
         target = parse_target_version(settings.target_version)
     except (SettingsError, ValueError) as exc:
         err.print(f"typetool: {exc}", style="red", markup=False)
         raise typer.Exit(EXIT_USAGE) from None
     kinds = parse_kinds(settings.sites)
-    require_existing(paths)
     predictor = load_predictor(Path(settings.model) if settings.model else None, settings.device,
                                settings.epsilon, settings.delta, settings.precision)
     mode = WriteMode.from_flags(diff, check)
     with progress_bar(1000, "annotating") as bar:
         task = bar.add_task("annotate", total=None)
-        outcome = annotate(paths, predictor, mode, WriteOptions(target_version=target, overwrite=overwrite),
-                           kinds, settings.batch_size, progress=lambda k: bar.advance(task, k),
-                           max_bytes=int(settings.max_file_size * 1e6))
+        limit = int(settings.max_file_size * 1e6)
+        outcome = annotate(paths, predictor, mode, WriteOptions(target_version=target, overwrite=overwrite,
+                                                                max_bytes=limit),
+                           kinds, settings.batch_size, progress=lambda k: bar.advance(task, k), max_bytes=limit)
     report(outcome.run.all_diagnostics, quiet)
     if mode.shows_diff:
         for f in outcome.run.files:
             if f.diff:
                 sys.stdout.write(f.diff)
     if not quiet:
-        table = Table(title=f"typetool annotate (epsilon {settings.epsilon}, delta {settings.delta})",
-                      show_header=False)
-        for key, value in outcome.summary().items():
-            table.add_row(key, str(value))
+        names = {"py": "Python", "ts": "TypeScript"}
+        languages = outcome.languages or ["py"]
+        title = f"typetool annotate: {' and '.join(names[lang] for lang in languages)} " \
+                f"(epsilon {settings.epsilon}, delta {settings.delta})"
+        table = Table(title=title, show_header=len(languages) > 1)
+        table.add_column("")
+        for lang in languages:
+            table.add_column(names[lang], justify="right")
+        columns = [outcome.summary(lang) for lang in languages]
+        for key in columns[0]:
+            table.add_row(key, *(str(c[key]) for c in columns))
         err.print(table)
     raise typer.Exit(outcome.run.exit_code)

@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from typetool.cli import MaxFileSizeOpt, max_bytes, require_existing
 from typetool.diagnostics import Diagnostic, Severity
 from typetool.writeback import (
     FileStatus,
@@ -54,12 +55,12 @@ def report(diagnostics: list[Diagnostic], quiet: bool = False) -> None:
         err.print(d.format(), style=style, markup=False)
 
 
-def _options(target_version: str, overwrite: bool, unsafe_fixes: bool) -> WriteOptions:
+def _options(target_version: str, overwrite: bool, unsafe_fixes: bool, limit: int) -> WriteOptions:
     try:
         version = parse_target_version(target_version)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--target-version") from exc
-    return WriteOptions(target_version=version, overwrite=overwrite, unsafe_fixes=unsafe_fixes)
+    return WriteOptions(target_version=version, overwrite=overwrite, unsafe_fixes=unsafe_fixes, max_bytes=limit)
 
 
 def _report(result: RunResult, verb: tuple[str, str], quiet: bool, verbose: bool) -> int:
@@ -114,17 +115,26 @@ def apply_command(
     target_version: Annotated[str, typer.Option("--target-version", help=TARGET_HELP)] = "py310",
     unsafe_fixes: Annotated[bool, typer.Option("--unsafe-fixes", help=UNSAFE_HELP)] = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help=JOBS_HELP)] = DEFAULT_JOBS,
+    root: Annotated[Path | None, typer.Option(
+        "--root", help="The directory the predictions' file paths are relative to: where `typetool predict` ran "
+        "[default: the current directory].")] = None,
+    max_file_size: MaxFileSizeOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only report errors.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also list slots left as they were.")] = False,
 ) -> None:
-    """Write predicted types into the files they were predicted for (safely: see `typetool.writeback`)."""
-    options = _options(target_version, overwrite, unsafe_fixes)
+    """Write predicted types into the files they were predicted for (safely: see `typetool.writeback`). The
+    predictions name files relative to the directory `typetool predict` ran in: run `apply` there, or pass
+    `--root`. A file whose content changed since the prediction is refused."""
+    if root is not None:
+        require_existing([root])
+    options = _options(target_version, overwrite, unsafe_fixes, max_bytes(max_file_size, [root or Path.cwd()]))
     try:
         preds = load_predictions(predictions)
     except PredictionsError as exc:
         err.print(f"error: {exc}", style="red", markup=False)
         raise typer.Exit(2) from exc
-    result = apply_predictions(preds, WriteMode.from_flags(diff, check), options, jobs=jobs)
+    result = apply_predictions(preds, WriteMode.from_flags(diff, check), options, root=root.absolute() if root
+                               else None, jobs=jobs)
     raise typer.Exit(_report(result, ("annotated", "annotate"), quiet, verbose))
 
 
@@ -134,10 +144,12 @@ def strip_command(
     check: Annotated[bool, typer.Option("--check", help=CHECK_HELP)] = False,
     unsafe_fixes: Annotated[bool, typer.Option("--unsafe-fixes", help=UNSAFE_HELP)] = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help=JOBS_HELP)] = DEFAULT_JOBS,
+    max_file_size: MaxFileSizeOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only report errors.")] = False,
 ) -> None:
     """Remove type annotations (to build evaluation sets, or to infer them again)."""
-    options = WriteOptions(unsafe_fixes=unsafe_fixes)
+    require_existing(paths)
+    options = WriteOptions(unsafe_fixes=unsafe_fixes, max_bytes=max_bytes(max_file_size, paths))
     result = strip_paths(paths, WriteMode.from_flags(diff, check), options, jobs=jobs)
     if not result.files and not any(d.severity == Severity.INFO for d in result.diagnostics):
         report(list(result.diagnostics), quiet)

@@ -66,6 +66,9 @@ TS_ANNOTATED = ("already-annotated", ("already annotated as `{annotation}`: exis
                 "never changed"))
 TS_UNPRINTABLE = ("unprintable-type", ("{slot_id}: type {type!r} cannot be written as TypeScript ({printed!r}: "
                   "{reason}); not written"))
+TS_PYTHON_SPELLED = ("python-type-in-typescript", ("{slot_id}: type {type!r} uses {names}: Python spellings that "
+                     "this TypeScript file does not declare; not written (TypeScript spells them number, "
+                     "string, boolean, T[], Record<K, V>, T | null, any)"))
 
 
 def msg(entry: tuple[str, str], **kwargs: object) -> tuple[str, str]:

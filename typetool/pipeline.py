@@ -200,17 +200,28 @@ class AnnotateOutcome:
     run: RunResult
     rounds: int = 1
 
-    def summary(self) -> dict[str, int]:
+    def summary(self, language: str | None = None) -> dict[str, int]:
+        """Counts of the run's slots (of one language, "py" or "ts", when given)."""
         written = {o.slot_id for f in self.run.files for o in f.slots if o.status == SlotStatus.WRITTEN}
-        counts = {"slots seen": len(self.predictions), "written fully": 0, "written with holes": 0,
-                  "left alone": 0}
+        counts = {"slots seen": 0, "written fully": 0, "written with holes": 0, "left alone": 0}
         for p in self.predictions:
+            if language is not None and p.language != language:
+                continue
+            counts["slots seen"] += 1
             if p.slot.id in written:
                 counts["written with holes" if p.holes else "written fully"] += 1
             else:
                 counts["left alone"] += 1
-        counts["files changed"] = len(self.run.changed)
+        from typetool.ts.parse import is_typescript
+
+        counts["files changed"] = sum(1 for f in self.run.changed
+                                      if language is None or is_typescript(f.path) == (language == "ts"))
         return counts
+
+    @property
+    def languages(self) -> list[str]:
+        """The languages of the run's slots, Python first."""
+        return sorted({p.language for p in self.predictions}, key=("py", "ts").index)
 
 
 MAX_ROUNDS = 10

@@ -28,6 +28,17 @@ class SettingsError(ValueError):
     pass
 
 
+def check_device(device: str) -> None:
+    """SettingsError when `device` is cuda and this torch has no usable CUDA device (a CPU-only build, or no
+    GPU): a user's choice that cannot be honoured, not an internal error. `auto` falls back to the CPU."""
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            build = "this torch is a CPU-only build" if torch.version.cuda is None else "no CUDA device is visible"
+            raise SettingsError(f"--device cuda: {build}; use --device cpu (or auto)")
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     epsilon: float = 0.1  # allowed miscoverage of a prediction set (types outside the set at most 10%)
@@ -47,7 +58,10 @@ class Settings:
 
 
 def find_pyproject(start: Path) -> Path | None:
-    current = start.resolve()
+    try:
+        current = start.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: look from where it sits
+        current = start.absolute().parent
     if current.is_file():
         current = current.parent
     for directory in (current, *current.parents):
@@ -87,6 +101,8 @@ def validate(s: Settings, where: str = "settings") -> None:
     for part in s.sites.split(","):
         if part.strip() and part.strip() not in VALID_SITES:
             raise SettingsError(f"{where}: unknown site kind {part!r}; expected {', '.join(VALID_SITES)}")
+    if not isinstance(s.max_file_size, (int, float)) or s.max_file_size <= 0:
+        raise SettingsError(f"{where}: max-file-size must be a positive number of MB")
     if s.device not in ("auto", "cpu", "cuda"):
         raise SettingsError(f"{where}: device must be auto, cpu or cuda")
     if s.precision not in PRECISIONS:

@@ -92,7 +92,15 @@ from typetool.messages import (
     WRITE_FAILED,
 )
 from typetool.slots import MODULE_SCOPE, Slot, SlotKind
-from typetool.sources import PYTHON_SUFFIXES, SourceFile, decode_source, discover, read_source, relpath_for
+from typetool.sources import (
+    DEFAULT_MAX_BYTES,
+    PYTHON_SUFFIXES,
+    SourceFile,
+    decode_source,
+    discover,
+    read_source,
+    relpath_for,
+)
 from typetool.ts.parse import TS_SUFFIXES, is_declaration_file
 from typetool.typeexpr import HOLE, TypeNode, TypeParseError, names, parse_type, to_str
 
@@ -150,6 +158,7 @@ class WriteOptions:
     overwrite: bool = False  # replace existing annotations
     unsafe_fixes: bool = False  # also annotate/strip class bodies of classes that may collect annotations
     verify: bool = True  # prove every rewrite (always on in the CLI; off only to measure its cost)
+    max_bytes: int = DEFAULT_MAX_BYTES  # files larger than this are skipped, as in the analysis (--max-file-size)
 
     @property
     def style(self) -> Literal["pep604", "typing"]:
@@ -1914,8 +1923,14 @@ def _unlink(path: str) -> None:
 
 
 def _diff(old: str, new: str, shown: str) -> str:
+    """A unified diff of one file: `a/PATH` and `b/PATH` headers for a file under the working directory (as
+    git writes them, for `git apply` and `patch -p1`), the absolute path for any other file."""
+    if shown.startswith("../") or shown == ".." or os.path.isabs(shown):
+        heads = (os.path.abspath(shown),) * 2
+    else:
+        heads = (f"a/{shown}", f"b/{shown}")
     lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
-                                 fromfile=f"a/{shown}", tofile=f"b/{shown}")
+                                 fromfile=heads[0], tofile=heads[1])
     out = []
     for line in lines:
         out.append(line if line.endswith(("\n", "\r")) else line + "\n\\ No newline at end of file\n")
@@ -2077,7 +2092,7 @@ def _apply_file(rel: str, preds: list[Prediction], expected: str | None, mode: W
             return FileOutcome(shown, FileStatus.REFUSED, diagnostics=(refused.diagnostic(shown),))
     if expected is None:
         return FileOutcome(shown, FileStatus.REFUSED, diagnostics=(_diag(shown, NO_HASH),))
-    src = read_source(path, root)
+    src = read_source(path, root, options.max_bytes)
     if isinstance(src, Diagnostic):
         return FileOutcome(shown, FileStatus.REFUSED, diagnostics=(src,))
     if src.raw_hash != expected:
@@ -2141,8 +2156,8 @@ def _strip_task(task: tuple[Path, WriteMode, WriteOptions, Path]) -> FileOutcome
     if _typescript_side(path.name):
         from typetool.ts.writeback import strip_ts_file
 
-        return strip_ts_file(path, shown, mode, cwd)
-    src = read_source(path, cwd)
+        return strip_ts_file(path, shown, mode, cwd, options.max_bytes)
+    src = read_source(path, cwd, options.max_bytes)
     if isinstance(src, Diagnostic):
         return FileOutcome(shown, FileStatus.REFUSED, diagnostics=(src,))
 

@@ -49,17 +49,18 @@ from typetool.messages import (
     TS_ANNOTATED,
     TS_DECLARATION,
     TS_DECLARATION_SKIPPED,
+    TS_PYTHON_SPELLED,
     TS_UNPRINTABLE,
     UNENCODABLE,
     UNSAFE,
 )
 from typetool.slots import SlotKind
-from typetool.sources import SourceFile, decode_source, read_source
+from typetool.sources import DEFAULT_MAX_BYTES, SourceFile, decode_source, read_source
 from typetool.ts.facts import build_module
 from typetool.ts.parse import grammar_for, is_declaration_file, is_typescript, parse_bytes, parse_typescript
 from typetool.ts.slots import TsSlotSite, extract_ts_slots
 from typetool.ts.typeexpr import to_ts
-from typetool.typeexpr import TypeNode
+from typetool.typeexpr import TypeNode, names
 from typetool.writeback import (
     FileOutcome,
     FileStatus,
@@ -227,6 +228,24 @@ def _slot_order(sites: Sequence[TsSlotSite]) -> Callable[[str], tuple[int, str]]
     return lambda sid: (order.get(sid, len(order)), sid)
 
 
+PYTHON_ONLY_NAMES = frozenset({
+    "int", "str", "float", "bool", "bytes", "bytearray", "complex", "list", "dict", "set", "frozenset",
+    "List", "Dict", "FrozenSet", "Tuple", "Optional", "Union", "Any", "None", "NoneType", "Sequence", "Mapping",
+    "MutableMapping", "MutableSequence", "Type", "type", "DefaultDict", "OrderedDict", "Deque",
+})
+"""Type names that a Python-spelled type uses and TypeScript has no global of (its own are `number`, `string`,
+`T[]`, `Record`, `any`, `null`, ...); `Set`, `Map`, `Iterable`, `Iterator` and `object` are TypeScript too, and
+the shared bracket form writes TypeScript's functions and tuples as `Callable[...]` and `tuple[...]`."""
+
+
+def _declares(body: bytes, name: str) -> bool:
+    """Whether the file names `name` anywhere as a word (a declaration, an import, a type alias): a project may
+    define its own `Optional` or `Dict`."""
+    import re
+
+    return re.search(rb"(?<![\w$])" + re.escape(name.encode()) + rb"(?![\w$])", body) is not None
+
+
 def apply_ts_types(data: bytes, relpath: str, types: Mapping[str, TypeNode | str]) -> TsRewrite:
     """Write `types` (slot id -> type tree, or type string in the shared bracket form with `?` holes) into one
     TypeScript file's bytes (a leading UTF-8 BOM is kept). Only slots without an annotation get one.
@@ -257,6 +276,11 @@ def apply_ts_types(data: bytes, relpath: str, types: Mapping[str, TypeNode | str
             else:
                 outcomes.append(SlotOutcome(slot_id, SlotStatus.SKIPPED, existing,
                                             TS_ANNOTATED[1].format(annotation=existing), TS_ANNOTATED[0]))
+            continue
+        foreign = sorted(n for n in names(t) if n in PYTHON_ONLY_NAMES and not _declares(body, n))
+        if foreign:  # `List[int]` from a hand-edited predictions file would print as `List<int>`
+            outcomes.append(_outcome(slot_id, SlotStatus.ERROR, TS_PYTHON_SPELLED, slot_id=slot_id, type=shown,
+                                     names=", ".join(foreign)))
             continue
         problem = _type_problem(printed, grammar)
         if problem is not None:
@@ -445,7 +469,8 @@ def apply_ts_file(src: SourceFile, shown: str, rel: str, types: Mapping[str, str
     return _finish(src, shown, rel, rewrite, mode, lambda data: apply_ts_types(data, rel, types))
 
 
-def strip_ts_file(path: Path, shown: str, mode: WriteMode, cwd: Path) -> FileOutcome:
+def strip_ts_file(path: Path, shown: str, mode: WriteMode, cwd: Path, max_bytes: int = DEFAULT_MAX_BYTES
+                  ) -> FileOutcome:
     """`typetool strip` for one .ts/.tsx file (and the refusal for declaration and JavaScript files)."""
     refused = refusal(path.name)
     if refused is not None:
@@ -453,7 +478,7 @@ def strip_ts_file(path: Path, shown: str, mode: WriteMode, cwd: Path) -> FileOut
             return FileOutcome(shown, FileStatus.UNCHANGED,
                                diagnostics=(_diag(shown, TS_DECLARATION_SKIPPED, Severity.INFO),))
         return FileOutcome(shown, FileStatus.REFUSED, diagnostics=(refused.diagnostic(shown),))
-    src = read_source(path, cwd)
+    src = read_source(path, cwd, max_bytes)
     if isinstance(src, Diagnostic):
         return FileOutcome(shown, FileStatus.REFUSED, diagnostics=(src,))
     rel = src.relpath
