@@ -5,7 +5,7 @@ Reports slots where typetool confidently predicts a type but the code has no ann
 existing annotations outside the prediction set at a strict epsilon, in Python and TypeScript files (each
 language's slots go to that language's model: `--model`, else the shipped one; TypeScript types are printed as
 TypeScript). Writes nothing. Exit codes: 0 clean,
-1 findings (or a file that could not be read or analysed), 2 usage error (bad option or setting, no model, path not found, not a git repository, unknown
+1 findings (or a file that could not be read), 2 usage error (bad option or setting, no model, path not found, not a git repository, unknown
 ref), 123 internal error.
 """
 
@@ -124,7 +124,7 @@ def check_command(
 
     try:
         with progress_bar(1000, "checking") as bar:
-            task = bar.add_task("check", total=None)
+            task = bar.add_task("checking", total=None)
             outcome = C.run_check(targets, get_predictor, kinds, float(settings.min_confidence), verify,
                                   verify_epsilon, changed, settings.batch_size, int(settings.max_file_size * 1e6),
                                   progress=lambda k: bar.advance(task, k))
@@ -168,6 +168,8 @@ def check_command(
                       markup=False)
         else:
             err.print(f"typetool check: no findings; {outcome.slots_checked} slots checked{scope}", markup=False)
-    # a file that could not be read or analysed is an error, as in `annotate` and `predict`
-    unreadable = any(d.severity.value == "error" for d in outcome.diagnostics)
+    # a file that could not be read is an error, as in `annotate` and `predict`
+    from typetool.messages import READ_FAILURES
+
+    unreadable = any(d.severity.value == "error" and d.code in READ_FAILURES for d in outcome.diagnostics)
     raise typer.Exit(EXIT_FOUND if (findings or unreadable) and not exit_zero else EXIT_OK)

@@ -32,8 +32,11 @@ PrecisionOpt = Annotated[str, typer.Option("--precision", help=PRECISION_HELP)]
 
 
 def progress_bar(total: int, label: str) -> Progress:
-    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err,
-                    transient=True, disable=total < 200 or not err.is_terminal)
+    """A progress display on stderr (on a terminal, for runs of `total` >= 200 slots): the task's description,
+    a bar, done/total and the time left. A task's description can change as a run goes through its stages."""
+    del label  # (each task names itself)
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                    console=err, transient=True, disable=total < 200 or not err.is_terminal)
 
 
 def load_predictor(model: Path | None, device: str, epsilon: float, delta: float,  # type: ignore[no-untyped-def]
@@ -85,7 +88,7 @@ def predict_command(
     report(project.diagnostics)
     slices = slice_project(project, kinds, only_unannotated=not all_slots)
     with progress_bar(len(slices), "predicting") as bar:
-        task = bar.add_task("predict", total=len(slices))
+        task = bar.add_task("predicting", total=len(slices))
         preds = predictor.predict(slices, top_k=top_k, batch_size=batch_size,
                                   progress=lambda k: bar.advance(task, k),
                                   annotated=() if all_slots or predictor.consistency is None
@@ -106,7 +109,9 @@ def predict_command(
         cands = ", ".join(f"{p.shown(c.type)} {c.confidence:.2f}" for c in ranked)
         out.print(f"{s.file}:{s.line}:{s.column + 1} {s.kind.value} {s.scope}.{s.name}: {shown}  "
                   f"[{p.confidence:.2f}]  ({cands})", markup=False)
-    if any(d.severity.value == "error" for d in project.diagnostics):
+    from typetool.messages import READ_FAILURES
+
+    if any(d.severity.value == "error" and d.code in READ_FAILURES for d in project.diagnostics):
         raise typer.Exit(EXIT_FOUND)  # a file could not be read: exit as `annotate` and `check` do
 
 
@@ -276,11 +281,16 @@ def annotate_command(
                                settings.epsilon, settings.delta, settings.precision)
     mode = WriteMode.from_flags(diff, check)
     with progress_bar(1000, "annotating") as bar:
-        task = bar.add_task("annotate", total=None)
+        task = bar.add_task("reading", total=None)
+
+        def stage(label: str, total: int | None) -> None:
+            bar.update(task, description=label, total=total, completed=0)
+
         limit = int(settings.max_file_size * 1e6)
         outcome = annotate(paths, predictor, mode, WriteOptions(target_version=target, overwrite=overwrite,
                                                                 max_bytes=limit),
-                           kinds, settings.batch_size, progress=lambda k: bar.advance(task, k), max_bytes=limit)
+                           kinds, settings.batch_size, progress=lambda k: bar.advance(task, k), max_bytes=limit,
+                           stage=stage)
     report(outcome.run.all_diagnostics, quiet)
     if mode.shows_diff:
         for f in outcome.run.files:

@@ -17,6 +17,9 @@ NUL_BYTES = ("nul-bytes", "source contains NUL bytes, which Python rejects; skip
 BAD_ENCODING = ("bad-encoding", "cannot decode as {encoding}: {reason}; skipped")
 UNKNOWN_ENCODING = ("unknown-encoding", "unknown encoding declared: {reason}; skipped")
 EMPTY = ("empty", "empty file: nothing to analyse")
+# a file named or found that could not be read at all: exit 1 from every command that reads files (a syntax
+# error is not one of them: the intact part of the file is analysed, and `annotate` reports it as not written)
+READ_FAILURES = frozenset(e[0] for e in (NOT_FOUND, UNREADABLE, SYMLINK_LOOP, BAD_ENCODING, UNKNOWN_ENCODING))
 
 # Parsing
 SYNTAX_ERROR = ("syntax-error", "syntax error: {detail}; the rest of the file is still analysed")
@@ -34,7 +37,8 @@ DECLARATION_FILE = ("declaration-file", "TypeScript declaration file (.d.ts): ne
 STALE = ("stale-predictions", ("file changed since the predictions were made (sha256 {actual:.12}..., predictions "
          "were made for {expected:.12}...); not written: run `typetool predict` again"))
 NO_HASH = ("no-hash", "the predictions give no sha256 for this file; not written")
-SYNTAX = ("syntax-error", "cannot parse: {reason}; not written")
+SYNTAX = ("syntax-error", ("cannot parse: {reason}; not written (every write is proven on the whole file's "
+          "syntax tree; `check` and `predict` still report the intact functions)"))
 NOT_EXACT = ("not-round-trippable", "libcst cannot reproduce this file byte for byte ({reason}); not written")
 READ_ONLY = ("read-only", "file is read-only; not written")
 CHANGED_ON_DISK = ("changed-on-disk", "file changed on disk while typetool was running; not written")

@@ -172,11 +172,21 @@ def _is_accessor(decorators: Sequence[str]) -> bool:
     return any(d.endswith((".setter", ".deleter")) for d in decorators)
 
 
+Stage = Callable[[str, "int | None"], None]
+"""A front end's progress display: a stage of a long run begins (its label and, when known, how many slots it
+predicts; the `progress` callback then counts them)."""
+
+
 def predict_project(project: Project, predictor: TypePredictor, kinds: frozenset[SlotKind] = ALL_KINDS,
                     only_unannotated: bool = True, batch_size: int = 64, files: set[str] | None = None,
-                    progress: Callable[[int], None] | None = None) -> list[Prediction]:
+                    progress: Callable[[int], None] | None = None, stage: Stage | None = None,
+                    label: str = "predicting") -> list[Prediction]:
     """Predict the project's slots as one run: the annotated parameters and returns vote for their namesakes."""
+    if stage is not None:
+        stage("slicing", None)
     slices = slice_project(project, kinds, only_unannotated, files)
+    if stage is not None:
+        stage(label, len(slices))
     notes = annotated_slots(project, files) if only_unannotated and predictor.consistency is not None else []
     return predictor.predict(slices, batch_size=batch_size, progress=progress, annotated=notes)
 
@@ -235,7 +245,7 @@ slices the writes changed (`TypePredictor.remembering`), at a tenth of the first
 def annotate(paths: Sequence[Path], predictor: TypePredictor, mode: WriteMode = WriteMode.WRITE,
              options: WriteOptions | None = None, kinds: frozenset[SlotKind] = ALL_KINDS, batch_size: int = 64,
              progress: Callable[[int], None] | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
-             max_rounds: int = MAX_ROUNDS) -> AnnotateOutcome:
+             max_rounds: int = MAX_ROUNDS, stage: Stage | None = None) -> AnnotateOutcome:
     """Slice, predict, build prediction sets and write them back safely (or diff/check), as one run that
     reaches its fixpoint: a second run on the result writes nothing.
 
@@ -246,16 +256,18 @@ def annotate(paths: Sequence[Path], predictor: TypePredictor, mode: WriteMode = 
     """
     options = options or WriteOptions()
     with predictor.remembering():
-        return _annotate(paths, predictor, mode, options, kinds, batch_size, progress, max_bytes, max_rounds)
+        return _annotate(paths, predictor, mode, options, kinds, batch_size, progress, max_bytes, max_rounds,
+                         stage or (lambda label, total: None))
 
 
 def _annotate(paths: Sequence[Path], predictor: TypePredictor, mode: WriteMode, options: WriteOptions,
               kinds: frozenset[SlotKind], batch_size: int, progress: Callable[[int], None] | None, max_bytes: int,
-              max_rounds: int) -> AnnotateOutcome:
+              max_rounds: int, stage: Stage) -> AnnotateOutcome:
     from typetool.sources import overlay
 
+    stage("reading and parsing", None)
     project = load_project(paths, max_bytes=max_bytes)
-    preds = predict_project(project, predictor, kinds, True, batch_size, progress=progress)
+    preds = predict_project(project, predictor, kinds, True, batch_size, progress=progress, stage=stage)
     latest: dict[str, Prediction] = {}
     chosen: dict[str, Prediction] = {}  # slot id -> the prediction planned for it
     written: dict[str, str | None] = {}  # slot id -> what the plan writes there
@@ -267,16 +279,20 @@ def _annotate(paths: Sequence[Path], predictor: TypePredictor, mode: WriteMode, 
                 chosen[p.slot.id] = p
             else:
                 chosen.pop(p.slot.id, None)
+        stage("planning the writes" if rounds == 1 else f"round {rounds}: planning", None)
         plan = _apply(project, list(chosen.values()), predictor, WriteMode.CHECK, options)
         now = {o.slot_id: o.annotation for f in plan.files for o in f.slots if o.status == SlotStatus.WRITTEN}
         if now.items() <= written.items() or rounds >= max_rounds:
             break
         written = now
         planned = {Path.cwd() / f.path: f.data for f in plan.files if f.data is not None}
+        rounds += 1
+        stage(f"round {rounds}: reading the planned writes", None)
         with overlay(planned):
             preds = predict_project(load_project(paths, max_bytes=max_bytes), predictor, kinds, True, batch_size,
-                                    progress=progress)
-        rounds += 1
+                                    progress=progress, stage=stage, label=f"round {rounds}: predicting")
+    if mode != WriteMode.CHECK:
+        stage("writing" if mode.writes else "diffing", None)
     run = plan if mode == WriteMode.CHECK else _apply(project, list(chosen.values()), predictor, mode, options)
     run = RunResult(run.mode, run.files, tuple(project.diagnostics) + run.diagnostics)
     return AnnotateOutcome([chosen.get(sid) or p for sid, p in latest.items()], run, rounds)
