@@ -101,3 +101,25 @@ def test_one_round_is_not_enough_on_the_readme_example(tmp_path: Path) -> None:
     assert not annotate([full], predictor, WriteMode.CHECK, WriteOptions(), kinds).run.changed
     # the summary counts each slot once, with the prediction that was written
     assert out.summary()["slots seen"] == len({p.slot.id for p in out.predictions})
+
+
+@pytest.mark.parametrize("example", ["projects/inventory", "ts_projects/shop"])
+def test_predict_then_apply_writes_what_annotate_writes(example: str, tmp_path: Path) -> None:
+    """`predict --format json | apply` and `annotate` make the same plan, to the same fixpoint, from the same
+    [tool.typetool] settings (here not the defaults: epsilon 0.3 and every kind of slot)."""
+    from tests.conftest import run_cli
+
+    settings = '[tool.typetool]\nepsilon = 0.3\nsites = "params,returns,variables,attributes"\n'
+    one, two = tmp_path / "one", tmp_path / "two"
+    for copy in (one, two):
+        shutil.copytree(REPO / "tests/data" / example, copy)
+        (copy / "pyproject.toml").write_text(settings, encoding="utf-8")
+    predicted = run_cli("predict", ".", "--format", "json", cwd=one)
+    assert predicted.returncode == 0, predicted.stderr
+    (tmp_path / "p.json").write_text(predicted.stdout, encoding="utf-8")
+    applied = run_cli("apply", str(tmp_path / "p.json"), cwd=one)
+    assert applied.returncode == 0, applied.stderr
+    annotated = run_cli("annotate", ".", cwd=two)
+    assert annotated.returncode == 0, annotated.stderr
+    assert _hashes(one) == _hashes(two)
+    assert _hashes(one) != _hashes(REPO / "tests/data" / example), "nothing was written"

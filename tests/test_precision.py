@@ -88,7 +88,7 @@ def test_unknown_precision_is_refused(tmp_path: Path) -> None:
     (tmp_path / "m.py").write_text("def f(x):\n    return x + 1\n", encoding="utf-8")
     ran = run_cli("predict", "m.py", "--precision", "fp16", cwd=tmp_path)
     assert ran.returncode == 2
-    assert "--precision must be fp32 or bf16" in ran.stderr
+    assert "precision must be fp32 or bf16" in ran.stderr
     (tmp_path / "pyproject.toml").write_text('[tool.typetool]\nprecision = "half"\n', encoding="utf-8")
     ran = run_cli("annotate", "m.py", "--diff", cwd=tmp_path)
     assert ran.returncode == 2

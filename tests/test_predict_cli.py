@@ -15,7 +15,8 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_predict_json_has_a_record_per_unannotated_slot(tiny_model: Path) -> None:
-    proc = run("predict", str(EXAMPLE), "--format", "json", "--model", str(tiny_model), "--top-k", "3")
+    proc = run("predict", str(EXAMPLE), "--format", "json", "--model", str(tiny_model), "--top-k", "3",
+               "--sites", "params,returns,variables,attributes")  # (the default is annotate's: params,returns)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert data["version"] == 1 and data["calibrated"] is True

@@ -17,7 +17,6 @@ from typetool.cli import (
     MaxFileSizeOpt,
     OutputFormat,
     err,
-    max_bytes,
     out,
     parse_kinds,
     report,
@@ -66,37 +65,72 @@ def predict_command(
     paths: Annotated[list[Path], typer.Argument(help="Files or directories.")],
     format: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.text,
     top_k: Annotated[int, typer.Option("--top-k", min=1, max=20, help="Candidates per slot.")] = 5,
-    device: DeviceOpt = "cpu",
-    precision: PrecisionOpt = "fp32",
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 64,
+    device: Annotated[str | None, typer.Option("--device", help="auto, cpu or cuda [default cpu].")] = None,
+    precision: Annotated[str | None, typer.Option("--precision", help=PRECISION_HELP + " Default: precision "
+                                                  "in pyproject.toml, else fp32.")] = None,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", min=1)] = None,
     model: ModelOpt = None,
-    epsilon: Annotated[float, typer.Option(min=0.001, max=0.5, help="Allowed miscoverage of the set.")] = 0.1,
-    delta: Annotated[float, typer.Option(min=0.001, max=0.5, help="Failure probability of the guarantee.")] = 0.1,
-    sites: Annotated[str, typer.Option("--sites", help=KINDS_HELP)] = "params,returns,variables,attributes",
-    all_slots: Annotated[bool, typer.Option("--all", help="Also predict slots that have an annotation.")] = False,
+    epsilon: Annotated[float | None, typer.Option(help="Allowed miscoverage of the set [default 0.1, or epsilon "
+                                                  "in \\[tool.typetool]].")] = None,
+    delta: Annotated[float | None, typer.Option(help="Failure probability of the guarantee [default 0.1].")]
+    = None,
+    sites: Annotated[str | None, typer.Option("--sites", help=KINDS_HELP + " [default params,returns, as "
+                                              "annotate]")] = None,
+    target_version: Annotated[str | None, typer.Option("--target-version", help="As annotate's: the spelling "
+                                                       "the plan is made for.")] = None,
+    all_slots: Annotated[bool, typer.Option("--all", help="Also predict slots that have an annotation (one "
+                                            "pass, no plan).")] = False,
     max_file_size: MaxFileSizeOpt = None,
 ) -> None:
     """Predict a type for every unannotated slot: top-k candidates with calibrated confidence and the partial
-    type (holes `?`) that `typetool apply` will write. `--format json` is what `apply` reads."""
-    from typetool.pipeline import annotated_slots, load_project, predictions_payload, slice_project
+    type (holes `?`) that `typetool apply` will write. Reads [tool.typetool] as `annotate` does and makes the same
+    plan (to the same fixpoint), so `predict --format json > p.json && apply p.json` writes what `annotate`
+    writes."""
+    from typetool.pipeline import plan_project, predictions_payload, slice_project
+    from typetool.settings import SettingsError, load_settings, validate
+    from typetool.writeback import WriteOptions, parse_target_version
 
-    kinds = parse_kinds(sites)
     require_existing(paths)
-    limit = max_bytes(max_file_size, paths)
-    predictor = load_predictor(model, device, epsilon, delta, precision)
-    project = load_project(paths, max_bytes=limit)
+    try:
+        settings = load_settings(paths[0] if paths else None).with_overrides(
+            epsilon=epsilon, delta=delta, sites=sites, model=model and str(model), device=device,
+            precision=precision, batch_size=batch_size, target_version=target_version, max_file_size=max_file_size)
+        validate(settings, "options")
+        target = parse_target_version(settings.target_version)
+    except (SettingsError, ValueError) as exc:
+        err.print(f"typetool: {exc}", style="red", markup=False)
+        raise typer.Exit(EXIT_USAGE) from None
+    kinds = parse_kinds(settings.sites)
+    limit = int(settings.max_file_size * 1e6)
+    predictor = load_predictor(Path(settings.model) if settings.model else None, settings.device,
+                               settings.epsilon, settings.delta, settings.precision)
+    with progress_bar(1000, "predicting") as bar:
+        task = bar.add_task("reading", total=None)
+
+        def stage(label: str, total: int | None) -> None:
+            bar.update(task, description=label, total=total, completed=0)
+
+        if all_slots:
+            from typetool.pipeline import load_project
+
+            project = load_project(paths, max_bytes=limit)
+            slices = slice_project(project, kinds, only_unannotated=False)
+            stage("predicting", len(slices))
+            preds = predictor.predict(slices, top_k=top_k, batch_size=settings.batch_size,
+                                      progress=lambda k: bar.advance(task, k))
+        else:
+            plan = plan_project(paths, predictor, WriteOptions(target_version=target, max_bytes=limit), kinds,
+                                settings.batch_size, lambda k: bar.advance(task, k), limit, stage=stage, top_k=top_k)
+            project, preds = plan.project, plan.predictions
     report(project.diagnostics)
-    slices = slice_project(project, kinds, only_unannotated=not all_slots)
-    with progress_bar(len(slices), "predicting") as bar:
-        task = bar.add_task("predicting", total=len(slices))
-        preds = predictor.predict(slices, top_k=top_k, batch_size=batch_size,
-                                  progress=lambda k: bar.advance(task, k),
-                                  annotated=() if all_slots or predictor.consistency is None
-                                  else annotated_slots(project))
+    from typetool.messages import READ_FAILURES
+
+    # a file that could not be read: exit 1 after the output, as `annotate` and `check` do
+    failed = any(d.severity.value == "error" and d.code in READ_FAILURES for d in project.diagnostics)
     if format == OutputFormat.json:
         payload = predictions_payload(project, preds, predictor)
         sys.stdout.write(json.dumps(payload, indent=1, ensure_ascii=False) + "\n")
-        return
+        raise typer.Exit(EXIT_FOUND if failed else 0)
     if not predictor.calibrated:
         err.print("note: this model has no calibration.json: confidences are raw model probabilities and "
                   "types are written without holes", style="yellow")
@@ -109,10 +143,7 @@ def predict_command(
         cands = ", ".join(f"{p.shown(c.type)} {c.confidence:.2f}" for c in ranked)
         out.print(f"{s.file}:{s.line}:{s.column + 1} {s.kind.value} {s.scope}.{s.name}: {shown}  "
                   f"[{p.confidence:.2f}]  ({cands})", markup=False)
-    from typetool.messages import READ_FAILURES
-
-    if any(d.severity.value == "error" and d.code in READ_FAILURES for d in project.diagnostics):
-        raise typer.Exit(EXIT_FOUND)  # a file could not be read: exit as `annotate` and `check` do
+    raise typer.Exit(EXIT_FOUND if failed else 0)
 
 
 def evaluate_command(

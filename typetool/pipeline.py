@@ -180,7 +180,7 @@ predicts; the `progress` callback then counts them)."""
 def predict_project(project: Project, predictor: TypePredictor, kinds: frozenset[SlotKind] = ALL_KINDS,
                     only_unannotated: bool = True, batch_size: int = 64, files: set[str] | None = None,
                     progress: Callable[[int], None] | None = None, stage: Stage | None = None,
-                    label: str = "predicting") -> list[Prediction]:
+                    label: str = "predicting", top_k: int = 5) -> list[Prediction]:
     """Predict the project's slots as one run: the annotated parameters and returns vote for their namesakes."""
     if stage is not None:
         stage("slicing", None)
@@ -188,7 +188,7 @@ def predict_project(project: Project, predictor: TypePredictor, kinds: frozenset
     if stage is not None:
         stage(label, len(slices))
     notes = annotated_slots(project, files) if only_unannotated and predictor.consistency is not None else []
-    return predictor.predict(slices, batch_size=batch_size, progress=progress, annotated=notes)
+    return predictor.predict(slices, top_k=top_k, batch_size=batch_size, progress=progress, annotated=notes)
 
 
 def predictions_payload(project: Project, predictions: Sequence[Prediction], predictor: TypePredictor
@@ -242,60 +242,82 @@ the first, then 22, 8, 1, 1, 0): a chain of returns through callers. A later rou
 slices the writes changed (`TypePredictor.remembering`), at a tenth of the first round's time or less."""
 
 
+@dataclass
+class Plan:
+    """`plan_project`'s output: the project as first read, each slot's prediction (`predictions`: the one the
+    plan writes, for a slot it writes), the plan's outcome (`RunResult` in check mode: nothing written) and the
+    rounds it took to reach the fixpoint."""
+
+    project: Project
+    predictions: list[Prediction]
+    chosen: list[Prediction]  # the predictions given to write-back (those with something to write)
+    run: RunResult
+    rounds: int
+
+
+def plan_project(paths: Sequence[Path], predictor: TypePredictor, options: WriteOptions | None = None,
+                 kinds: frozenset[SlotKind] = ALL_KINDS, batch_size: int = 64,
+                 progress: Callable[[int], None] | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
+                 max_rounds: int = MAX_ROUNDS, stage: Stage | None = None, top_k: int = 5) -> Plan:
+    """Predict the unannotated slots under `paths` and plan their writes, as one run that reaches its fixpoint:
+    what `annotate` writes, and what `predict --format json` prints for `apply` to write.
+
+    Each round predicts the project as the previous rounds' planned writes left it (read from memory through
+    `sources.overlay`, nothing written), and plans every prediction kept so far on the original files. The run
+    stops when a round writes no slot the previous one did not (or after `max_rounds`).
+    """
+    from typetool.sources import overlay
+
+    options = options or WriteOptions()
+    stage = stage or (lambda label, total: None)
+    with predictor.remembering():
+        stage("reading and parsing", None)
+        project = load_project(paths, max_bytes=max_bytes)
+        preds = predict_project(project, predictor, kinds, True, batch_size, progress=progress, stage=stage,
+                                top_k=top_k)
+        latest: dict[str, Prediction] = {}
+        chosen: dict[str, Prediction] = {}  # slot id -> the prediction planned for it
+        written: dict[str, str | None] = {}  # slot id -> what the plan writes there
+        rounds = 1
+        while True:
+            for p in preds:  # (a slot written in an earlier round is annotated now, so not predicted again)
+                latest[p.slot.id] = p
+                if p.partial is not None:
+                    chosen[p.slot.id] = p
+                else:
+                    chosen.pop(p.slot.id, None)
+            stage("planning the writes" if rounds == 1 else f"round {rounds}: planning", None)
+            plan = _apply(project, list(chosen.values()), predictor, WriteMode.CHECK, options)
+            now = {o.slot_id: o.annotation for f in plan.files for o in f.slots if o.status == SlotStatus.WRITTEN}
+            if now.items() <= written.items() or rounds >= max_rounds:
+                break
+            written = now
+            planned = {Path.cwd() / f.path: f.data for f in plan.files if f.data is not None}
+            rounds += 1
+            stage(f"round {rounds}: reading the planned writes", None)
+            with overlay(planned):
+                preds = predict_project(load_project(paths, max_bytes=max_bytes), predictor, kinds, True,
+                                        batch_size, progress=progress, stage=stage,
+                                        label=f"round {rounds}: predicting", top_k=top_k)
+    return Plan(project, [chosen.get(sid) or p for sid, p in latest.items()], list(chosen.values()), plan, rounds)
+
+
 def annotate(paths: Sequence[Path], predictor: TypePredictor, mode: WriteMode = WriteMode.WRITE,
              options: WriteOptions | None = None, kinds: frozenset[SlotKind] = ALL_KINDS, batch_size: int = 64,
              progress: Callable[[int], None] | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
              max_rounds: int = MAX_ROUNDS, stage: Stage | None = None) -> AnnotateOutcome:
     """Slice, predict, build prediction sets and write them back safely (or diff/check), as one run that
-    reaches its fixpoint: a second run on the result writes nothing.
-
-    Each round predicts the project as the previous rounds' planned writes left it (read from memory through
-    `sources.overlay`, nothing written), and plans every prediction kept so far on the original files. The run
-    stops when a round writes no slot the previous one did not (or after `max_rounds`); then the final plan is
-    applied once, on the files as read at the start (hash-checked, proven and written atomically as always).
-    """
+    reaches its fixpoint (`plan_project`): a second run on the result writes nothing. The final plan is applied
+    once, on the files as read at the start (hash-checked, proven and written atomically as always)."""
     options = options or WriteOptions()
-    with predictor.remembering():
-        return _annotate(paths, predictor, mode, options, kinds, batch_size, progress, max_bytes, max_rounds,
-                         stage or (lambda label, total: None))
-
-
-def _annotate(paths: Sequence[Path], predictor: TypePredictor, mode: WriteMode, options: WriteOptions,
-              kinds: frozenset[SlotKind], batch_size: int, progress: Callable[[int], None] | None, max_bytes: int,
-              max_rounds: int, stage: Stage) -> AnnotateOutcome:
-    from typetool.sources import overlay
-
-    stage("reading and parsing", None)
-    project = load_project(paths, max_bytes=max_bytes)
-    preds = predict_project(project, predictor, kinds, True, batch_size, progress=progress, stage=stage)
-    latest: dict[str, Prediction] = {}
-    chosen: dict[str, Prediction] = {}  # slot id -> the prediction planned for it
-    written: dict[str, str | None] = {}  # slot id -> what the plan writes there
-    rounds = 1
-    while True:
-        for p in preds:  # (a slot written in an earlier round is annotated now, so not predicted again)
-            latest[p.slot.id] = p
-            if p.partial is not None:
-                chosen[p.slot.id] = p
-            else:
-                chosen.pop(p.slot.id, None)
-        stage("planning the writes" if rounds == 1 else f"round {rounds}: planning", None)
-        plan = _apply(project, list(chosen.values()), predictor, WriteMode.CHECK, options)
-        now = {o.slot_id: o.annotation for f in plan.files for o in f.slots if o.status == SlotStatus.WRITTEN}
-        if now.items() <= written.items() or rounds >= max_rounds:
-            break
-        written = now
-        planned = {Path.cwd() / f.path: f.data for f in plan.files if f.data is not None}
-        rounds += 1
-        stage(f"round {rounds}: reading the planned writes", None)
-        with overlay(planned):
-            preds = predict_project(load_project(paths, max_bytes=max_bytes), predictor, kinds, True, batch_size,
-                                    progress=progress, stage=stage, label=f"round {rounds}: predicting")
+    plan = plan_project(paths, predictor, options, kinds, batch_size, progress, max_bytes, max_rounds, stage)
+    run = plan.run
     if mode != WriteMode.CHECK:
-        stage("writing" if mode.writes else "diffing", None)
-    run = plan if mode == WriteMode.CHECK else _apply(project, list(chosen.values()), predictor, mode, options)
-    run = RunResult(run.mode, run.files, tuple(project.diagnostics) + run.diagnostics)
-    return AnnotateOutcome([chosen.get(sid) or p for sid, p in latest.items()], run, rounds)
+        if stage is not None:
+            stage("writing" if mode.writes else "diffing", None)
+        run = _apply(plan.project, plan.chosen, predictor, mode, options)
+    run = RunResult(run.mode, run.files, tuple(plan.project.diagnostics) + run.diagnostics)
+    return AnnotateOutcome(plan.predictions, run, plan.rounds)
 
 
 def _apply(project: Project, preds: Sequence[Prediction], predictor: TypePredictor, mode: WriteMode,
