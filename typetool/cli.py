@@ -5,55 +5,57 @@ Exit codes, as black and ruff: 0 clean, 1 `--check` found work (or findings), 2 
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import sys
 import traceback
-from collections.abc import Callable, Sequence
-from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from typetool import __version__
 from typetool import messages as M
-from typetool.diagnostics import Diagnostic, Severity
+from typetool.cli_check import check_command
+from typetool.cli_common import (
+    EXIT_FOUND,
+    EXIT_INTERNAL,
+    EXIT_OK,
+    EXIT_USAGE,
+    KINDS_HELP,
+    MaxFileSizeOpt,
+    OutputFormat,
+    diag_json,
+    err,
+    max_bytes,
+    out,
+    parse_kinds,
+    report,
+    require_existing,
+)
+from typetool.cli_corpus import corpus_app
+from typetool.cli_ide import lsp_command
+from typetool.cli_model import (
+    annotate_command,
+    calibrate_command,
+    evaluate_command,
+    predict_command,
+    ship_command,
+    train_command,
+)
+from typetool.cli_write import apply_command, strip_command
 
-EXIT_OK = 0
-EXIT_FOUND = 1
-EXIT_USAGE = 2
-EXIT_INTERNAL = 123
+# typer vendors click; its ClickException (base of UsageError, BadParameter, NoSuchOption) is not re-exported
+CLICK_ERROR: type[Exception] = next(k for k in typer.BadParameter.__mro__ if k.__name__ == "ClickException")
 
 app = typer.Typer(
     name="typetool",
-    help="Predict type annotations for Python code with a trained model, with calibrated confidence, "
+    help="Predict type annotations for Python and TypeScript code with a trained model, with calibrated confidence, "
     "and write them back safely.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True, highlight=False, soft_wrap=True)  # one diagnostic per line, never wrapped
-out = Console(highlight=False, soft_wrap=True)
-
-F = TypeVar("F", bound=Callable[..., Any])
-# typer vendors click; its ClickException (base of UsageError, BadParameter, NoSuchOption) is not re-exported
-CLICK_ERROR: type[Exception] = next(k for k in typer.BadParameter.__mro__ if k.__name__ == "ClickException")
-
-
-class OutputFormat(str, Enum):
-    text = "text"
-    json = "json"
-
-
-def report(diagnostics: list[Diagnostic], quiet: bool = False) -> None:
-    for d in diagnostics:
-        if quiet and d.severity != Severity.ERROR:
-            continue
-        style = "red" if d.severity == Severity.ERROR else "yellow"
-        err.print(d.format(), style=style, markup=False)
 
 
 def version_callback(value: bool) -> None:
@@ -68,47 +70,6 @@ def _root(
                                           help="Show the version and exit.")] = False,
 ) -> None:
     """typetool: predicted type annotations you can trust."""
-
-
-KINDS_HELP = "Comma-separated slot kinds: params,returns,variables,attributes."
-
-
-def parse_kinds(value: str) -> frozenset[Any]:
-    from typetool.slots import SlotKind
-
-    mapping = {"params": SlotKind.PARAM, "param": SlotKind.PARAM, "returns": SlotKind.RETURN,
-               "return": SlotKind.RETURN, "variables": SlotKind.VARIABLE, "variable": SlotKind.VARIABLE,
-               "attributes": SlotKind.ATTRIBUTE, "attribute": SlotKind.ATTRIBUTE}
-    kinds = set()
-    for part in value.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        if part not in mapping:
-            raise typer.BadParameter(f"unknown slot kind {part!r}; expected params, returns, variables, attributes",
-                                     param_hint="--sites")
-        kinds.add(mapping[part])
-    if not kinds:
-        raise typer.BadParameter(f"{value!r} names no slot kind; expected a comma-separated list of params, "
-                                 "returns, variables, attributes", param_hint="--sites")
-    return frozenset(kinds)
-
-
-MAX_FILE_SIZE_HELP = "Skip files larger than this many MB [default 2, or max-file-size in \\[tool.typetool]]."
-MaxFileSizeOpt = Annotated[float | None, typer.Option("--max-file-size", min=0.001, help=MAX_FILE_SIZE_HELP)]
-
-
-def max_bytes(option: float | None, paths: Sequence[Path] = ()) -> int:
-    """The file-size limit in bytes: the option, else `max-file-size` in [tool.typetool], else 2 MB."""
-    if option is not None:
-        return int(option * 1e6)
-    from typetool.settings import SettingsError, load_settings
-
-    try:
-        return int(load_settings(paths[0] if paths else None).max_file_size * 1e6)
-    except SettingsError as exc:
-        err.print(f"typetool: {exc}", style="red", markup=False)
-        raise typer.Exit(EXIT_USAGE) from None
 
 
 @app.command()
@@ -145,27 +106,6 @@ def slices(
             out.print()
     if not run.project.source_files():
         raise typer.Exit(EXIT_USAGE)
-
-
-def require_existing(paths: Sequence[Path]) -> None:
-    """Exit 2 (usage) when a path the user named does not exist or is a symlink loop, before any work: a
-    command would otherwise report it and go on with nothing (an empty table, exit 0). A dangling symlink
-    passes; discovery reports it."""
-    for p in paths:
-        try:
-            os.stat(p)
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                err.print(f"typetool: {p}: symlink loop", style="red", markup=False)
-                raise typer.Exit(EXIT_USAGE) from None
-            if not p.is_symlink():
-                err.print(f"typetool: {p}: no such file or directory", style="red", markup=False)
-                raise typer.Exit(EXIT_USAGE) from None
-
-
-def diag_json(d: Diagnostic) -> dict[str, object]:
-    return {"path": d.path, "line": d.line, "column": d.column, "severity": d.severity.value, "code": d.code,
-            "message": d.message}
 
 
 @app.command()
@@ -212,19 +152,6 @@ def graph(
 
 
 # The commands live in their own modules (each a thin front end over typetool.pipeline); registered here.
-from typetool.cli_check import check_command
-from typetool.cli_corpus import corpus_app
-from typetool.cli_ide import lsp_command
-from typetool.cli_model import (
-    annotate_command,
-    calibrate_command,
-    evaluate_command,
-    predict_command,
-    ship_command,
-    train_command,
-)
-from typetool.cli_write import apply_command, strip_command
-
 app.command("annotate")(annotate_command)
 app.command("predict")(predict_command)
 app.command("apply")(apply_command)

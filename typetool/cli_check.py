@@ -18,18 +18,20 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from typetool.cli import (
+from typetool.cli_common import (
     EXIT_FOUND,
     EXIT_OK,
     EXIT_USAGE,
     KINDS_HELP,
+    PRECISION_HELP,
     MaxFileSizeOpt,
     err,
+    load_predictor,
     parse_kinds,
+    progress_bar,
     report,
     require_existing,
 )
-from typetool.cli_model import PRECISION_HELP, load_predictor, progress_bar
 
 if TYPE_CHECKING:
     from typetool.predictions import TypePredictor

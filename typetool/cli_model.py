@@ -8,57 +8,25 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from typetool.cli import (
+from typetool.cli_common import (
     EXIT_FOUND,
     EXIT_USAGE,
     KINDS_HELP,
+    PRECISION_HELP,
+    DeviceOpt,
     MaxFileSizeOpt,
+    ModelOpt,
     OutputFormat,
+    PrecisionOpt,
     err,
+    load_predictor,
     out,
     parse_kinds,
+    progress_bar,
     report,
     require_existing,
 )
-
-ModelOpt = Annotated[Path | None, typer.Option("--model", help="Model directory (default: the shipped model).")]
-DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")]
-PRECISION_HELP = ("The encoder's arithmetic: fp32 (as calibrated), or bf16 (about 1.3x the predictions/s on CPUs "
-                  "with native bfloat16; a few predictions differ and the calibration holds only approximately).")
-PrecisionOpt = Annotated[str, typer.Option("--precision", help=PRECISION_HELP)]
-
-
-def progress_bar(total: int, label: str) -> Progress:
-    """A progress display on stderr (on a terminal, for runs of `total` >= 200 slots): the task's description,
-    a bar, done/total and the time left. A task's description can change as a run goes through its stages."""
-    del label  # (each task names itself)
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                    console=err, transient=True, disable=total < 200 or not err.is_terminal)
-
-
-def load_predictor(model: Path | None, device: str, epsilon: float, delta: float,  # type: ignore[no-untyped-def]
-                   precision: str = "fp32"):
-    from typetool.predictions import ModelNotFound, TypePredictor
-    from typetool.settings import PRECISIONS, SettingsError, check_device
-
-    if device not in ("auto", "cpu", "cuda"):
-        err.print(f"--device must be auto, cpu or cuda, not {device!r}", style="red")
-        raise typer.Exit(EXIT_USAGE)
-    if precision not in PRECISIONS:
-        err.print(f"--precision must be {' or '.join(PRECISIONS)}, not {precision!r}", style="red", markup=False)
-        raise typer.Exit(EXIT_USAGE)
-    try:
-        check_device(device)
-    except SettingsError as exc:
-        err.print(f"typetool: {exc}", style="red", markup=False)
-        raise typer.Exit(EXIT_USAGE) from None
-    try:
-        return TypePredictor(model, device=device, epsilon=epsilon, delta=delta, precision=precision)
-    except ModelNotFound as exc:
-        err.print(f"typetool: {exc}", style="red", markup=False)
-        raise typer.Exit(EXIT_USAGE) from None
 
 
 def predict_command(

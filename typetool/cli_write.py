@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from typetool.cli import MaxFileSizeOpt, max_bytes, require_existing
-from typetool.diagnostics import Diagnostic, Severity
+from typetool.cli_common import MaxFileSizeOpt, err, max_bytes, report, require_existing
+from typetool.diagnostics import Severity
 from typetool.writeback import (
     FileStatus,
     PredictionsError,
@@ -42,17 +41,6 @@ JOBS_HELP = "Worker processes (files are independent; parsing dominates)."
 DEFAULT_JOBS = os.cpu_count() or 1
 UNSAFE_HELP = ("Also annotate (or strip) class bodies of classes that may turn annotations into fields "
                "(dataclasses, pydantic, attrs, NamedTuple, ...); this can change what the program does.")
-
-
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def report(diagnostics: list[Diagnostic], quiet: bool = False) -> None:
-    for d in diagnostics:
-        if quiet and d.severity != Severity.ERROR:
-            continue
-        style = "red" if d.severity == Severity.ERROR else "yellow" if d.severity == Severity.WARNING else "dim"
-        err.print(d.format(), style=style, markup=False)
 
 
 def _options(target_version: str, overwrite: bool, unsafe_fixes: bool, limit: int) -> WriteOptions:
