@@ -14,7 +14,9 @@ model work. The model is loaded once, in the background, from (first wins) `--mo
 model's gets the shipped model of its language (loaded when first needed). A missing model is shown to the
 user once and the server keeps answering (without types).
 Never dies on a bad request: params that do not deserialize get an InvalidParams answer, unknown documents
-and files with syntax errors give empty answers or disabled actions with the reason.
+and files with syntax errors give empty answers or disabled actions with the reason; a message over
+`MAX_MESSAGE_BYTES` or with a malformed header is skipped without being read into memory, logged, and answered
+with InvalidRequest when it is a request (`MessageFramer`).
 Does not: analyse, predict or rewrite anything itself (`typetool.ide` does), or publish diagnostics.
 """
 
@@ -22,11 +24,14 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import importlib
 import itertools
+import json
 import logging
 import os
 import queue
+import re
 import sys
 import threading
 import traceback
@@ -35,11 +40,16 @@ from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, Protocol, TypeVar, cast
 from urllib.parse import unquote
 
 from lsprotocol import types as T
-from pygls.exceptions import JsonRpcContentModified, JsonRpcException, JsonRpcInvalidParams
+from pygls.exceptions import (
+    JsonRpcContentModified,
+    JsonRpcException,
+    JsonRpcInvalidParams,
+    JsonRpcInvalidRequest,
+)
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
@@ -58,6 +68,11 @@ SLOT_KIND = "refactor.rewrite.typetool"
 FILE_KIND = "source.typetool.annotate"
 COMMANDS = ("typetool.server.annotateFile", "typetool.server.annotateWorkspace", "typetool.server.applyTypes",
             "typetool.server.showPredictionDetails")
+# The largest message the server reads (its Content-Length). A larger one is skipped without being held in
+# memory, reported, and answered with InvalidRequest when it is a request (`MessageFramer`). 16 times the
+# default max-file-size (2 MB): room for a whole document in didOpen/didChange with JSON escapes.
+MAX_MESSAGE_BYTES = 32 * 2**20
+MAX_HEADER_BYTES = 8192  # a header block (Content-Length, Content-Type) longer than this is not a header
 BACKGROUND_CHUNK = 4  # slots per background job: a request waits for at most one of these
 PRIO_MODEL, PRIO_REQUEST, PRIO_OPEN, PRIO_BACKGROUND = -1, 0, 5, 10
 SYNTAX_CODES = ("syntax-error", "syntax-skipped")
@@ -129,6 +144,229 @@ class Doc:
     language: str = "py"  # "py" or "ts"
 
 
+# ------------------------------------------------------------------------------------------- message framing
+
+class _Stream(Protocol):
+    def read1(self, size: int = -1, /) -> bytes: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DroppedMessage:
+    """A message the server did not read: why, its Content-Length where it had one, and the id and method of a
+    request when the first bytes of its body say so (the error answer goes to that id)."""
+
+    reason: str
+    length: int | None = None
+    request_id: int | str | None = None
+    method: str | None = None
+
+
+# a header line out of sync: the next "Content-Length: N" line (a JSON body cannot hold one: raw line breaks are
+# not allowed in JSON strings and the words are not JSON outside them), where reading starts again
+_RESYNC = re.compile(rb"[Cc]ontent-[Ll]ength:[ \t]*\d+[ \t]*\r?\n")
+_HEADER_LINE = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)[ \t]*\r?\n")
+# the start of such a line, cut off at the end of what has been read: "C", "Cont", "Content-Length: 12\r", ...
+_PARTIAL_HEADER = re.compile(functools.reduce(
+    lambda inner, part: part + b"(?:" + inner + b")?",
+    reversed((b"[Cc]", *(bytes([c]) for c in b"ontent-"), b"[Ll]", *(bytes([c]) for c in b"ength"))),
+    rb":[ \t]*\d*[ \t]*\r?") + rb"\Z")
+_BODY_START = re.compile(rb"\s*\{")
+_LEADING_MEMBER = re.compile(rb'\s*"(jsonrpc|id|method)"\s*:\s*(-?\d+|"(?:[^"\\]|\\.)*")\s*[,}]')
+_OTHER_MEMBER = re.compile(rb'\s*(\}|"(?!(?:jsonrpc|id|method)")(?:[^"\\]|\\.)*"\s*:)')
+_CHUNK = 1 << 16
+_TAIL = 256  # bytes kept back while skipping: a "Content-Length: N" line cut across two reads
+
+
+def request_of(prefix: bytes) -> tuple[int | str | None, str | None]:
+    """(id, method) of a request from the first bytes of its body: the `jsonrpc`, `id` and `method` members
+    that come before any other (as clients write them); (None, method) for a notification, a response or a
+    body that does not start so."""
+    return _scan_request(prefix)[:2]
+
+
+def _scan_request(prefix: bytes) -> tuple[int | str | None, str | None, bool]:
+    """`request_of`, and whether more bytes could change the answer (False: they could)."""
+    start = _BODY_START.match(prefix)
+    if start is None:
+        return None, None, len(prefix.lstrip()) > 0
+    found: dict[bytes, Any] = {}
+    pos = start.end()
+    while (m := _LEADING_MEMBER.match(prefix, pos)) is not None:
+        try:
+            found[m.group(1)] = json.loads(m.group(2))
+        except ValueError:
+            break
+        pos = m.end()
+    method = found.get(b"method")
+    method = method if isinstance(method, str) else None
+    rid = found.get(b"id")
+    if method is not None and not isinstance(rid, bool) and isinstance(rid, (int, str)):
+        return rid, method, True
+    rest = prefix[pos:]
+    decided = _OTHER_MEMBER.match(rest) is not None or len(rest) > 512
+    return None, method, decided
+
+
+class MessageFramer:
+    """The server's stdin as pygls reads it (`readline`, then `read` of the body): the messages whose header
+    block is well-formed and whose Content-Length is at most `limit` pass, framed again as
+    `Content-Length: N` and a blank line; every other one goes to `dropped` and is not read into memory: an
+    oversized body is skipped by its length, in chunks; a message with a missing, non-numeric, negative or zero
+    length, or lines that are not headers, is skipped up to the next `Content-Length:` line; and a body in
+    which such a line starts (the client sent less than it said) ends there. Reads only as much as has come
+    (`read1`), so a message is answered without waiting for bytes the client has not sent."""
+
+    def __init__(self, stream: _Stream, limit: int, dropped: Callable[[DroppedMessage], None]) -> None:
+        self._stream = stream
+        self._limit = limit
+        self._dropped = dropped
+        self._buf = bytearray()
+        self._lines: list[bytes] = []
+        self._body = b""
+
+    # -- what pygls calls (one at a time, from its reader thread) ----------------------------------------------
+
+    def readline(self) -> bytes:
+        if not self._lines:
+            body = self._next_message()
+            if body is None:
+                return b""  # end of input: pygls stops
+            self._body = body
+            self._lines = [b"Content-Length: %d\r\n" % len(body), b"\r\n"]
+        return self._lines.pop(0)
+
+    def read(self, size: int = -1) -> bytes:
+        body, self._body = self._body, b""
+        return body
+
+    # -- framing -----------------------------------------------------------------------------------------------
+
+    def _next_message(self) -> bytes | None:
+        while True:
+            header = self._read_header()
+            if header is None:
+                return None
+            length, problem = header
+            if problem is None and length is not None:
+                oversized = length > self._limit
+                if oversized:  # reported first: the skipping may wait for bytes
+                    rid, method = self._peek_request(length)
+                    self._dropped(DroppedMessage(
+                        f"its Content-Length, {length:,} bytes, is over the server's limit of {self._limit:,}",
+                        length, rid, method))
+                body = self._body_of(length, keep=not oversized)
+                if body is None:
+                    return None
+                if oversized:
+                    continue
+                if len(body) == length:
+                    return body
+                rid, method = request_of(body[:4096])
+                self._dropped(DroppedMessage(f"it is shorter than its Content-Length ({length:,} bytes): the "
+                                             "next header comes first", length, rid, method))
+                continue
+            rid, method = self._peek_request(length)
+            self._dropped(DroppedMessage(problem or "its header is malformed", length, rid, method))
+            if not self._resync():
+                return None
+
+    def _peek_request(self, length: int | None) -> tuple[int | str | None, str | None]:
+        """`request_of` the body that starts here, reading (not consuming) as much of it as that needs."""
+        want = min(length or 4096, 4096)
+        while True:
+            rid, method, decided = _scan_request(bytes(self._buf[:4096]))
+            if decided or len(self._buf) >= want or not self._fill():
+                return rid, method
+
+    def _read_header(self) -> tuple[int | None, str | None] | None:
+        """(length, None) for a well-formed header block; (length or None, what is wrong) for a bad one, with
+        the input left where the skipping starts; None at the end of input."""
+        length: int | None = None
+        problem: str | None = None
+        seen = 0
+        while True:
+            line = self._read_line()
+            if line is None:
+                return None
+            if not line.strip():
+                if seen == 0:
+                    continue  # blank lines between messages
+                if problem is None and length is None:
+                    problem = "it has no Content-Length header"
+                return length, problem
+            seen += len(line)
+            field = _HEADER_LINE.fullmatch(line)
+            if field is None or seen > MAX_HEADER_BYTES:
+                self._buf[:0] = line  # out of sync: look for the next header from this line on
+                return None, "the bytes where a header was expected are not one"
+            if field.group(1).lower() == b"content-length" and length is None and problem is None:
+                value = field.group(2)
+                if value.isdigit() and int(value) > 0:
+                    length = int(value)
+                else:
+                    problem = f"its Content-Length, {value[:40]!r}, is not a positive number"
+
+    def _read_line(self) -> bytes | None:
+        """The next line (up to MAX_HEADER_BYTES + 1 bytes, a longer one is cut there); None at the end of
+        input."""
+        while True:
+            i = self._buf.find(b"\n", 0, MAX_HEADER_BYTES + 1)
+            if i >= 0 or len(self._buf) > MAX_HEADER_BYTES:
+                end = i + 1 if i >= 0 else MAX_HEADER_BYTES + 1
+                line = bytes(self._buf[:end])
+                del self._buf[:end]
+                return line
+            if not self._fill():
+                return None
+
+    def _fill(self) -> bool:
+        data = self._stream.read1(_CHUNK)
+        if not data:
+            return False
+        self._buf += data
+        return True
+
+    def _body_of(self, n: int, keep: bool = True) -> bytes | None:
+        """The body of `n` bytes that starts here (`keep=False`: skipped in chunks, b"" returned). If a
+        `Content-Length:` line starts inside it, the body ends there and reading goes on from that header (the
+        client sent less than it said: a JSON body cannot hold such a line). None at the end of input. Reads
+        only what has come (`read1`), so a message is answered without waiting for bytes not yet sent."""
+        remaining, scan = n, 0
+        while True:
+            m = _RESYNC.search(self._buf, scan)
+            end = -1
+            if m is not None and m.start() < remaining:
+                end = m.start()
+            elif len(self._buf) >= remaining:
+                cut = _PARTIAL_HEADER.search(self._buf, max(0, len(self._buf) - _TAIL))
+                if cut is None or cut.start() >= remaining:
+                    end = remaining
+            if end >= 0:
+                body = bytes(self._buf[:end]) if keep else b""
+                del self._buf[:end]
+                return body
+            if not keep:  # all but the tail, which may begin a header cut by the read
+                take = min(remaining, len(self._buf) - _TAIL)
+                if take > 0:
+                    del self._buf[:take]
+                    remaining -= take
+            scan = max(0, len(self._buf) - _TAIL)
+            if not self._fill():
+                return None
+
+    def _resync(self) -> bool:
+        """Skip to the next `Content-Length:` line; False at the end of input."""
+        while True:
+            m = _RESYNC.search(self._buf)
+            if m is not None:
+                del self._buf[:m.start()]
+                return True
+            if len(self._buf) > _TAIL:
+                del self._buf[:len(self._buf) - _TAIL]
+            if not self._fill():
+                return False
+
+
 class _Protocol(LanguageServerProtocol):
     """Answers a request whose params do not deserialize with InvalidParams instead of leaving it unanswered."""
 
@@ -170,6 +408,30 @@ class TypetoolServer(LanguageServer):
         self._configured = asyncio.Event()  # set once the editor's settings have been read (or not given)
 
     # -- plumbing ----------------------------------------------------------------------------------------------
+
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        """pygls' stdio server, reading through `MessageFramer`: a message over MAX_MESSAGE_BYTES or with a
+        malformed header is skipped and reported (`message_dropped`) instead of taking the server down."""
+        framer = MessageFramer(cast(_Stream, stdin or sys.stdin.buffer), MAX_MESSAGE_BYTES, self.message_dropped)
+        super().start_io(cast(BinaryIO, framer), stdout)  # pygls only calls readline() and read(n) on it
+
+    def message_dropped(self, drop: DroppedMessage) -> None:
+        """Log a message the framer skipped, show it once, and answer it with InvalidRequest when it was a
+        request (JSON-RPC: a notification gets no answer; one whose id is unknown gets none either). Runs on
+        pygls' reader thread, as pygls' own threaded handlers answer from theirs."""
+        what = f"request {drop.method} (id {drop.request_id})" if drop.request_id is not None else \
+            f"notification {drop.method}" if drop.method else "a message"
+        text = f"typetool: dropped {what} from the editor: {drop.reason}"
+        log.error("%s", text)
+        self._log(text, T.MessageType.Error)
+        try:
+            self._show("typetool: the editor sent a message the server cannot read (too large or malformed); "
+                       "it was skipped, see the output log", T.MessageType.Error)
+            if drop.request_id is not None:
+                error = JsonRpcInvalidRequest(text)
+                self.protocol._send_response(drop.request_id, None, error.to_response_error())
+        except Exception:  # reporting must not stop the reader
+            log.exception("could not report a dropped message")
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """Log protocol errors instead of pygls' default pop-up for each one."""

@@ -316,8 +316,9 @@ def text(node: Node | None) -> str:
 def docstring_of(block: Node | None) -> str | None:
     if block is None:
         return None
-    for child in block.named_children:
-        if child.type == "comment":
+    for i in range(block.named_child_count):  # not `named_children`: a class body can hold thousands
+        child = block.named_child(i)
+        if child is None or child.type == "comment":
             continue
         if child.type == "expression_statement" and child.named_child_count == 1:
             s = child.named_children[0]
@@ -331,19 +332,162 @@ def docstring_of(block: Node | None) -> str | None:
 # ---------------------------------------------------------------------------------------------------------
 # Flow state: reaching definitions per name in the current scope, plus the CFG predecessors.
 
+class _Layer:
+    """A frozen layer of a `Reach`: its bindings (None: unbound here) over those of `parent`."""
+
+    __slots__ = ("depth", "entries", "parent")
+
+    def __init__(self, entries: dict[str, frozenset[Def] | None], parent: _Layer | None) -> None:
+        self.entries = entries
+        self.parent = parent
+        self.depth: int = parent.depth + 1 if parent is not None else 1
+
+
+class Reach:
+    """The definitions reaching a point, per name: a map that copies, joins and compares in time proportional
+    to what changed since the flows parted, not to every name of the scope (a flow is copied at each branch,
+    loop pass and comprehension, and a module or function of thousands of statements has thousands of names).
+    A private top dict over a chain of frozen layers shared with the copies; a copy freezes the top. A new layer
+    is merged with the one below while that is at most twice its size, so each layer is more than twice the
+    size of the one above it and a lookup reads at most about log2(names) dicts."""
+
+    __slots__ = ("below", "top")
+
+    def __init__(self, top: dict[str, frozenset[Def] | None] | None = None, below: _Layer | None = None) -> None:
+        self.top: dict[str, frozenset[Def] | None] = top if top is not None else {}
+        self.below = below
+
+    def get(self, name: str) -> frozenset[Def] | None:
+        top = self.top
+        if name in top:
+            return top[name]
+        layer = self.below
+        while layer is not None:
+            entries = layer.entries
+            if name in entries:
+                return entries[name]
+            layer = layer.parent
+        return None
+
+    def __setitem__(self, name: str, defs: frozenset[Def]) -> None:
+        self.top[name] = defs
+
+    def pop(self, name: str) -> None:
+        """Unbind `name` (`del x`, the end of `except E as x`)."""
+        if self.below is None:
+            self.top.pop(name, None)
+        elif self.get(name) is not None:
+            self.top[name] = None
+
+    def _freeze(self) -> _Layer | None:
+        """The top as a frozen layer (merged down while the layer below is at most twice its size); the top
+        is empty after it."""
+        if not self.top:
+            return self.below
+        entries, below = self.top, self.below
+        while below is not None and len(below.entries) <= 2 * len(entries):
+            entries = {**below.entries, **entries}
+            below = below.parent
+        if below is None:
+            entries = {k: v for k, v in entries.items() if v is not None}
+        self.top = {}
+        self.below = _Layer(entries, below)
+        return self.below
+
+    def copy(self) -> Reach:
+        return Reach(None, self._freeze())
+
+    def _diff(self, base: _Layer | None) -> dict[str, frozenset[Def] | None]:
+        """The bindings of this map that are not those of `base` (one of its layers, or None for all)."""
+        layers: list[dict[str, frozenset[Def] | None]] = [self.top]
+        layer = self.below
+        while layer is not base:
+            assert layer is not None
+            layers.append(layer.entries)
+            layer = layer.parent
+        if len(layers) == 1:
+            return self.top
+        out: dict[str, frozenset[Def] | None] = {}
+        for entries in reversed(layers):
+            out.update(entries)
+        return out
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Reach):
+            return NotImplemented
+        base = _common((self.below, other.below))
+        mine, theirs = self._diff(base), other._diff(base)
+        for name in mine.keys() | theirs.keys():
+            a = mine[name] if name in mine else _lookup(base, name)
+            b = theirs[name] if name in theirs else _lookup(base, name)
+            if a != b:
+                return False
+        return True
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+
+def _lookup(layer: _Layer | None, name: str) -> frozenset[Def] | None:
+    while layer is not None:
+        if name in layer.entries:
+            return layer.entries[name]
+        layer = layer.parent
+    return None
+
+
+def _common(layers: Iterable[_Layer | None]) -> _Layer | None:
+    """The deepest layer that every chain in `layers` passes through (None: none does)."""
+    it = iter(layers)
+    base = next(it)
+    for other in it:
+        a, b = base, other
+        while a is not b:
+            if a is None or b is None:
+                return None
+            if a.depth >= b.depth:
+                a = a.parent
+            else:
+                b = b.parent
+        base = a
+    return base
+
+
+def join_reach(reaches: list[Reach]) -> Reach:
+    """The union, per name, of the definitions reaching each of `reaches` (a name unbound in some of them
+    gets the others'), computed over the names bound since they parted."""
+    for r in reaches:
+        r._freeze()
+    base = _common(r.below for r in reaches)
+    diffs = [r._diff(base) for r in reaches]
+    top: dict[str, frozenset[Def] | None] = {}
+    names: dict[str, None] = {}
+    for d in diffs:
+        names.update(dict.fromkeys(d))
+    for name in names:
+        inherited = _lookup(base, name)
+        union: frozenset[Def] | None = None
+        for d in diffs:
+            defs = d.get(name, inherited)
+            if defs is not None:
+                union = defs if union is None else union | defs
+        if union is not None or inherited is not None:
+            top[name] = union
+    return Reach(top, base)
+
+
 class Flow:
     """The definitions reaching a point (per name) and the CFG statements that may run just before it.
     A `dead` flow walks unreachable code: its bindings are recorded but reach nothing outside it."""
 
     __slots__ = ("dead", "preds", "reach")
 
-    def __init__(self, reach: dict[str, frozenset[Def]], preds: frozenset[int], dead: bool = False) -> None:
+    def __init__(self, reach: Reach, preds: frozenset[int], dead: bool = False) -> None:
         self.reach = reach
         self.preds = preds
         self.dead = dead
 
     def copy(self) -> Flow:
-        return Flow(dict(self.reach), self.preds, self.dead)
+        return Flow(self.reach.copy(), self.preds, self.dead)
 
 
 def join(*flows: Flow | None) -> Flow | None:
@@ -352,13 +496,8 @@ def join(*flows: Flow | None) -> Flow | None:
         return None
     if len(live) == 1:
         return live[0].copy()
-    reach: dict[str, frozenset[Def]] = {}
-    for f in live:
-        for name, defs in f.reach.items():
-            old = reach.get(name)
-            reach[name] = defs if old is None else old | defs
     preds: frozenset[int] = frozenset().union(*(f.preds for f in live))
-    return Flow(reach, preds, all(f.dead for f in live))
+    return Flow(join_reach([f.reach for f in live]), preds, all(f.dead for f in live))
 
 
 def same(a: Flow | None, b: Flow | None) -> bool:
@@ -518,7 +657,7 @@ class Walker:
         t = node.type
         if flow is None:
             # Unreachable code is still analysed (uses get no reaching definitions, bindings are recorded).
-            flow = Flow({}, frozenset(), dead=True)
+            flow = Flow(Reach(), frozenset(), dead=True)
         first = node.id not in self.m.statements  # loop bodies are walked more than once
         flow = self.statement(node, flow)
         assert flow is not None
@@ -593,7 +732,7 @@ class Walker:
         for c in node.named_children:
             if c.type == "identifier":
                 self.use(c, flow, node)
-                flow.reach.pop(text(c), None)
+                flow.reach.pop(text(c))
             elif c.type in ("expression_list", "tuple", "list", "parenthesized_expression"):
                 self.delete(c, flow)
             elif c.type != "comment":
@@ -811,7 +950,7 @@ class Walker:
                 out = self.block(body, state)
                 if out is not None:
                     for name in bound:  # `except E as e` ends with an implicit `del e`
-                        out.reach.pop(name, None)
+                        out.reach.pop(name)
                 outs.append(out)
             elif child.type == "else_clause":
                 else_out = self.block(child.child_by_field_name("body"), after_body) if after_body else None
@@ -1030,7 +1169,7 @@ class Walker:
         self.loop_stack = []
         self.try_stack = []
         self.comp_outer = None
-        state = Flow({}, frozenset((fn.id,)))
+        state = Flow(Reach(), frozenset((fn.id,)))
         for p in params:
             p.definition = self.define(p.node, state, "param", p.default, p.annotation, p)
         if body is not None:
@@ -1082,7 +1221,7 @@ class Walker:
         self.loop_stack = []
         self.try_stack = []
         self.comp_outer = None
-        self.block(node.child_by_field_name("body"), Flow({}, frozenset((info.id,))))
+        self.block(node.child_by_field_name("body"), Flow(Reach(), frozenset((info.id,))))
         # names bound in the class body (not methods or nested classes) are class attributes
         for attr_name, defs in scope.bindings.items():
             for d in defs:
@@ -1289,7 +1428,7 @@ class Walker:
             enclosing = enclosing.parent
         preds = flow.preds if flow is not None else frozenset()
         inherit = flow is not None and enclosing.kind != "class"
-        state = Flow(dict(flow.reach) if inherit and flow is not None else {}, preds)
+        state = Flow(flow.reach.copy() if inherit and flow is not None else Reach(), preds)
         self.scope = scope
         for c in clauses:
             if c.type == "for_in_clause":
@@ -1371,7 +1510,7 @@ def collect_facts(parsed: ParsedFile, modname: str, is_package: bool) -> ModuleF
     facts = ModuleFacts(parsed, modname, is_package)
     facts.docstring = docstring_of(parsed.root)
     walker = Walker(facts)
-    walker.block(parsed.root, Flow({}, frozenset((facts.module_id,))))
+    walker.block(parsed.root, Flow(Reach(), frozenset((facts.module_id,))))
     resolve_free_uses(facts)
     return facts
 

@@ -160,7 +160,7 @@ class Slicer:
         usual."""
         self.project = project
         self.code_imports_only = code_imports_only
-        self._scope_cache: dict[int, list[str]] = {}
+        self._scope_cache: dict[int, tuple[list[str], dict[str, int]]] = {}
         self._names_cache: dict[tuple[int, int, int], tuple[str, ...]] = {}
         self._signatures: dict[int, str] = {}
         self._attr_reads: dict[int, dict[tuple[int, str], list[Node]]] = {}
@@ -531,20 +531,28 @@ class Slicer:
         cached = self._names_cache.get(key)
         if cached is not None:
             return cached
-        base = self._scope_cache.get(id(m))
-        if base is None:
-            base = module_type_names(m)
+        cached_base = self._scope_cache.get(id(m))
+        if cached_base is None:
+            names = module_type_names(m)
             if self.code_imports_only:
                 used = set(_WORD.findall(self._code_text(m, m.parsed.root, imports=True)))
-                base = [n for n in base if n not in m.imports or n in used]
-            self._scope_cache[id(m)] = base
+                names = [n for n in names if n not in m.imports or n in used]
+            cached_base = self._scope_cache[id(m)] = (names, {n: i for i, n in enumerate(names)})
+        base, position = cached_base
         first: list[str] = []
         owner = cls or (fn.cls if fn is not None else None)
         if owner is not None:
             first.append(owner.name)
         code = set(_WORD.findall(self._code_text(m, fn.node))) if fn is not None else set()
-        first.extend(n for n in base if n in code)
-        out = tuple(dict.fromkeys(first + base))[:MAX_SCOPE_NAMES]
+        # the module's names the code mentions, in the module's order (looked up by the code's words: a
+        # generated module has thousands of names and as many functions)
+        first.extend(sorted((n for n in code if n in position), key=position.__getitem__))
+        chosen = dict.fromkeys(first)
+        for n in base:  # then the rest, up to the limit
+            if len(chosen) >= MAX_SCOPE_NAMES:
+                break
+            chosen.setdefault(n)
+        out = tuple(chosen)[:MAX_SCOPE_NAMES]
         if fn is not None:
             seen = set(out)
             out += tuple(n for n in self._project_classes_for(fn, code) if n not in seen)[:MAX_PROJECT_NAMES]

@@ -538,6 +538,9 @@ class _Index:
     patterns: dict[bytes, list[Node]]  # `{a}` in a destructuring pattern binds `a`
     classes: dict[bytes, list[Node]]  # class declaration names (type_identifier nodes)
     binders: dict[bytes, list[tuple[int, int, int]]] = field(default_factory=dict)  # (start, end, id) of functions
+    # every identifier of `refs` in document order: start bytes and names (to list those under a scope)
+    starts: list[int] = field(default_factory=list)
+    names: list[bytes] = field(default_factory=list)
 
 
 _INDEX: dict[int, _Index] = {}
@@ -598,7 +601,8 @@ def _build_index(root: Node) -> _Index:
                     kinds["class"].append(name)
         refs_by_name, patterns, classes = _group(kinds["ref"]), _group(kinds["pattern"]), _group(kinds["class"])
     refs = {name: (nodes, [n.start_byte for n in nodes]) for name, nodes in refs_by_name.items()}
-    return _Index(root, refs, patterns, classes)
+    flat = sorted((start, name) for name, (_nodes, starts) in refs.items() for start in starts)
+    return _Index(root, refs, patterns, classes, starts=[s for s, _ in flat], names=[n for _, n in flat])
 
 
 def _index_of(node: Node) -> _Index:
@@ -678,18 +682,18 @@ def _binders(index: _Index, name: bytes) -> list[tuple[int, int, int]]:
     return found
 
 
+def names_under(scope: Node) -> set[str]:
+    """The names that occur as an identifier (a value use, never a type) under `scope` (in time proportional to
+    the identifiers there, not to the tree's)."""
+    index = _index_of(scope)
+    lo, hi = bisect_left(index.starts, scope.start_byte), bisect_left(index.starts, scope.end_byte)
+    return {name.decode("utf-8", "replace") for name in set(index.names[lo:hi])}
+
+
 def occurring(scope: Node, names: Iterable[str]) -> list[str]:
     """Those of `names` that occur as an identifier (a value use, never a type) under `scope`, in the order given."""
-    index = _index_of(scope)
-    out: list[str] = []
-    for name in names:
-        entry = index.refs.get(name.encode("utf-8"))
-        if entry is not None:
-            starts = entry[1]
-            k = bisect_left(starts, scope.start_byte)
-            if k < len(starts) and starts[k] < scope.end_byte:
-                out.append(name)
-    return out
+    present = names_under(scope)
+    return [name for name in names if name in present]
 
 
 def references(scope: Node, name: str, exclude: Node | None = None, limit: int = 400) -> list[Node]:
@@ -704,14 +708,27 @@ def references(scope: Node, name: str, exclude: Node | None = None, limit: int =
     lo, hi = bisect_left(starts, scope.start_byte), bisect_left(starts, scope.end_byte)
     if lo == hi:
         return []
-    # functions strictly inside the scope that declare `name` themselves hide it
-    hiding = [(s, e) for s, e, i in _binders(index, key)
-              if i != scope.id and scope.start_byte <= s and e <= scope.end_byte]
+    # functions strictly inside the scope that declare `name` themselves hide it: the union of their ranges, as
+    # sorted disjoint ranges, walked along with the references (both sorted by start)
+    binders = _binders(index, key)
+    hiding: list[tuple[int, int]] = []
+    for s, e, i in binders[bisect_left(binders, (scope.start_byte, -1, -1)):]:
+        if s >= scope.end_byte:
+            break
+        if i == scope.id or e > scope.end_byte:
+            continue
+        if hiding and s < hiding[-1][1]:
+            hiding[-1] = (hiding[-1][0], max(hiding[-1][1], e))
+        else:
+            hiding.append((s, e))
     out: list[Node] = []
     skip = exclude.start_byte if exclude is not None else -1
+    j = 0
     for k in range(lo, hi):
         start = starts[k]
-        if start == skip or any(s <= start < e for s, e in hiding):
+        while j < len(hiding) and hiding[j][1] <= start:
+            j += 1
+        if start == skip or (j < len(hiding) and hiding[j][0] <= start):
             continue
         out.append(nodes[k])
         if len(out) >= limit:

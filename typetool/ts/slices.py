@@ -32,7 +32,7 @@ from typetool.ts.facts import (
     TsFunction,
     TsModule,
     annotation_text,
-    occurring,
+    names_under,
     references,
 )
 from typetool.ts.project import TsProject
@@ -145,7 +145,8 @@ class TsSlicer:
         self.project = project
         self.blind = blind
         self._names: dict[tuple[str, int], tuple[str, ...]] = {}
-        self._candidates: dict[str, list[str]] = {}  # relpath -> the module's type-like names
+        # relpath -> the module's type-like names, and their positions
+        self._candidates: dict[str, tuple[list[str], dict[str, int]]] = {}
         self._returns: dict[int, list[Node]] = {}  # id(TsFunction) -> its returned values
         self._class_uses: dict[int, _ClassUses] = {}  # id(TsClass) -> its `this.x` uses
         self._contexts: dict[int, list[str]] = {}  # id(TsFunction) -> its context items
@@ -510,18 +511,26 @@ class TsSlicer:
             if tps is not None:
                 names.extend(text(tp.child_by_field_name("name")) for tp in tps.named_children
                              if tp.child_by_field_name("name") is not None)
-        candidates = self._candidates.get(m.relpath)
-        if candidates is None:
+        module_names = self._candidates.get(m.relpath)
+        if module_names is None:
             found = [n for n, node in m.top_level.items() if node.type in (
                 "class_declaration", "abstract_class_declaration", "interface_declaration", "type_alias_declaration",
                 "enum_declaration")]
             found += [i.local for i in m.imports if i.local[:1].isupper()]
-            candidates = self._candidates[m.relpath] = list(dict.fromkeys(found))
-        # used first: names the function uses as values (`new C`, `x instanceof C`, `C.of()`), never as types
-        used = occurring(fn.node, candidates) if fn is not None else []
-        seen = set(used)
-        names.extend(used + [n for n in candidates if n not in seen])
-        out = tuple(dict.fromkeys(n for n in names if n))[:MAX_SCOPE_NAMES]
+            unique = list(dict.fromkeys(found))
+            module_names = self._candidates[m.relpath] = (unique, {n: i for i, n in enumerate(unique)})
+        candidates, position = module_names
+        # used first: names the function uses as values (`new C`, `x instanceof C`, `C.of()`), never as types (in
+        # the candidates' order; looked up by the function's names: a generated module has thousands of each)
+        used = sorted((n for n in names_under(fn.node) if n in position), key=position.__getitem__) \
+            if fn is not None else []
+        chosen = dict.fromkeys(n for n in names + used if n)
+        for n in candidates:  # then the rest, up to the limit
+            if len(chosen) >= MAX_SCOPE_NAMES:
+                break
+            if n:
+                chosen.setdefault(n)
+        out = tuple(chosen)[:MAX_SCOPE_NAMES]
         self._names[key] = out
         return out
 
