@@ -1,18 +1,20 @@
 """Benchmark: does the cost of one file grow linearly with its size? Generates realistic Python (and
 TypeScript) files of 1, 2, 4 and 8 MB and measures, per size, the wall time and peak RSS of a fresh
-`typetool slices` process (parse, facts, project, slots, slices: no model) and of a fresh `typetool check`
-process (with the model), in a directory whose pyproject.toml raises max-file-size. Prints a table and the
-ratio of each figure to the one of the size before (about 2 per doubling is linear; 4 is quadratic).
+process running the front half (parse, facts, project, slots, slices and their rendering: no model, no
+output), of a fresh `typetool slices` process (the same, printed) and of a fresh `typetool check` process (with
+the model), in a directory whose pyproject.toml raises max-file-size. Prints a table and the ratio of each
+figure to the one of the size before (about 2 per doubling is linear; 4 is quadratic).
 
-    python benchmarks/bench_scaling.py                          # 1, 2, 4, 8 MB; slices and check; Python
-    python benchmarks/bench_scaling.py --sizes 0.25,0.5,1 --commands slices --languages py,ts
+    python benchmarks/bench_scaling.py                          # 1, 2, 4, 8 MB; front, slices, check; Python
+    python benchmarks/bench_scaling.py --sizes 0.25,0.5,1 --commands front,slices --languages py,ts
     python benchmarks/bench_scaling.py --profile slices --sizes 2   # cProfile one run, print the hottest 40
 
 The generated code is many units of a class (attributes, methods calling each other and other units'
 functions), a builder and two or three functions that call earlier units' functions and methods, with the
 parameter names a real module reuses (`name`, `items`, `node`, `options`...), under one block of imports, with
 module-level constants, optional imports and flags between units; then what grows with the module: a class
-with a method per unit (an API client), a dispatcher with an `elif` (a `case`) per unit and a registry dict.
+with a method per unit (an API client), a dispatcher with an `elif` (a `case`) per unit, a registry dict and
+(Python) a registration function with a `try`, an `if` and a loop per unit.
 Units are deterministic (seeded), so two runs read the same files. Peak RSS comes from os.wait4 on the child
 (ru_maxrss), CPU time from its ru_utime + ru_stime (steadier than wall time on a busy machine). `slices`
 prints text (to /dev/null), `check` runs with the shipped model and its defaults (params and returns). A run
@@ -237,7 +239,8 @@ def py_module_level(k: int, rng: random.Random) -> str:
 
 def py_tail(units: int) -> str:
     """The parts of a generated module that grow with it: one class with a method per unit (an API client),
-    a dispatcher with an elif per unit, and a registry of every unit's class."""
+    a dispatcher with an elif per unit, a registry of every unit's class, and a function that registers each
+    unit's handler (a try, an if and a loop per unit: one scope with thousands of names and branches)."""
     client = [("\n\nclass Client:\n    def __init__(self, base_url, session=None):\n        self.base_url = base_url\n"
               "        self.session = session\n")]
     for k in range(units):
@@ -250,7 +253,18 @@ def py_tail(units: int) -> str:
                         f"        return process_{k}(payload, verbose=verbose)\n")
     dispatch.append("    raise KeyError(kind)\n")
     registry = "\n\nREGISTRY = {\n" + "".join(f'    "unit{k}": Record{k},\n' for k in range(units)) + "}\n"
-    return "".join(client) + "".join(dispatch) + registry
+    register = [("\n\ndef register_all(registry=None, strict=False):\n"
+                "    registry = {} if registry is None else registry\n")]
+    for k in range(units):
+        register.append(f"    try:\n        handler{k} = Record{k}(UNIT{k}_NAME)\n"
+                        f"    except (TypeError, ValueError) as exc{k}:\n"
+                        f"        if strict:\n            raise RuntimeError(UNIT{k}_NAME) from exc{k}\n"
+                        f"        handler{k} = None\n"
+                        f"    if handler{k} is not None:\n        registry[UNIT{k}_NAME] = handler{k}\n"
+                        f"    for field{k} in UNIT{k}_FIELDS:\n"
+                        f"        if field{k} in registry:\n            break\n")
+    register.append("    return registry\n")
+    return "".join(client) + "".join(dispatch) + registry + "".join(register)
 
 
 def ts_tail(units: int) -> str:
@@ -275,7 +289,7 @@ def generate(language: str, megabytes: float, seed: int = 0) -> str:
     target = int(megabytes * 1e6)
     parts = [PY_HEADER if language == "py" else "// Generated module (benchmarks/bench_scaling.py).\n"]
     size, k = len(parts[0]), 0
-    while size * 1.1 < target:
+    while size * 1.25 < target:
         text = py_module_level(k, rng) + py_unit(k, rng) if language == "py" else ts_unit(k, rng)
         parts.append(text)
         size += len(text)
@@ -317,7 +331,20 @@ def measure(cmd: list[str], cwd: Path, timeout: float) -> Measure:
     return Measure(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, timed_out, proc.returncode)
 
 
+# the front half without printing: what `typetool slices` computes (and every model input rendered), in one
+# process; `typetool slices` spends most of its time printing with rich
+FRONT = """import sys
+from pathlib import Path
+from typetool.pipeline import slice_paths
+from typetool.slices import render_slice
+run = slice_paths([Path(sys.argv[1])], max_bytes=10**9)
+print(len(run.slices), sum(len(render_slice(s)) for s in run.slices))
+"""
+
+
 def command(name: str, file: Path, typetool: list[str]) -> list[str]:
+    if name == "front":
+        return [typetool[0], "-c", FRONT, str(file)]
     if name == "slices":
         return [*typetool, "slices", str(file), "--max-file-size", "100", "--quiet"]  # text (--format json
         # builds the whole output in memory first: more memory, less time)
@@ -327,11 +354,13 @@ def command(name: str, file: Path, typetool: list[str]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="1,2,4,8", help="file sizes in MB, comma-separated (default 1,2,4,8)")
-    ap.add_argument("--commands", default="slices,check", help="slices, check or both (default both)")
+    ap.add_argument("--commands", default="front,slices,check",
+                    help="front (the front half in one process, no output), slices (`typetool slices`), check "
+                         "(`typetool check`, with the model); default all three")
     ap.add_argument("--languages", default="py", help="py, ts or py,ts (default py)")
     ap.add_argument("--timeout", type=float, default=1800.0, help="kill a run after this many seconds")
     ap.add_argument("--keep", type=Path, default=None, help="write the generated files here and keep them")
-    ap.add_argument("--profile", choices=("slices", "check"), default=None,
+    ap.add_argument("--profile", choices=("slices", "check"), default=None,  # the CLI commands, in-process
                     help="instead of the table: cProfile one in-process run of this command per size")
     args = ap.parse_args(argv)
     sizes = [float(s) for s in args.sizes.split(",") if s]
