@@ -59,6 +59,10 @@ SHADOWED = ("shadowed-name", ("{slot_id}: type {type!r} uses {name!r}, which a l
             "not written"))
 CANNOT_ENCODE_TYPE = ("unencodable-type", "{slot_id}: type {type!r} cannot be encoded as {encoding}; not written")
 ALL_HOLE = ("all-hole", "all-hole type: not written")
+TOO_DEEP_TO_WRITE = ("too-deep", "code nested too deeply to rewrite safely ({what}); not written")
+OUT_OF_MEMORY = ("out-of-memory", "ran out of memory while rewriting this file; not written")
+INTERNAL = ("internal-error", ("INTERNAL ERROR while rewriting this file ({detail}); the file is untouched. Please "
+            "report this with the file"))
 
 # Writing TypeScript (typetool.ts.writeback)
 TS_DECLARATION = ("declaration-file", ("TypeScript declaration files (.d.ts) are never written: their annotations "

@@ -112,6 +112,54 @@ def parse_python(source: SourceFile) -> ParsedFile:
     return ParsedFile(source, recovered, tuple(errors), tuple(skipped))
 
 
+@dataclass(frozen=True, slots=True)
+class Nesting:
+    """A point where a syntax tree nests too deeply (`too_deep`): its `depth` counts tree levels, plus one per
+    `elif`/`else` of an `if` chain, per part of an implicitly concatenated string and per name of a dotted
+    import (flat in tree-sitter's tree, nested in libcst's); `brackets` counts the brackets open there (f-string
+    braces included); `line` is 1-based."""
+
+    depth: int
+    brackets: int
+    line: int
+
+
+_OPEN = frozenset({"(", "[", "{"})
+_CLOSE = frozenset({")", "]", "}"})
+_CHAINS: dict[str, frozenset[str] | None] = {
+    "if_statement": frozenset({"elif_clause", "else_clause"}), "concatenated_string": None,
+    "dotted_name": frozenset({"identifier"})}
+
+
+def too_deep(root: ts.Node, max_depth: int, max_brackets: int) -> Nesting | None:
+    """The first node (in document order) nested deeper than `max_depth` or inside more than `max_brackets`
+    brackets (see `Nesting`), or None. Iterative, and a subtree with too few nodes to pass either limit is not
+    entered, so an ordinary file costs a few dozen node visits."""
+    stack: list[tuple[ts.Node, int, int]] = [(root, 1, 0)]
+    while stack:
+        node, depth, brackets = stack.pop()
+        if depth > max_depth or brackets > max_brackets:
+            return Nesting(depth, brackets, node.start_point[0] + 1)
+        size = node.descendant_count  # (the node itself included)
+        if depth + size <= max_depth and brackets + size <= max_brackets:
+            continue  # a descendant is at most (its distance + the earlier siblings on the way) deeper
+        chained = _CHAINS.get(node.type, frozenset())
+        extra = level = 0
+        children = node.children
+        pushed: list[tuple[ts.Node, int, int]] = []
+        for child in children:
+            kind = child.type
+            if kind in _OPEN:
+                level += 1
+            elif kind in _CLOSE:
+                level = max(0, level - 1)
+            if chained is None or kind in chained:
+                extra += 1
+            pushed.append((child, depth + 1 + extra, brackets + level))
+        stack.extend(reversed(pushed))
+    return None
+
+
 def _error_nodes(root: ts.Node) -> list[tuple[ts.Node, str]]:
     found = captures("python", "errors", root)
     return sorted(

@@ -110,12 +110,14 @@ def slice_project(project: Project, kinds: frozenset[SlotKind] = ALL_KINDS,
                 code, message = M.msg(M.TOO_DEEP)
                 project.diagnostics.append(Diagnostic(relpath, code, message, Severity.WARNING))
     if project.ts is not None:
-        out.extend(slice_ts(project.ts, kinds, only_unannotated, files))
+        out.extend(slice_ts(project.ts, kinds, only_unannotated, files, project.diagnostics))
     return out
 
 
 def slice_ts(ts_project: TsProject, kinds: frozenset[SlotKind] = ALL_KINDS, only_unannotated: bool = False,
-             files: set[str] | None = None) -> list[UsageSlice]:
+             files: set[str] | None = None, diagnostics: list[Diagnostic] | None = None) -> list[UsageSlice]:
+    """The TypeScript side's slices; a module nested too deep to slice is reported (in `diagnostics`, default
+    the TypeScript project's) and skipped."""
     from typetool.ts.slices import TsSlicer
     from typetool.ts.slots import extract_ts_slots
 
@@ -124,9 +126,15 @@ def slice_ts(ts_project: TsProject, kinds: frozenset[SlotKind] = ALL_KINDS, only
     for relpath, module in ts_project.modules.items():
         if files is not None and relpath not in files:
             continue
-        for site in extract_ts_slots(module):
-            if site.slot.kind in kinds and not (only_unannotated and site.slot.annotation is not None):
-                out.append(slicer.slice(site))
+        try:
+            found = [slicer.slice(site) for site in extract_ts_slots(module)
+                     if site.slot.kind in kinds and not (only_unannotated and site.slot.annotation is not None)]
+        except RecursionError:
+            code, message = M.msg(M.TOO_DEEP)
+            (ts_project.diagnostics if diagnostics is None else diagnostics).append(
+                Diagnostic(relpath, code, message, Severity.WARNING))
+            continue
+        out.extend(found)
     return out
 
 
@@ -157,7 +165,11 @@ def annotated_slots(project: Project, files: set[str] | None = None) -> list[Ann
         for relpath, ts_module in project.ts.modules.items():
             if files is not None and relpath not in files:
                 continue
-            for ts_site in extract_ts_slots(ts_module):
+            try:
+                ts_sites = list(extract_ts_slots(ts_module))
+            except RecursionError:  # (its slicing reports it)
+                continue
+            for ts_site in ts_sites:
                 slot = ts_site.slot
                 if slot.annotation is not None and ts_site.function is not None and slot.kind in _VOTERS:
                     out.append(Annotation("ts", slot.kind.value, slot.name, ts_site.function.name, slot.annotation))

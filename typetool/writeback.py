@@ -58,7 +58,10 @@ import os
 import re
 import stat
 import symtable
+import sys
 import tempfile
+import threading
+import traceback
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -76,14 +79,17 @@ from typetool.messages import (
     CANNOT_ENCODE_TYPE,
     CHANGED_ON_DISK,
     CONFLICT,
+    INTERNAL,
     INVALID_TYPE,
     NO_HASH,
     NOT_EXACT,
+    OUT_OF_MEMORY,
     READ_ONLY,
     SHADOWED,
     STALE,
     STUB_SKIPPED,
     SYNTAX,
+    TOO_DEEP_TO_WRITE,
     TS_DECLARATION_SKIPPED,
     UNENCODABLE,
     UNKNOWN_NAME,
@@ -314,6 +320,8 @@ def load_predictions(path: Path) -> Predictions:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise PredictionsError(f"{path}: not valid JSON: {exc}") from exc
+    except RecursionError as exc:  # (json recurses per nesting level)
+        raise PredictionsError(f"{path}: not a predictions file: JSON nested too deeply") from exc
     return predictions_from_json(data, str(path))
 
 
@@ -350,9 +358,19 @@ def predictions_from_json(data: object, shown: str = "predictions") -> Predictio
             name=rec.get("name") if isinstance(rec.get("name"), str) else None,
             line=rec.get("line") if isinstance(rec.get("line"), int) else None,
             column=rec.get("column") if isinstance(rec.get("column"), int) else None,
-            confidence=float(conf) if isinstance(conf, (int, float)) and not isinstance(conf, bool) else None,
+            confidence=_confidence(conf),
         ))
     return Predictions(files, tuple(out))
+
+
+def _confidence(value: object) -> float | None:
+    """A prediction's confidence as a float (an integer too large for one, a bool or a string: none)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except OverflowError:
+        return None
 
 
 # -------------------------------------------------------------------------------------------- locator (libcst)
@@ -981,20 +999,58 @@ def _suites_of(stmt: cst.BaseCompoundStatement) -> Iterator[cst.BaseSuite]:
         yield from (c.body for c in stmt.cases)
 
 
+# What libcst is given. Its native parser recurses on the thread's stack, up to ~7 KB per nested bracket (it
+# crashed the process at ~1,400 nested lists on an 8 MB stack, ~150 on 1 MB; operator and attribute chains cost
+# 1-3 KB a level), and its code generator and visitors recurse in Python (2-4 frames a level). So a file is first
+# measured on its tree-sitter tree (`typetool.parse.too_deep`; milliseconds) and refused beyond these limits,
+# and what passes runs in a thread with a large stack and a raised recursion limit (`_isolated`):
+# `benchmarks/libcst_limits.py` prints the figures behind them.
+MAX_DEPTH = 1_200  # tree levels; the deepest of 11,535 files of real packages measured 571 (generated sympy)
+MAX_BRACKETS = 200  # brackets open at once: CPython's own limit (its tokenizer refuses more)
+ISOLATED_STACK = 256 * 1024 * 1024  # bytes of stack for a file's libcst work (address space; used as touched)
+ISOLATED_RECURSION = 20_000  # Python frames for it (MAX_DEPTH levels need about 5,000)
+
+
+def _nesting_problem(text: str) -> tuple[str, int] | None:
+    """Why `text` is nested too deeply for libcst (and the line), or None."""
+    import tree_sitter as ts
+
+    from typetool.parse import python_language, too_deep
+
+    tree = ts.Parser(python_language()).parse(text.encode("utf-8", "surrogatepass"))
+    deep = too_deep(tree.root_node, MAX_DEPTH, MAX_BRACKETS)
+    if deep is None:
+        return None
+    if deep.brackets > MAX_BRACKETS:
+        return f"more than {MAX_BRACKETS} brackets open at once at line {deep.line}, which Python refuses", deep.line
+    return f"more than {MAX_DEPTH:,} levels at line {deep.line}", deep.line
+
+
 def _parse_module(text: str) -> cst.Module:
+    """libcst's tree of `text`, which must be reproduced byte for byte and parse with `ast` too; raises `_Refused`
+    (syntax error, too deep, not reproducible)."""
+    problem = _nesting_problem(text)
+    if problem is not None:
+        raise _Refused(TOO_DEEP_TO_WRITE, line=problem[1], what=problem[0])
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "syntax error"
         raise _Refused(SYNTAX, line=exc.raw_line, reason=f"line {exc.raw_line}: {first}") from exc
+    except (RecursionError, MemoryError) as exc:
+        raise _Refused(TOO_DEEP_TO_WRITE, what=f"libcst's parser: {type(exc).__name__}") from exc
+    try:
+        same = module.code == text
     except RecursionError as exc:
-        raise _Refused(SYNTAX, reason="nested too deeply") from exc
-    if module.code != text:
+        raise _Refused(TOO_DEEP_TO_WRITE, what="libcst's code generator: RecursionError") from exc
+    if not same:
         reason = "old Mac line endings (\\r)" if "\r" in text.replace("\r\n", "") else "unsupported layout"
         raise _Refused(NOT_EXACT, reason=reason)
     try:
         ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+    except (RecursionError, MemoryError) as exc:  # ("too complex", "maximum recursion depth ... compilation")
+        raise _Refused(TOO_DEEP_TO_WRITE, what=f"Python's parser: {type(exc).__name__}: {exc}") from exc
+    except (SyntaxError, ValueError) as exc:
         line = getattr(exc, "lineno", None)
         raise _Refused(SYNTAX, line=line, reason=f"line {line}: {getattr(exc, 'msg', exc)} "
                                                   "(for the Python running typetool)") from exc
@@ -1797,7 +1853,9 @@ def verify_rewrite(old: str, new: str, added_imports: frozenset[tuple[str, str |
 
     Checks: `new` parses; its `ast` equals `old`'s with annotations, `pass` statements and those imports
     removed from both; every comment is kept (but `removed_comments`, those inside removed annotations); each
-    function binds the same local names. Raises `UnsafeRewrite` with what differs.
+    function binds the same local names. Raises `UnsafeRewrite` with what differs; a RecursionError or
+    MemoryError (code too deep for Python's own parser and compiler, as `_parse_module` measures it) is not a
+    difference and propagates: `_isolated` refuses the file.
     """
     try:
         new_tree = ast.parse(new)
@@ -2079,6 +2137,60 @@ def _typescript_side(name: str) -> bool:
     return name.endswith(TS_SUFFIXES + (".js", ".jsx", ".mjs", ".cjs"))
 
 
+def _isolated(shown: str, work: Callable[[], FileOutcome]) -> FileOutcome:
+    """`work()` (one file's parse, plan, proof and write), run in a thread of its own with `ISOLATED_STACK` bytes
+    of stack and a recursion limit of at least `ISOLATED_RECURSION`, so that code nested up to `MAX_DEPTH` is
+    handled whatever the platform's stack, and whatever goes wrong is this file's outcome: a RecursionError or
+    MemoryError refuses the file, any other exception fails it (an internal error, exit code 123); the other
+    files go on and the run's summary is printed. Nothing is written by a `work` that raised: the write is its
+    last step, and atomic."""
+    box: list[FileOutcome | BaseException] = []
+
+    def target() -> None:
+        try:
+            box.append(work())
+        except BaseException as exc:  # noqa: BLE001 - handed to the calling thread
+            box.append(exc)
+
+    old_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old_limit, ISOLATED_RECURSION))
+    try:
+        thread: threading.Thread | None = None
+        try:
+            old_size = threading.stack_size(ISOLATED_STACK)
+        except (ValueError, RuntimeError):  # cannot be set here: the main thread's stack is the larger one
+            pass
+        else:
+            try:
+                thread = threading.Thread(target=target, name="typetool-file", daemon=True)
+                thread.start()
+            except RuntimeError:  # no thread can be started (address-space limits): run it here
+                thread = None
+            finally:
+                threading.stack_size(old_size)
+        if thread is None:
+            target()
+        else:
+            thread.join()
+    finally:
+        sys.setrecursionlimit(old_limit)
+    result = box[0]
+    if isinstance(result, FileOutcome):
+        return result
+    if isinstance(result, RecursionError):
+        diag = _diag(shown, TOO_DEEP_TO_WRITE, what=f"RecursionError: {result}")
+    elif isinstance(result, MemoryError):
+        diag = _diag(shown, OUT_OF_MEMORY)
+    elif isinstance(result, Exception):
+        if os.environ.get("TYPETOOL_DEBUG"):
+            traceback.print_exception(result)
+        detail = f"{type(result).__name__}: {result}"
+        return FileOutcome(shown, FileStatus.FAILED, diagnostics=(_diag(shown, INTERNAL, detail=detail),))
+    else:
+        raise result  # KeyboardInterrupt, SystemExit
+    return FileOutcome(shown, FileStatus.REFUSED, diagnostics=(diag,))
+
+
 def _apply_file(rel: str, preds: list[Prediction], expected: str | None, mode: WriteMode, options: WriteOptions,
                 root: Path, index: NameIndex) -> FileOutcome:
     path = root / rel
@@ -2112,24 +2224,27 @@ def _apply_file(rel: str, preds: list[Prediction], expected: str | None, mode: W
     for sid in sorted(conflicts):
         del types[sid]
         bad.append(_outcome(sid, SlotStatus.ERROR, CONFLICT, slot_id=sid))
-    if typescript:
-        from typetool.ts.writeback import apply_ts_file
-
-        return apply_ts_file(src, shown, rel, types, bad, mode)
-    module_name = _module_name(path)
+    module_name = None if typescript else _module_name(path)
 
     def run(text: str | cst.Module) -> Rewrite:
         return apply_types(text, rel, types, options, module_name=module_name, index=index,
                            encoding=src.encoding)
 
-    try:
-        rewrite = run(src.text)
-    except _Refused as exc:
-        return FileOutcome(shown, FileStatus.REFUSED, diagnostics=(_diag_of(shown, exc),))
-    slots = tuple(bad) + rewrite.slots
-    rewrite = Rewrite(rewrite.old, rewrite.new, slots, rewrite.added_imports, rewrite.module,
-                      rewrite.removed_comments)
-    return _finish(src, shown, rewrite, mode, lambda m: run(m), options, _slot_diags(shown, slots))
+    def work() -> FileOutcome:
+        if typescript:
+            from typetool.ts.writeback import apply_ts_file
+
+            return apply_ts_file(src, shown, rel, types, bad, mode)
+        try:
+            rewrite = run(src.text)
+        except _Refused as exc:
+            return FileOutcome(shown, FileStatus.REFUSED, diagnostics=(_diag_of(shown, exc),))
+        slots = tuple(bad) + rewrite.slots
+        rewrite = Rewrite(rewrite.old, rewrite.new, slots, rewrite.added_imports, rewrite.module,
+                          rewrite.removed_comments)
+        return _finish(src, shown, rewrite, mode, lambda m: run(m), options, _slot_diags(shown, slots))
+
+    return _isolated(shown, work)
 
 
 def strip_paths(paths: Sequence[Path], mode: WriteMode = WriteMode.WRITE, options: WriteOptions = WriteOptions(),
@@ -2156,7 +2271,7 @@ def _strip_task(task: tuple[Path, WriteMode, WriteOptions, Path]) -> FileOutcome
     if _typescript_side(path.name):
         from typetool.ts.writeback import strip_ts_file
 
-        return strip_ts_file(path, shown, mode, cwd, options.max_bytes)
+        return _isolated(shown, lambda: strip_ts_file(path, shown, mode, cwd, options.max_bytes))
     src = read_source(path, cwd, options.max_bytes)
     if isinstance(src, Diagnostic):
         return FileOutcome(shown, FileStatus.REFUSED, diagnostics=(src,))
@@ -2164,8 +2279,11 @@ def _strip_task(task: tuple[Path, WriteMode, WriteOptions, Path]) -> FileOutcome
     def run(text: str | cst.Module) -> Rewrite:
         return strip_annotations(text, src.relpath, options)
 
-    try:
-        rewrite = run(src.text)
-    except _Refused as exc:
-        return FileOutcome(shown, FileStatus.REFUSED, diagnostics=(_diag_of(shown, exc),))
-    return _finish(src, shown, rewrite, mode, run, options, [])
+    def work() -> FileOutcome:
+        try:
+            rewrite = run(src.text)
+        except _Refused as exc:
+            return FileOutcome(shown, FileStatus.REFUSED, diagnostics=(_diag_of(shown, exc),))
+        return _finish(src, shown, rewrite, mode, run, options, [])
+
+    return _isolated(shown, work)

@@ -46,6 +46,7 @@ from typetool.diagnostics import Diagnostic, Severity
 from typetool.messages import (
     JS_FILE,
     SYNTAX,
+    TOO_DEEP_TO_WRITE,
     TS_ANNOTATED,
     TS_DECLARATION,
     TS_DECLARATION_SKIPPED,
@@ -183,7 +184,10 @@ def _sites(body: bytes, relpath: str) -> list[TsSlotSite]:
         node = _first_error(parsed.tree.root_node)
         line = node.start_point[0] + 1 if node is not None else None
         raise TsRefused(SYNTAX, line, reason=_error_reason(body, node) if node is not None else "syntax error")
-    return list(extract_ts_slots(build_module(parsed)))
+    try:
+        return list(extract_ts_slots(build_module(parsed)))
+    except RecursionError as exc:  # (the analysis recurses along the tree)
+        raise TsRefused(TOO_DEEP_TO_WRITE, what="RecursionError while finding its slots") from exc
 
 
 @functools.lru_cache(maxsize=4096)
