@@ -47,6 +47,8 @@ class TsProject:
     _module_of: dict[int, TsModule] = field(default_factory=dict, repr=False)  # id(function or class) -> module
     _fn_by_qualname: dict[tuple[str, str], TsFunction] = field(default_factory=dict, repr=False)
     _modules_by_spec: dict[tuple[str, str], TsModule | None] = field(default_factory=dict, repr=False)
+    # id(module) -> (the module, its classes by declaration node id: the first of each)
+    _class_by_node: dict[int, tuple[TsModule, dict[int, TsClass]]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, paths: Sequence[Path], root: Path | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> TsProject:
@@ -163,10 +165,13 @@ class TsProject:
             if value is not None and value.type in FUNCTION_NODES:
                 return self._fn_by_node.get((m.relpath, value.id))
             return None
-        for c in m.classes:
-            if c.node.id == node.id:
-                return c
-        return None
+        classes = self._class_by_node.get(id(m))
+        if classes is None or classes[0] is not m:  # one walk per module, not one per declaration
+            by_node: dict[int, TsClass] = {}
+            for c in m.classes:
+                by_node.setdefault(c.node.id, c)
+            classes = self._class_by_node[id(m)] = (m, by_node)
+        return classes[1].get(node.id)
 
     def function_of(self, m: TsModule, node: Node) -> TsFunction | None:
         """The named function whose body holds `node` (anonymous callbacks belong to their parent)."""

@@ -149,6 +149,8 @@ class TsSlicer:
         self._candidates: dict[str, tuple[list[str], dict[str, int]]] = {}
         self._returns: dict[int, list[Node]] = {}  # id(TsFunction) -> its returned values
         self._class_uses: dict[int, _ClassUses] = {}  # id(TsClass) -> its `this.x` uses
+        # id(TsModule) -> (the module, id(TsClass) -> the class's functions with a body, in the module's order)
+        self._methods: dict[int, tuple[TsModule, dict[int, list[TsFunction]]]] = {}
         self._contexts: dict[int, list[str]] = {}  # id(TsFunction) -> its context items
         self._hidden: Node | None = None  # the annotation of the slot being sliced: never read
 
@@ -452,8 +454,8 @@ class TsSlicer:
         found = self._class_uses.get(id(cls))
         if found is None:
             by_name: dict[str, list[tuple[TsFunction, Node]]] = {}
-            for fn in m.functions:
-                if fn.cls is not cls or fn.body is None:
+            for fn in self._methods_of(m).get(id(cls), ()):
+                if fn.body is None:
                     continue
                 per_fn: dict[str, list[Node]] = {}
                 for n in _this_members(fn.body):
@@ -462,6 +464,17 @@ class TsSlicer:
                     by_name.setdefault(name, []).extend((fn, n) for n in nodes[:40])
             found = self._class_uses[id(cls)] = _ClassUses(by_name)
         return found
+
+    def _methods_of(self, m: TsModule) -> dict[int, list[TsFunction]]:
+        """The module's functions with a body by their class (one walk per module, not one per class)."""
+        cached = self._methods.get(id(m))
+        if cached is None or cached[0] is not m:
+            by_class: dict[int, list[TsFunction]] = {}
+            for fn in m.functions:
+                if fn.cls is not None and fn.body is not None:
+                    by_class.setdefault(id(fn.cls), []).append(fn)
+            cached = self._methods[id(m)] = (m, by_class)
+        return cached[1]
 
     # -- context -----------------------------------------------------------------------------------------------
 
