@@ -1001,14 +1001,14 @@ def _suites_of(stmt: cst.BaseCompoundStatement) -> Iterator[cst.BaseSuite]:
 
 # What libcst is given. Its native parser recurses on the thread's stack, up to ~7 KB per nested bracket (it
 # crashed the process at ~1,400 nested lists on an 8 MB stack, ~150 on 1 MB; operator and attribute chains cost
-# 1-3 KB a level), and its code generator and visitors recurse in Python (2-4 frames a level). So a file is first
+# 1-2.5 KB a level), and its code generator and visitors recurse in Python (2-6 frames a level). So a file is first
 # measured on its tree-sitter tree (`typetool.parse.too_deep`; milliseconds) and refused beyond these limits,
 # and what passes runs in a thread with a large stack and a raised recursion limit (`_isolated`):
 # `benchmarks/libcst_limits.py` prints the figures behind them.
 MAX_DEPTH = 1_200  # tree levels; the deepest of 11,535 files of real packages measured 571 (generated sympy)
 MAX_BRACKETS = 200  # brackets open at once: CPython's own limit (its tokenizer refuses more)
 ISOLATED_STACK = 256 * 1024 * 1024  # bytes of stack for a file's libcst work (address space; used as touched)
-ISOLATED_RECURSION = 20_000  # Python frames for it (MAX_DEPTH levels need about 5,000)
+ISOLATED_RECURSION = 20_000  # Python frames for it (MAX_DEPTH levels need up to ~7,500)
 
 
 def _nesting_problem(text: str) -> tuple[str, int] | None:
