@@ -118,6 +118,14 @@ def test_a_syntax_error_keeps_the_rest_and_refuses_edits() -> None:
         ide.Engine().edit_plan(a, {"mod.py::param::ok::a": "int"}, ALL)
 
 
+def test_a_buffer_nested_too_deeply_for_libcst_refuses_edits() -> None:
+    """2,000 nested lists crash libcst's native parser: the editor refuses edits before it is called."""
+    text = "def ok(a):\n    return a\n\nx = " + "[" * 2000 + "]" * 2000 + "\n"
+    a = analyse(text)
+    with pytest.raises(ide.EditError, match="nested too deeply"):
+        ide.Engine().edit_plan(a, {"mod.py::param::ok::a": "int"}, ALL)
+
+
 def test_a_buffer_with_nul_bytes_is_not_analysed() -> None:
     a = analyse("x = 1\x00\n")
     assert a.slots == [] and a.diagnostics

@@ -306,6 +306,8 @@ def annotate_command(
             table.add_column(names[lang], justify="right")
         columns = [outcome.summary(lang) for lang in languages]
         for key in columns[0]:
+            if key == "files refused" and not any(c[key] for c in columns):
+                continue  # (a refused file's reason is printed above the table)
             table.add_row(key, *(str(c[key]) for c in columns))
         err.print(table)
     raise typer.Exit(outcome.run.exit_code)

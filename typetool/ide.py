@@ -995,6 +995,12 @@ def _cst_module(analysis: DocumentAnalysis) -> cst.Module:
     import libcst as cst
 
     if analysis._cst is None:
+        from typetool.writeback import _nesting_problem
+
+        deep = _nesting_problem(analysis.text)  # before libcst's native parser, as the CLI's write-back does
+        if deep is not None:
+            analysis._cst = EditError(f"the file is nested too deeply to edit safely ({deep[0]}); no edits are made")
+            raise analysis._cst
         try:
             module = cst.parse_module(analysis.text)
             if module.code != analysis.text:

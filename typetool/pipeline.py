@@ -22,6 +22,7 @@ from typetool.slices import Slicer, UsageSlice
 from typetool.slots import SlotKind, SlotSite, extract_slots
 from typetool.sources import DEFAULT_MAX_BYTES
 from typetool.writeback import (
+    FileStatus,
     RunResult,
     SlotStatus,
     WriteMode,
@@ -236,8 +237,9 @@ class AnnotateOutcome:
                 counts["left alone"] += 1
         from typetool.ts.parse import is_typescript
 
-        counts["files changed"] = sum(1 for f in self.run.changed
-                                      if language is None or is_typescript(f.path) == (language == "ts"))
+        mine = [f for f in self.run.files if language is None or is_typescript(f.path) == (language == "ts")]
+        counts["files changed"] = sum(1 for f in mine if f.status == FileStatus.CHANGED)
+        counts["files refused"] = sum(1 for f in mine if f.status in (FileStatus.REFUSED, FileStatus.FAILED))
         return counts
 
     @property
