@@ -90,14 +90,18 @@ def test_one_round_is_not_enough_on_the_readme_example(tmp_path: Path) -> None:
     """What the fixpoint fixes: with the rounds bounded to one (a run before this change), a second run on the
     README's example writes more; the full run takes more than one round and a second run writes nothing."""
     kinds = parse_kinds("params,returns,variables,attributes")
-    one, full = tmp_path / "one", tmp_path / "full"
-    for copy in (one, full):
+    one, full, fresh = tmp_path / "one", tmp_path / "full", tmp_path / "fresh"
+    for copy in (one, full, fresh):
         shutil.copytree(REPO / "tests/data/projects/inventory", copy)
     predictor = predictor_at(0.1)
     assert annotate([one], predictor, WriteMode.WRITE, WriteOptions(), kinds, max_rounds=1).rounds == 1
     assert annotate([one], predictor, WriteMode.CHECK, WriteOptions(), kinds).run.changed
     out = annotate([full], predictor, WriteMode.WRITE, WriteOptions(), kinds)
     assert out.rounds > 1
+    # positions are the files' as they were read, not as an earlier round's planned writes shifted them
+    on_disk = {p.slot.id: (p.slot.line, p.slot.column)
+               for p in annotate([fresh], predictor, WriteMode.CHECK, WriteOptions(), kinds, max_rounds=1).predictions}
+    assert {p.slot.id.replace("/full/", "/fresh/"): (p.slot.line, p.slot.column) for p in out.predictions} == on_disk
     assert not annotate([full], predictor, WriteMode.CHECK, WriteOptions(), kinds).run.changed
     # the summary counts each slot once, with the prediction that was written
     assert out.summary()["slots seen"] == len({p.slot.id for p in out.predictions})

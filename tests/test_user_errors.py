@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -122,10 +123,12 @@ def test_diff_headers_outside_the_working_directory_are_absolute(tmp_path: Path,
 def test_predict_lists_candidates_most_confident_first(project: Path, tiny_model: Path) -> None:
     ran = run_cli("predict", "a.py", "--model", str(tiny_model), "--top-k", "5", cwd=project)
     assert ran.returncode == 0, ran.stderr
-    for line in ran.stdout.splitlines():
-        inside = line.rsplit("(", 1)[1].rstrip(")")
-        confs = [float(c.rsplit(" ", 1)[1]) for c in inside.split(", ") if c.strip()]
-        assert confs == sorted(confs, reverse=True), line
+    lines = ran.stdout.splitlines()
+    assert lines
+    for line in lines:  # `...: <written>  [0.42]  (int 0.42, dict[str, int] 0.07, ...)`
+        candidates = line.rsplit("]  (", 1)[1]
+        confs = [float(c) for c in re.findall(r" (\d+\.\d+)(?=, |\)$)", candidates)]
+        assert confs and confs == sorted(confs, reverse=True), line
 
 
 def test_apply_refuses_a_python_type_for_a_typescript_slot(tmp_path: Path, tiny_ts_model: Path) -> None:

@@ -11,7 +11,7 @@ tree-sitter tree).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -289,12 +289,17 @@ def plan_project(paths: Sequence[Path], predictor: TypePredictor, options: Write
         project = load_project(paths, max_bytes=max_bytes)
         preds = predict_project(project, predictor, kinds, True, batch_size, progress=progress, stage=stage,
                                 top_k=top_k)
+        # slot id -> the slot as found in the files on disk: a later round reads the planned writes, so its
+        # positions are shifted by them (imports added at the top, annotations before a slot on its line)
+        on_disk = {p.slot.id: p.slot for p in preds}
         latest: dict[str, Prediction] = {}
         chosen: dict[str, Prediction] = {}  # slot id -> the prediction planned for it
         written: dict[str, str | None] = {}  # slot id -> what the plan writes there
         rounds = 1
         while True:
             for p in preds:  # (a slot written in an earlier round is annotated now, so not predicted again)
+                if rounds > 1 and p.slot.id in on_disk:
+                    p = replace(p, slot=on_disk[p.slot.id])
                 latest[p.slot.id] = p
                 if p.partial is not None:
                     chosen[p.slot.id] = p
