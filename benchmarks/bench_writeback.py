@@ -30,14 +30,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pytest  # only to find site-packages
 
+from typetool.python.writeback import locate_slots
 from typetool.writeback import (
     FileStatus,
-    Prediction,
+    PredictionRecord,
     Predictions,
     WriteMode,
     WriteOptions,
     apply_predictions,
-    locate_slots,
     strip_paths,
 )
 
@@ -87,7 +87,7 @@ def main() -> None:
             stripped = strip_paths([Path(args.package)], WriteMode.WRITE, options, jobs=args.jobs)
             _report("strip", stripped.files, len(files), size, time.perf_counter() - t, _cpu() - c, parse_cpu)
 
-            preds: list[Prediction] = []
+            preds: list[PredictionRecord] = []
             hashes: dict[str, str] = {}
             for f, text in originals.items():
                 rel = f.relative_to(root).as_posix()
@@ -95,7 +95,7 @@ def main() -> None:
                 for sid, slot in locate_slots(text, rel).items():
                     if slot.annotation is not None and not slot.type_comment:
                         typ = ast.unparse(ast.parse(f"({slot.annotation})", mode="eval").body)
-                        preds.append(Prediction(sid, rel, typ))
+                        preds.append(PredictionRecord(sid, rel, typ))
             predictions = Predictions(hashes, tuple(preds))
             t, c = time.perf_counter(), _cpu()
             applied = apply_predictions(predictions, WriteMode.WRITE, options, root, jobs=args.jobs)

@@ -54,7 +54,8 @@ def train_models(work: Path) -> tuple[Path, Path]:
 
 def _train_into(work: Path) -> None:
     from tests.conftest import TS_CORPUS, train_tiny_model
-    from typetool.corpus import CorpusPackage, records_for_package
+    from typetool.corpus import CorpusPackage
+    from typetool.python.corpus import records_for_package
     from typetool.ts.corpus import records_for_ts_package
     from typetool.ts.npm import NpmPackage
 

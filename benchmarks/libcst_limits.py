@@ -7,7 +7,7 @@ For each construct (nested brackets, calls, subscripts, comprehensions, f-string
 attribute and method chains, conditional expressions, lambdas, `elif` chains, implicitly concatenated strings):
 - `crash at`: the nesting at which libcst's native parser kills the process (SIGSEGV, stack overflow) when it
   runs on a thread with --stack-kb of stack, found by bisection in child processes, and the stack that costs per
-  level of typetool's measure (`typetool.parse.too_deep`);
+  level of typetool's measure (`typetool.python.parse.too_deep`);
 - `frames/level`: the smallest recursion limit under which strip, apply, the proof and a second application
   succeed on 500 levels (200 for brackets), per level of the measure;
 - `time at limit`: `typetool strip --check` on the deepest file the limits let through (in-process, on the real
@@ -98,7 +98,7 @@ def measure(name: str, n: int) -> int:
     """typetool's measure of the construct nested `n` deep (`too_deep`'s smallest passing max_depth)."""
     import tree_sitter as ts
 
-    from typetool.parse import python_language, too_deep
+    from typetool.python.parse import python_language, too_deep
 
     root = ts.Parser(python_language()).parse(source(name, n).encode()).root_node
     lo, hi = 0, 1
@@ -115,7 +115,7 @@ def frames_needed(name: str, n: int) -> int:
     the construct nested `n` deep succeed, run in a thread with a large stack."""
     import threading
 
-    from typetool import writeback as wb
+    from typetool.python import writeback as wb
 
     text = source(name, n)
     types = {"x.py::param::bad::y": "int"}
@@ -132,7 +132,7 @@ def frames_needed(name: str, n: int) -> int:
                 wb.verify_rewrite(r.old, r.new, r.added_imports, "x.py", r.removed_comments)
                 wb._check_stable(r, lambda m: wb.apply_types(m, "x.py", types))
                 ok.append(True)
-            except (RecursionError, wb._Refused):
+            except (RecursionError, wb.Refused):
                 ok.append(False)
             finally:
                 sys.setrecursionlimit(old)
@@ -154,8 +154,9 @@ def time_at_limit(name: str) -> tuple[int, float, str]:
     """The deepest nesting the limits let through, and `strip --check` on it (seconds, outcome)."""
     import tree_sitter as ts
 
-    from typetool import writeback as wb
-    from typetool.parse import python_language, too_deep
+    from typetool.python import writeback as wb
+    from typetool.python.parse import python_language, too_deep
+    from typetool.writeback import strip_paths
 
     parser = ts.Parser(python_language())
 
@@ -172,7 +173,7 @@ def time_at_limit(name: str) -> tuple[int, float, str]:
         path = Path(tmp) / "m.py"
         path.write_text(source(name, lo), encoding="utf-8")
         start = time.perf_counter()
-        (outcome,) = wb.strip_paths([path], wb.WriteMode.CHECK, wb.WriteOptions()).files
+        (outcome,) = strip_paths([path], wb.WriteMode.CHECK, wb.WriteOptions()).files
         seconds = time.perf_counter() - start
     return lo, seconds, outcome.status.value
 
@@ -180,7 +181,7 @@ def time_at_limit(name: str) -> tuple[int, float, str]:
 def scan(dirs: list[Path], top: int = 12) -> None:
     import tree_sitter as ts
 
-    from typetool.parse import python_language, too_deep
+    from typetool.python.parse import python_language, too_deep
 
     parser = ts.Parser(python_language())
     found: list[tuple[int, str]] = []
@@ -209,10 +210,11 @@ def main() -> None:
     ap.add_argument("--constructs", default=",".join(CONSTRUCTS))
     ap.add_argument("--scan", type=Path, nargs="*", default=[])
     args = ap.parse_args()
-    from typetool import writeback as wb
+    from typetool import fileio
+    from typetool.python import writeback as wb
 
     print(f"limits: MAX_DEPTH {wb.MAX_DEPTH}, MAX_BRACKETS {wb.MAX_BRACKETS}, thread stack "
-          f"{wb.ISOLATED_STACK // 2**20} MiB, recursion limit {wb.ISOLATED_RECURSION}")
+          f"{fileio.ISOLATED_STACK // 2**20} MiB, recursion limit {fileio.ISOLATED_RECURSION}")
     print(f"{'construct':18} {'crash at':>9} {'bytes/level':>12} {'frames/level':>13} {'limit n':>8} "
           f"{'strip s':>8}  outcome")
     for name in args.constructs.split(","):

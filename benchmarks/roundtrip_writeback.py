@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.test_writeback_roundtrip import PACKAGES, SITE, roundtrip, sample_files
-from typetool.writeback import UnsafeRewrite, _Refused
+from typetool.outcomes import Refused, UnsafeRewrite
 
 DEFAULT = (*PACKAGES, "attr", "jinja2", "libcst", "huggingface_hub", "pygls", "h11", "packaging", "pluggy")
 
@@ -29,7 +29,7 @@ def one(path: Path) -> tuple[str, str, object]:
     rel = path.relative_to(SITE).as_posix()
     try:
         return rel, "ok", roundtrip(path.read_text(encoding="utf-8"), rel)
-    except _Refused as exc:
+    except Refused as exc:
         return rel, "refused", str(exc)
     except UnsafeRewrite as exc:
         return rel, "UNSAFE", str(exc)

@@ -95,7 +95,8 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real (tiny) model directory, trained here in seconds on the labelled slices of typetool's own
     annotated source, with type priors and a real calibration.json. Tests of the front ends use it so they
     do not depend on the shipped model in models/."""
-    from typetool.corpus import CorpusPackage, records_for_package
+    from typetool.corpus import CorpusPackage
+    from typetool.python.corpus import records_for_package
 
     source_root = Path(__file__).resolve().parent.parent
     records = records_for_package(CorpusPackage("train", "typetool==0"), source_root / "typetool").records

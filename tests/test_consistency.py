@@ -253,7 +253,8 @@ def test_records_of_different_packages_never_vote_for_each_other(shipped: TypePr
 
 def test_fit_consistency_end_to_end_on_the_tiny_model(tiny_model: Path, tmp_path: Path) -> None:
     """As `ship-model` fits it: on held-out records, written beside the model and loaded with it."""
-    from typetool.corpus import CorpusPackage, records_for_package
+    from typetool.corpus import CorpusPackage
+    from typetool.python.corpus import records_for_package
 
     model = tmp_path / "model"
     shutil.copytree(tiny_model, model)

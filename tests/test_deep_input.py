@@ -3,7 +3,7 @@ literals killed `annotate` with SIGSEGV in libcst's native parser, 2,000 nested 
 `strip`, and a valid 1,000-term `x + x + ... + x` ended both with an internal error (RecursionError in libcst's
 code generator) after some files were written and others not, without a summary. Now a file too deep for
 libcst is refused with a message naming it, code up to `writeback.MAX_DEPTH` levels deep is rewritten, and the
-other files of the run are handled as usual. Also: the limits themselves (`parse.too_deep`), a failure inside one
+other files of the run are handled as usual. Also: the limits themselves (`python.parse.too_deep`), a failure inside one
 file's rewrite staying that file's outcome, and the other deep inputs the fuzzing (tests/test_fuzz.py) found."""
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import pytest
 import tree_sitter as ts
 
 from tests.test_fuzz import python_shape
-from typetool import writeback as wb
-from typetool.parse import python_language, too_deep
+from typetool.python import writeback as wb
+from typetool.python.parse import python_language, too_deep
 from typetool.writeback import FileStatus, WriteMode, WriteOptions, strip_paths
 
 GOOD = "def good(count):\n    return count + 1\n"

@@ -1,4 +1,4 @@
-"""Def-use (reaching definitions) in `typetool.pyfacts`, one rule per test, on real tree-sitter parses.
+"""Def-use (reaching definitions) in `typetool.python.facts`, one rule per test, on real tree-sitter parses.
 
 Each test states, for every read of a name, exactly which bindings (by line) may reach it. `reaching(code)` maps
 (name, line of the use) to the sorted lines of the definitions that reach it (uses of builtins such as `print`
@@ -14,8 +14,9 @@ import pytest
 
 from typetool.diagnostics import Diagnostic
 from typetool.project import Project
-from typetool.pyfacts import ModuleFacts
-from typetool.slots import SlotKind, extract_slots
+from typetool.python.facts import ModuleFacts
+from typetool.python.slots import extract_slots
+from typetool.slots import SlotKind
 from typetool.sources import decode_source
 
 BUILTINS = frozenset({"print", "range", "len", "open", "isinstance", "ValueError", "KeyError", "str", "bytes",

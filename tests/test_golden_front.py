@@ -17,8 +17,9 @@ from conftest import DATA, check_golden
 
 from typetool.pipeline import SliceRun, slice_paths
 from typetool.project import Project, dump_graph
+from typetool.python.slots import extract_slots
 from typetool.slices import render_slice
-from typetool.slots import SlotKind, extract_slots
+from typetool.slots import SlotKind
 from typetool.sources import SourceFile, decode_source
 
 FRONT = DATA / "front"

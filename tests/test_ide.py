@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from typetool import ide
 from typetool.diagnostics import Diagnostic
 from typetool.predictions import Prediction, Scored
+from typetool.python.writeback import verify_rewrite
 from typetool.settings import Settings
 from typetool.slices import UsageSlice
-from typetool.writeback import verify_rewrite
 
 # Non-ASCII before slots on the same line: BMP letters (1 UTF-16 unit), CJK (3 UTF-8 bytes), an emoji (2 UTF-16
 # units, a surrogate pair).

@@ -22,8 +22,8 @@ from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 from test_ide import ANCHORS, SOURCE
 
 from typetool import ide
+from typetool.python.writeback import ProjectNameIndex, apply_types, verify_rewrite
 from typetool.typeexpr import parse_type
-from typetool.writeback import ProjectNameIndex, apply_types, verify_rewrite
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

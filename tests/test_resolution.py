@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from typetool.project import Project
-from typetool.pyfacts import CallInfo, ClassInfo, FunctionInfo
+from typetool.python.facts import CallInfo, ClassInfo, FunctionInfo
 
 
 def write(root: Path, files: dict[str, str]) -> None:

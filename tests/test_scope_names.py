@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from typetool.project import Project
-from typetool.slices import MAX_LAST_WORD_HITS, Slicer
-from typetool.slots import extract_slots
+from typetool.python.slices import MAX_LAST_WORD_HITS, Slicer
+from typetool.python.slots import extract_slots
 from typetool.sources import SourceFile, decode_source
 
 NODES = '''\

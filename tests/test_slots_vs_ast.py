@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 
 from typetool.project import Project
-from typetool.slots import SlotKind, extract_slots
+from typetool.python.slots import extract_slots
+from typetool.slots import SlotKind
 
 PACKAGES = ["rich", "click", "typer", "libcst", "networkx"]
 
@@ -142,7 +143,7 @@ def test_slices_cli_on_a_real_package_has_no_traceback() -> None:
 def test_slices_are_reproducible() -> None:
     """The same files give the same slices, byte for byte, run after run (tree-sitter query captures and
     reaching-definition sets come in an order that changes between runs; outputs must not)."""
-    from typetool.slices import module_type_names
+    from typetool.python.slices import module_type_names
     from typetool.sources import SourceFile, decode_source
 
     names = [f"T{i}" for i in range(40)]

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from typetool.corpus import labelled_slices
 from typetool.project import Project
-from typetool.slices import Slicer, render_slice
-from typetool.slots import extract_slots
+from typetool.python.corpus import labelled_slices
+from typetool.python.slices import Slicer
+from typetool.python.slots import extract_slots
+from typetool.slices import render_slice
 from typetool.sources import SourceFile, decode_source
 
 ANNOTATED = '''\

@@ -7,7 +7,7 @@ import tree_sitter as ts
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from typetool.parse import typescript_language
+from typetool.ts.parse import typescript_language
 from typetool.ts.typeexpr import normalize_ts, normalize_ts_label, parse_ts_type, to_ts
 from typetool.typeexpr import (
     ELLIPSIS,

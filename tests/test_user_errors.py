@@ -111,11 +111,11 @@ def test_the_summary_table_names_the_language(tmp_path: Path, tiny_model: Path, 
 
 
 def test_diff_headers_outside_the_working_directory_are_absolute(tmp_path: Path, tiny_model: Path) -> None:
-    from typetool.writeback import _diff
+    from typetool.fileio import file_diff
 
-    inside = _diff("a\n", "b\n", "pkg/m.py")
+    inside = file_diff("a\n", "b\n", "pkg/m.py")
     assert inside.startswith("--- a/pkg/m.py\n+++ b/pkg/m.py\n")
-    outside = _diff("a\n", "b\n", "../../elsewhere/m.py")
+    outside = file_diff("a\n", "b\n", "../../elsewhere/m.py")
     first = outside.splitlines()[0]
     assert first == f"--- {os.path.abspath('../../elsewhere/m.py')}" and ".." not in first
 

@@ -142,7 +142,7 @@ def test_wheel_holds_the_shipped_models(wheel: Path) -> None:
 
 
 def test_installed_package_finds_its_own_models(installed: Installed) -> None:
-    code = ("import json, typetool, typetool.parse as parse, typetool.predictions as p; print(json.dumps("
+    code = ("import json, typetool, typetool.treesitter as parse, typetool.predictions as p; print(json.dumps("
             "[typetool.__file__, str(p.default_model_dir('py')), str(p.default_model_dir('ts')), "
             "str(parse.grammars_dir())]))")
     proc = run(installed.root / "bin" / "python", "-c", code, cwd=installed.home, home=installed.home)

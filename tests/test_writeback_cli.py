@@ -15,10 +15,12 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-import typetool.writeback as wb
+import typetool.fileio as fio
+import typetool.python.writeback as wb
+import typetool.writeback as core
 from typetool.writeback import (
     FileStatus,
-    Prediction,
+    PredictionRecord,
     Predictions,
     WriteMode,
     WriteOptions,
@@ -211,7 +213,7 @@ def test_read_only_file_refused(shop: Path) -> None:
 
 
 def _preds(root: Path, types: dict[str, str]) -> Predictions:
-    return wb.predictions_from_json(predictions_for(root, types))
+    return core.predictions_from_json(predictions_for(root, types))
 
 
 def test_disk_full_leaves_file_untouched(shop: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -219,7 +221,7 @@ def test_disk_full_leaves_file_untouched(shop: Path, monkeypatch: pytest.MonkeyP
         os.write(fd, data[:10])
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(wb, "_write_all", full)
+    monkeypatch.setattr(fio, "_write_all", full)
     monkeypatch.chdir(shop)
     result = apply_predictions(_preds(shop, TYPES), WriteMode.WRITE, WriteOptions(), shop)
     assert result.exit_code == 1
@@ -231,13 +233,13 @@ def test_disk_full_leaves_file_untouched(shop: Path, monkeypatch: pytest.MonkeyP
 
 
 def test_file_changed_while_running_is_not_overwritten(shop: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = wb._write_all
+    real = fio._write_all
 
     def concurrent_edit(fd: int, data: bytes) -> None:
         real(fd, data)
         (shop / "shop.py").write_text(SRC + "x = 1\n")  # someone saves the file meanwhile
 
-    monkeypatch.setattr(wb, "_write_all", concurrent_edit)
+    monkeypatch.setattr(fio, "_write_all", concurrent_edit)
     result = apply_predictions(_preds(shop, TYPES), WriteMode.WRITE, WriteOptions(), shop)
     (outcome,) = result.files
     assert outcome.status == FileStatus.REFUSED
@@ -332,10 +334,10 @@ def test_strip_paths_refuses_unparseable_and_reports(tmp_path: Path, monkeypatch
 def test_load_predictions_validates(tmp_path: Path) -> None:
     p = tmp_path / "p.json"
     p.write_text(json.dumps({"version": 1, "files": {"a.py": {"sha256": "xyz"}}, "predictions": []}))
-    with pytest.raises(wb.PredictionsError, match="sha256"):
+    with pytest.raises(core.PredictionsError, match="sha256"):
         load_predictions(p)
     p.write_text(json.dumps({"version": 1, "files": {}, "predictions": [{"id": 3}]}))
-    with pytest.raises(wb.PredictionsError, match="needs string"):
+    with pytest.raises(core.PredictionsError, match="needs string"):
         load_predictions(p)
     # the record shape `typetool predict` emits (extra fields; `"type": null` when there is nothing to write)
     record = {"id": "a.py::param::f::x", "file": "a.py", "line": 1, "column": 6, "kind": "param", "scope": "f",
@@ -346,6 +348,6 @@ def test_load_predictions_validates(tmp_path: Path) -> None:
                              "predictions": [record, {**record, "id": "a.py::return::f::return", "type": None}]}))
     loaded = load_predictions(p)
     assert [(x.id, x.type, x.confidence) for x in loaded.predictions] == [("a.py::param::f::x", "list[?]", 0.42)]
-    good = Predictions({"a.py": "0" * 64}, (Prediction("a.py::param::f::x", "a.py", "int", confidence=0.5),))
+    good = Predictions({"a.py": "0" * 64}, (PredictionRecord("a.py::param::f::x", "a.py", "int", confidence=0.5),))
     p.write_text(json.dumps(good.to_json()))
     assert load_predictions(p) == good

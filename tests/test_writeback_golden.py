@@ -18,15 +18,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import check_golden
-from typetool.writeback import (
-    Rewrite,
-    WriteOptions,
-    apply_types,
-    parse_target_version,
-    predictions_from_json,
-    strip_annotations,
-    verify_rewrite,
-)
+from typetool.python.writeback import Rewrite, apply_types, strip_annotations, verify_rewrite
+from typetool.writeback import WriteOptions, parse_target_version, predictions_from_json
 
 CASES = Path(__file__).parent / "data" / "writeback"
 APPLY_CASES = sorted(p.name for p in CASES.iterdir() if p.is_dir() and not p.name.startswith("strip_"))

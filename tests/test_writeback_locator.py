@@ -10,7 +10,7 @@ import click
 import pytest
 
 from typetool.pipeline import iter_sites, load_project
-from typetool.writeback import locate_slots
+from typetool.python.writeback import locate_slots
 
 DATA = Path(__file__).parent / "data"
 

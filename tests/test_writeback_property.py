@@ -22,8 +22,9 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from typetool.python.writeback import _parse_module, _Walker, apply_types, locate_slots
 from typetool.typeexpr import HOLE, TypeNode, normalize, parse_type, to_str
-from typetool.writeback import SlotStatus, WriteOptions, _parse_module, _Walker, apply_types, locate_slots
+from typetool.writeback import SlotStatus, WriteOptions
 
 SITE = Path(pytest.__file__).resolve().parent.parent
 DATA = Path(__file__).parent / "data"

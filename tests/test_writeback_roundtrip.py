@@ -27,17 +27,16 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-from typetool.typeexpr import TypeParseError, parse_type
-from typetool.writeback import (
+from typetool.python.writeback import (
     LocatedSlot,
-    SlotStatus,
-    WriteOptions,
     _Normalizer,
     apply_types,
     locate_slots,
     strip_annotations,
     verify_rewrite,
 )
+from typetool.typeexpr import TypeParseError, parse_type
+from typetool.writeback import SlotStatus, WriteOptions
 
 SITE = Path(pytest.__file__).resolve().parent.parent
 PACKAGES = ("click", "typer", "httpx2", "httpcore2", "markdown_it", "rich", "pydantic", "anyio", "cattrs", "_pytest")

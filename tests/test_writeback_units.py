@@ -8,19 +8,10 @@ from pathlib import Path
 
 import pytest
 
-import typetool.writeback as wb
-from typetool.writeback import (
-    UnsafeRewrite,
-    WriteError,
-    WriteMode,
-    WriteOptions,
-    apply_types,
-    atomic_write,
-    locate_slots,
-    parse_target_version,
-    strip_annotations,
-    verify_rewrite,
-)
+import typetool.python.writeback as wb
+from typetool.fileio import atomic_write
+from typetool.python.writeback import apply_types, locate_slots, strip_annotations, verify_rewrite
+from typetool.writeback import UnsafeRewrite, WriteError, WriteMode, WriteOptions, parse_target_version
 
 
 def test_parse_target_version() -> None:
@@ -49,7 +40,7 @@ def test_write_modes() -> None:
     ("def f(:\n", "syntax-error"),
 ])
 def test_files_that_cannot_be_rewritten_are_refused(text: str, code: str) -> None:
-    with pytest.raises(wb._Refused) as info:
+    with pytest.raises(wb.Refused) as info:
         apply_types(text, "m.py", {"m.py::param::f::x": "int"})
     assert info.value.entry[0] == code
 

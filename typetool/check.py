@@ -38,12 +38,12 @@ from urllib.parse import quote
 
 from typetool import __version__
 from typetool.diagnostics import Diagnostic, Severity
+from typetool.languages import key_of
 from typetool.pipeline import ALL_KINDS, annotated_slots, load_project, slice_project
 from typetool.predictions import Prediction, TypePredictor, normalizer
 from typetool.predsets import DEFAULT_MAX_HOLES, TAU_GRID, choose_tau, prediction_set
 from typetool.slots import MODULE_SCOPE, SlotKind
 from typetool.sources import DEFAULT_MAX_BYTES
-from typetool.ts.parse import TS_SUFFIXES
 from typetool.typeexpr import (
     HOLE,
     TypeNode,
@@ -141,8 +141,8 @@ class Finding:
 
 
 def language_of(file: str) -> str:
-    """The language of a slot's file: "ts" for TypeScript sources, else "py"."""
-    return "ts" if file.endswith(TS_SUFFIXES) else "py"
+    """The key of the language of a slot's file ("py", "ts"; `typetool.languages`)."""
+    return key_of(file)
 
 
 def _shown(t: TypeNode, language: str = "py") -> str:

@@ -27,6 +27,7 @@ def build_command(
 ) -> None:
     """Download the pinned packages (one call, cached) and turn every annotated slot into a record."""
     from typetool import corpus
+    from typetool.python.corpus import build
 
     if language in ("typescript", "ts"):
         from typetool.ts.corpus import build_ts
@@ -38,7 +39,7 @@ def build_command(
     if language not in ("python", "py"):
         raise typer.BadParameter(f"unknown language {language!r}: python or typescript", param_hint="--language")
     package_list = packages if packages is not None else corpus.default_package_list()
-    stats = corpus.build(package_list, cache, out, workers=workers, code_imports_only=code_imports_only)
+    stats = build(package_list, cache, out, workers=workers, code_imports_only=code_imports_only)
     typer.echo(stats.table())
     typer.echo(corpus.summary(out))
     if stats.dropped_dupes:

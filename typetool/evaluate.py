@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from typetool.corpus import LabelledSlice, is_user_defined
+from typetool.python.corpus import LabelledSlice, is_user_defined
 from typetool.slices import UsageSlice
 from typetool.typeexpr import names as type_names
 from typetool.typeexpr import normalize_label, outer, parse_type, to_str

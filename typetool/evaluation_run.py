@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from typetool.calibration import Reliability, fit, reliability, reliability_html
-from typetool.corpus import labelled_slices
 from typetool.diagnostics import Diagnostic
 from typetool.evaluate import Report, common_type_names, heuristic_type, predictions_from_annotated_copy
 from typetool.model.tokenizer import py_or_ts
@@ -39,6 +38,7 @@ from typetool.predsets import (
     prediction_set,
 )
 from typetool.project import Project
+from typetool.python.corpus import labelled_slices
 from typetool.slices import render_slice
 from typetool.sources import relpath_for
 from typetool.typeexpr import hole_count, normalize_label, parse_type, size, to_str

@@ -39,10 +39,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from typetool import messages as M
 from typetool.diagnostics import Diagnostic, Severity
-from typetool.pyfacts import FunctionInfo, Node
+from typetool.python.facts import FunctionInfo, Node
+from typetool.python.slices import Slicer
+from typetool.python.slots import SlotSite, extract_slots
 from typetool.settings import Settings, SettingsError, find_pyproject, load_settings, validate
-from typetool.slices import Slicer, UsageSlice, render_slice
-from typetool.slots import SlotKind, SlotSite, extract_slots
+from typetool.slices import UsageSlice, render_slice
+from typetool.slots import SlotKind
 from typetool.sources import SourceFile, decode_source
 from typetool.ts.parse import TS_SUFFIXES  # `.d.ts` ends in `.ts` too: no slots, a diagnostic
 
@@ -50,12 +52,13 @@ if TYPE_CHECKING:
     import libcst as cst
 
     from typetool.predictions import Prediction, TypePredictor
+    from typetool.python.writeback import NameIndex
     from typetool.ts.facts import Node as TsNode
     from typetool.ts.facts import TsFunction
     from typetool.ts.slices import TsSlicer
     from typetool.ts.slots import TsSlotSite
     from typetool.ts.writeback import TsEdit
-    from typetool.writeback import NameIndex, SlotOutcome
+    from typetool.writeback import SlotOutcome
 
 Encoding = Literal["utf-16", "utf-8", "utf-32"]
 SITE_KINDS = {"params": SlotKind.PARAM, "returns": SlotKind.RETURN, "variables": SlotKind.VARIABLE,
@@ -624,14 +627,8 @@ class PythonAdapter(LanguageAdapter):
     def edit_plan(self, engine: Engine, analysis: DocumentAnalysis, types: Mapping[str, str],
                   settings: EditorSettings, overwrite: bool) -> EditPlan:
         from typetool.project import module_name_for
-        from typetool.writeback import (
-            SlotStatus,
-            UnsafeRewrite,
-            WriteOptions,
-            apply_types,
-            parse_target_version,
-            verify_rewrite,
-        )
+        from typetool.python.writeback import apply_types, verify_rewrite
+        from typetool.writeback import SlotStatus, UnsafeRewrite, WriteOptions, parse_target_version
 
         module = _cst_module(analysis)
         try:
@@ -960,7 +957,7 @@ class Engine:
     # -- write-back ------------------------------------------------------------------------------------------
 
     def name_index(self, path: Path) -> NameIndex | None:
-        from typetool.writeback import ProjectNameIndex
+        from typetool.python.writeback import ProjectNameIndex
 
         if not path.is_file():
             return None
@@ -995,7 +992,7 @@ def _cst_module(analysis: DocumentAnalysis) -> cst.Module:
     import libcst as cst
 
     if analysis._cst is None:
-        from typetool.writeback import _nesting_problem
+        from typetool.python.writeback import _nesting_problem
 
         deep = _nesting_problem(analysis.text)  # before libcst's native parser, as the CLI's write-back does
         if deep is not None:

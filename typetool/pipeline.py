@@ -18,17 +18,19 @@ from typing import TYPE_CHECKING
 from typetool import messages as M
 from typetool.diagnostics import Diagnostic, Severity
 from typetool.project import Project, analysis_context
-from typetool.slices import Slicer, UsageSlice
-from typetool.slots import SlotKind, SlotSite, extract_slots
+from typetool.python.slices import Slicer
+from typetool.python.slots import SlotSite, extract_slots
+from typetool.slices import UsageSlice
+from typetool.slots import SlotKind
 from typetool.sources import DEFAULT_MAX_BYTES
 from typetool.writeback import (
     FileStatus,
+    Predictions,
     RunResult,
     SlotStatus,
     WriteMode,
     WriteOptions,
     apply_predictions,
-    predictions_from_json,
 )
 
 if TYPE_CHECKING:
@@ -213,6 +215,13 @@ def predictions_payload(project: Project, predictions: Sequence[Prediction], pre
             "predictions": [p.to_json() for p in predictions]}
 
 
+def prediction_records(project: Project, predictions: Sequence[Prediction]) -> Predictions:
+    """What `predictions_payload` holds for `apply`, without the trip through JSON."""
+    files = {rel: src.raw_hash for rel, src in project.source_files().items()}
+    records = tuple(r for r in (p.record() for p in predictions) if r is not None)
+    return Predictions(files, records)
+
+
 @dataclass
 class AnnotateOutcome:
     """Predictions and what write-back did with them. `predictions`: each slot's latest prediction in the run
@@ -235,9 +244,9 @@ class AnnotateOutcome:
                 counts["written with holes" if p.holes else "written fully"] += 1
             else:
                 counts["left alone"] += 1
-        from typetool.ts.parse import is_typescript
+        from typetool.languages import key_of
 
-        mine = [f for f in self.run.files if language is None or is_typescript(f.path) == (language == "ts")]
+        mine = [f for f in self.run.files if language is None or key_of(f.path) == language]
         counts["files changed"] = sum(1 for f in mine if f.status == FileStatus.CHANGED)
         counts["files refused"] = sum(1 for f in mine if f.status in (FileStatus.REFUSED, FileStatus.FAILED))
         return counts
@@ -245,7 +254,10 @@ class AnnotateOutcome:
     @property
     def languages(self) -> list[str]:
         """The languages of the run's slots, Python first."""
-        return sorted({p.language for p in self.predictions}, key=("py", "ts").index)
+        from typetool.languages import languages
+
+        order = [lang.key for lang in languages()]
+        return sorted({p.language for p in self.predictions}, key=order.index)
 
 
 MAX_ROUNDS = 10
@@ -341,5 +353,4 @@ def annotate(paths: Sequence[Path], predictor: TypePredictor, mode: WriteMode = 
 
 def _apply(project: Project, preds: Sequence[Prediction], predictor: TypePredictor, mode: WriteMode,
            options: WriteOptions) -> RunResult:
-    payload = predictions_payload(project, preds, predictor)
-    return apply_predictions(predictions_from_json(payload), mode, options)
+    return apply_predictions(prediction_records(project, preds), mode, options)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from typetool.calibration import Calibrator
+from typetool.predfile import PredictionRecord
 from typetool.predsets import DEFAULT_MAX_HOLES, NodeCosts, choose_tau, node_costs, prediction_set
 from typetool.slices import UsageSlice, render_slice
 from typetool.slots import Slot
@@ -93,9 +94,9 @@ class Prediction:
 
     @property
     def language(self) -> str:
-        from typetool.ts.parse import is_typescript
+        from typetool.languages import key_of
 
-        return "ts" if is_typescript(self.slot.file) else "py"
+        return key_of(self.slot.file)
 
     def shown(self, t: str | None) -> str | None:
         """A type of this prediction as the user reads it: TypeScript syntax for TypeScript slots (`string[]`,
@@ -107,6 +108,15 @@ class Prediction:
         if self.partial is None:
             return "none"
         return "partial" if self.holes else "full"
+
+    def record(self) -> PredictionRecord | None:
+        """This prediction as a predictions-file record (what `apply` writes), None when nothing is to be
+        written; the same as its `to_json` read back by `typetool.predfile`."""
+        if self.partial is None:
+            return None
+        s = self.slot
+        return PredictionRecord(id=s.id, file=s.file, type=self.partial, kind=s.kind.value, scope=s.scope,
+                                name=s.name, line=s.line, column=s.column, confidence=round(self.confidence, 4))
 
     def to_json(self) -> dict[str, object]:
         s = self.slot
@@ -370,14 +380,10 @@ class TypePredictor:
 
 
 def display_type(t: str, language: str) -> str:
-    if language != "ts":
-        return t
-    from typetool.ts.typeexpr import to_ts
+    """A bracket-form type as the language with key `language` spells it for the user."""
+    from typetool.languages import by_key
 
-    try:
-        return to_ts(parse_type(t), hole="?")
-    except ValueError:
-        return t
+    return by_key(language).display_type(t)
 
 
 @lru_cache(maxsize=65536)

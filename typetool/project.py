@@ -1,6 +1,6 @@
 """Stage 2b, project: the code property graph of a whole project, resolved across its files.
 
-Does: reads and parses every file (`sources`, `parse`), collects per-module facts (`pyfacts`), gives each file
+Does: reads and parses every file (`sources`, `parse`), collects per-module facts (`python.facts`), gives each file
 its dotted module name, resolves imports (absolute, relative, aliased, re-exported, wildcard), the class
 hierarchy (bases and a linearised MRO), and call targets across files (functions, classes -> `__init__`,
 `self.method()` through the hierarchy, `super().m()`, `module.func()`, methods on instances built by a
@@ -32,8 +32,7 @@ import networkx as nx
 
 from typetool import messages as M
 from typetool.diagnostics import Diagnostic, Severity
-from typetool.parse import parse_python
-from typetool.pyfacts import (
+from typetool.python.facts import (
     CallInfo,
     ClassInfo,
     Def,
@@ -43,8 +42,8 @@ from typetool.pyfacts import (
     Node,
     collect_facts,
     iter_scopes,
-    text,
 )
+from typetool.python.parse import parse_python
 from typetool.sources import (
     DEFAULT_MAX_BYTES,
     PYTHON_SUFFIXES,
@@ -53,6 +52,7 @@ from typetool.sources import (
     find_project_root,
     read_source,
 )
+from typetool.treesitter import text
 
 if TYPE_CHECKING:
     from typetool.ts.project import TsProject

@@ -23,8 +23,7 @@ from dataclasses import dataclass, field
 
 import tree_sitter as ts
 
-from typetool.parse import ParsedFile
-from typetool.pyfacts import text
+from typetool.treesitter import ParsedFile, text
 from typetool.ts.parse import grammar_for, parser_for
 
 Node = ts.Node

@@ -10,15 +10,33 @@ tree-sitter recovered it; slots inside ERROR nodes are skipped by `ts.slots`), o
 
 from __future__ import annotations
 
-import tree_sitter as ts
+import functools
 
-from typetool.parse import LANGUAGES, ParsedFile, _syntax_errors, captures
+import tree_sitter as ts
+import tree_sitter_typescript
+
 from typetool.sources import SourceFile
+from typetool.treesitter import GRAMMARS, ParsedFile, captures, register_grammar, syntax_errors
 
 TS_SUFFIXES = (".ts", ".tsx", ".mts", ".cts")
 DECLARATION_SUFFIXES = (".d.ts", ".d.mts", ".d.cts")
+JS_SUFFIXES = (".js", ".jsx", ".mjs", ".cjs")  # JavaScript: never TypeScript, never written
 
 _parsers: dict[str, ts.Parser] = {}
+
+
+@functools.cache
+def typescript_language() -> ts.Language:
+    return ts.Language(tree_sitter_typescript.language_typescript())
+
+
+@functools.cache
+def tsx_language() -> ts.Language:
+    return ts.Language(tree_sitter_typescript.language_tsx())
+
+
+register_grammar("typescript", typescript_language)
+register_grammar("tsx", tsx_language)
 
 
 def is_typescript(path: str) -> bool:
@@ -37,7 +55,7 @@ def grammar_for(path: str) -> str:
 def parser_for(grammar: str) -> ts.Parser:
     parser = _parsers.get(grammar)
     if parser is None:
-        parser = _parsers[grammar] = ts.Parser(LANGUAGES[grammar]())
+        parser = _parsers[grammar] = ts.Parser(GRAMMARS[grammar]())
     return parser
 
 
@@ -49,7 +67,7 @@ def parse_typescript(source: SourceFile) -> ParsedFile:
     found = captures(grammar, "errors", tree.root_node)
     nodes = sorted([(n, "error") for n in found.get("error", [])] + [(n, "missing") for n in found.get("missing", [])],
                    key=lambda item: item[0].start_byte)
-    return ParsedFile(source, tree, tuple(_syntax_errors(source, nodes)))
+    return ParsedFile(source, tree, tuple(syntax_errors(source, nodes)))
 
 
 def parse_bytes(data: bytes, path: str = "snippet.ts") -> ts.Tree:

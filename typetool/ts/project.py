@@ -21,9 +21,9 @@ import networkx as nx
 
 from typetool import messages as M
 from typetool.diagnostics import Diagnostic, Severity
-from typetool.pyfacts import text
 from typetool.slots import position
 from typetool.sources import DEFAULT_MAX_BYTES, SKIP_DIRS, SourceFile, discover, read_source
+from typetool.treesitter import text
 from typetool.ts.facts import FUNCTION_NODES, Node, TsClass, TsFunction, TsModule, build_module
 from typetool.ts.parse import DECLARATION_SUFFIXES, TS_SUFFIXES, parse_typescript
 

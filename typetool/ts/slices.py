@@ -21,9 +21,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from typetool.pyfacts import text
-from typetool.slices import MAX_ITEM_CHARS, MAX_ITEMS, MAX_SCOPE_NAMES, UsageSlice, _cap, short
+from typetool.slices import MAX_ITEM_CHARS, MAX_ITEMS, MAX_SCOPE_NAMES, UsageSlice, cap, short
 from typetool.slots import SlotKind
+from typetool.treesitter import text
 from typetool.ts.facts import (
     CLASS_NODES,
     FUNCTION_NODES,
@@ -361,9 +361,9 @@ class TsSlicer:
                 ev = self.evidence_of_value(cm, arg)
                 callers.append(f"{self.code(arg, 30)}" + (f" ({ev[0]})" if ev else ""))
         header = f"param {p.name} of {self.signature(fn, hide=p)}"
-        return UsageSlice(slot=site.slot, header=header, evidence=_cap(evidence), uses=_cap(coll["uses"]),
-                          calls=_cap(coll["calls"]), ops=_cap(coll["ops"]), callers=_cap(callers),
-                          context=_cap(self._fn_context(fn)), scope_names=self.scope_names(m, fn, fn.cls),
+        return UsageSlice(slot=site.slot, header=header, evidence=cap(evidence), uses=cap(coll["uses"]),
+                          calls=cap(coll["calls"]), ops=cap(coll["ops"]), callers=cap(callers),
+                          context=cap(self._fn_context(fn)), scope_names=self.scope_names(m, fn, fn.cls),
                           language="ts")
 
     def _return_values(self, fn: TsFunction) -> list[Node]:
@@ -409,8 +409,8 @@ class TsSlicer:
         uses = [f"result {u}" for u in coll["uses"]] + [f"result -> {c}" for c in coll["calls"]] + \
             [f"result {o}" for o in coll["ops"]]
         header = f"return of {self.signature(fn)}"
-        return UsageSlice(slot=site.slot, header=header, evidence=_cap(evidence), returns=_cap(returns),
-                          uses=_cap(uses), context=_cap(self._fn_context(fn)),
+        return UsageSlice(slot=site.slot, header=header, evidence=cap(evidence), returns=cap(returns),
+                          uses=cap(uses), context=cap(self._fn_context(fn)),
                           scope_names=self.scope_names(m, fn, fn.cls), language="ts")
 
     def _variable(self, site: TsSlotSite) -> UsageSlice:
@@ -422,9 +422,9 @@ class TsSlicer:
         where = f"function {v.function.name}" if v.function is not None else "module"
         header = f"variable {v.name} in {where}"
         ctx = self._fn_context(v.function) if v.function is not None else []
-        return UsageSlice(slot=site.slot, header=header, evidence=_cap(evidence), defined=_cap(defined),
-                          uses=_cap(coll["uses"]), calls=_cap(coll["calls"]), ops=_cap(coll["ops"]),
-                          context=_cap(ctx), scope_names=self.scope_names(m, v.function, None), language="ts")
+        return UsageSlice(slot=site.slot, header=header, evidence=cap(evidence), defined=cap(defined),
+                          uses=cap(coll["uses"]), calls=cap(coll["calls"]), ops=cap(coll["ops"]),
+                          context=cap(ctx), scope_names=self.scope_names(m, v.function, None), language="ts")
 
     def _field(self, site: TsSlotSite) -> UsageSlice:
         f, cls, m = site.field, site.cls, site.module
@@ -446,8 +446,8 @@ class TsSlicer:
                 defined.append(f"= {self.code(value, 36)} in {fn.name}")
         coll = self._collect(m, reads)
         header = f"field {f.name} of class {cls.name}" + (f" extends {cls.heritage[0]}" if cls.heritage else "")
-        return UsageSlice(slot=site.slot, header=header, evidence=_cap(evidence), defined=_cap(defined),
-                          uses=_cap(coll["uses"]), calls=_cap(coll["calls"]), ops=_cap(coll["ops"]),
+        return UsageSlice(slot=site.slot, header=header, evidence=cap(evidence), defined=cap(defined),
+                          uses=cap(coll["uses"]), calls=cap(coll["calls"]), ops=cap(coll["ops"]),
                           scope_names=self.scope_names(m, None, cls), language="ts")
 
     def _uses_of_class(self, m: TsModule, cls: TsClass) -> _ClassUses:

@@ -38,7 +38,7 @@ from collections.abc import Iterable
 
 import tree_sitter as ts
 
-from typetool.parse import typescript_language
+from typetool.ts.parse import typescript_language
 from typetool.typeexpr import ELLIPSIS, EMPTY_TUPLE, HOLE, TypeNode, TypeParseError, parse_type, to_str
 
 __all__ = ["normalize_ts", "normalize_ts_label", "parse_ts_type", "to_ts"]

@@ -43,6 +43,7 @@ from pathlib import Path
 import tree_sitter as ts
 
 from typetool.diagnostics import Diagnostic, Severity
+from typetool.fileio import atomic_write, encode_like, file_diff
 from typetool.messages import (
     JS_FILE,
     SYNTAX,
@@ -55,14 +56,7 @@ from typetool.messages import (
     UNENCODABLE,
     UNSAFE,
 )
-from typetool.slots import SlotKind
-from typetool.sources import DEFAULT_MAX_BYTES, SourceFile, decode_source, read_source
-from typetool.ts.facts import build_module
-from typetool.ts.parse import grammar_for, is_declaration_file, is_typescript, parse_bytes, parse_typescript
-from typetool.ts.slots import TsSlotSite, extract_ts_slots
-from typetool.ts.typeexpr import to_ts
-from typetool.typeexpr import TypeNode, names
-from typetool.writeback import (
+from typetool.outcomes import (
     FileOutcome,
     FileStatus,
     SlotOutcome,
@@ -70,22 +64,32 @@ from typetool.writeback import (
     UnsafeRewrite,
     WriteError,
     WriteMode,
-    _diag,
-    _diag_of,
-    _diff,
-    _outcome,
-    _slot_diags,
-    atomic_write,
-    encode_like,
+    diag,
+    diag_of,
+    outcome,
+    slot_diags,
     slot_type,
 )
+from typetool.slots import SlotKind
+from typetool.sources import DEFAULT_MAX_BYTES, SourceFile, decode_source, read_source
+from typetool.ts.facts import build_module
+from typetool.ts.parse import (
+    JS_SUFFIXES,
+    grammar_for,
+    is_declaration_file,
+    is_typescript,
+    parse_bytes,
+    parse_typescript,
+)
+from typetool.ts.slots import TsSlotSite, extract_ts_slots
+from typetool.ts.typeexpr import to_ts
+from typetool.typeexpr import TypeNode, names
 
 __all__ = [
     "ANNOTATION_NODES", "JS_SUFFIXES", "TsEdit", "TsRefused", "TsRewrite", "apply_ts_file", "apply_ts_types",
     "refusal", "strip_ts", "strip_ts_file", "strip_ts_types", "verify_ts_rewrite",
 ]
 
-JS_SUFFIXES = (".js", ".jsx", ".mjs", ".cjs")
 ANNOTATION_NODES = frozenset({"type_annotation", "asserts_annotation", "type_predicate_annotation"})
 _BOM = codecs.BOM_UTF8
 
@@ -283,12 +287,12 @@ def apply_ts_types(data: bytes, relpath: str, types: Mapping[str, TypeNode | str
             continue
         foreign = sorted(n for n in names(t) if n in PYTHON_ONLY_NAMES and not _declares(body, n))
         if foreign:  # `List[int]` from a hand-edited predictions file would print as `List<int>`
-            outcomes.append(_outcome(slot_id, SlotStatus.ERROR, TS_PYTHON_SPELLED, slot_id=slot_id, type=shown,
+            outcomes.append(outcome(slot_id, SlotStatus.ERROR, TS_PYTHON_SPELLED, slot_id=slot_id, type=shown,
                                      names=", ".join(foreign)))
             continue
         problem = _type_problem(printed, grammar)
         if problem is not None:
-            outcomes.append(_outcome(slot_id, SlotStatus.ERROR, TS_UNPRINTABLE, slot_id=slot_id, type=shown,
+            outcomes.append(outcome(slot_id, SlotStatus.ERROR, TS_UNPRINTABLE, slot_id=slot_id, type=shown,
                                      printed=printed, reason=problem))
             continue
         text = f": {printed}"
@@ -461,13 +465,13 @@ def _check_stable(rewrite: TsRewrite, redo: Callable[[bytes], TsRewrite]) -> Non
 
 def apply_ts_file(src: SourceFile, shown: str, rel: str, types: Mapping[str, str], bad: Sequence[SlotOutcome],
                   mode: WriteMode) -> FileOutcome:
-    """`typetool apply` for one TypeScript file whose hash was checked (`typetool.writeback._apply_file`)."""
+    """`typetool apply` for one TypeScript file whose hash was checked (`typetool.writeback`)."""
     try:
         rewrite = apply_ts_types(src.data, rel, types)
     except TsRefused as exc:
         return FileOutcome(shown, FileStatus.REFUSED, diagnostics=(exc.diagnostic(shown),))
     except UnsafeRewrite as exc:
-        return FileOutcome(shown, FileStatus.FAILED, diagnostics=(_diag(shown, UNSAFE, detail=str(exc)),))
+        return FileOutcome(shown, FileStatus.FAILED, diagnostics=(diag(shown, UNSAFE, detail=str(exc)),))
     slots = tuple(bad) + rewrite.slots
     rewrite = TsRewrite(rewrite.old, rewrite.new, slots, rewrite.edits)
     return _finish(src, shown, rel, rewrite, mode, lambda data: apply_ts_types(data, rel, types))
@@ -480,7 +484,7 @@ def strip_ts_file(path: Path, shown: str, mode: WriteMode, cwd: Path, max_bytes:
     if refused is not None:
         if refused.entry == TS_DECLARATION:
             return FileOutcome(shown, FileStatus.UNCHANGED,
-                               diagnostics=(_diag(shown, TS_DECLARATION_SKIPPED, Severity.INFO),))
+                               diagnostics=(diag(shown, TS_DECLARATION_SKIPPED, Severity.INFO),))
         return FileOutcome(shown, FileStatus.REFUSED, diagnostics=(refused.diagnostic(shown),))
     src = read_source(path, cwd, max_bytes)
     if isinstance(src, Diagnostic):
@@ -491,7 +495,7 @@ def strip_ts_file(path: Path, shown: str, mode: WriteMode, cwd: Path, max_bytes:
     except TsRefused as exc:
         return FileOutcome(shown, FileStatus.REFUSED, diagnostics=(exc.diagnostic(shown),))
     except UnsafeRewrite as exc:
-        return FileOutcome(shown, FileStatus.FAILED, diagnostics=(_diag(shown, UNSAFE, detail=str(exc)),))
+        return FileOutcome(shown, FileStatus.FAILED, diagnostics=(diag(shown, UNSAFE, detail=str(exc)),))
     return _finish(src, shown, rel, rewrite, mode, lambda data: strip_ts_types(data, rel))
 
 
@@ -499,32 +503,32 @@ def _finish(src: SourceFile, shown: str, rel: str, rewrite: TsRewrite, mode: Wri
             redo: Callable[[bytes], TsRewrite]) -> FileOutcome:
     """Prove, encode as the file was, show and write (atomically, if the file is unchanged on disk)."""
     slots = rewrite.slots
-    diags = _slot_diags(shown, slots)
+    diags = slot_diags(shown, slots)
     if not rewrite.changed:
         return FileOutcome(shown, FileStatus.UNCHANGED, slots=slots, diagnostics=tuple(diags))
     try:
         verify_ts_rewrite(rewrite, rel)
         _check_stable(rewrite, redo)
     except UnsafeRewrite as exc:
-        diags.append(_diag(shown, UNSAFE, detail=str(exc)))
+        diags.append(diag(shown, UNSAFE, detail=str(exc)))
         return FileOutcome(shown, FileStatus.FAILED, slots=slots, diagnostics=tuple(diags))
     old_text = src.text
     new_text = rewrite.new.decode("utf-8", "surrogatepass")
     try:
         data = encode_like(src, new_text)
     except UnicodeEncodeError as exc:
-        diags.append(_diag(shown, UNENCODABLE, encoding=src.encoding, reason=exc.reason))
+        diags.append(diag(shown, UNENCODABLE, encoding=src.encoding, reason=exc.reason))
         return FileOutcome(shown, FileStatus.REFUSED, slots=slots, diagnostics=tuple(diags))
     back = decode_source(data, src.path, src.relpath)
     if isinstance(back, Diagnostic) or back.data != rewrite.new or back.bom != src.bom:
-        diags.append(_diag(shown, UNSAFE, detail="the encoded result does not decode back to the same text"))
+        diags.append(diag(shown, UNSAFE, detail="the encoded result does not decode back to the same text"))
         return FileOutcome(shown, FileStatus.FAILED, slots=slots, diagnostics=tuple(diags))
-    diff = _diff(old_text, new_text, shown) if mode.shows_diff else None
+    diff = file_diff(old_text, new_text, shown) if mode.shows_diff else None
     if mode.writes:
         try:
             atomic_write(src.path, data, src.raw_hash)
         except WriteError as exc:
-            diags.append(_diag_of(shown, exc))
+            diags.append(diag_of(shown, exc))
             return FileOutcome(shown, FileStatus.REFUSED, slots=slots, diagnostics=tuple(diags))
     return FileOutcome(shown, FileStatus.CHANGED, written=mode.writes, diff=diff, slots=slots,
                        diagnostics=tuple(diags), data=data)

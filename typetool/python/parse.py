@@ -1,7 +1,8 @@
-"""Stage 1, parse: tree-sitter syntax trees for source files, and the query files that read them.
+"""Stage 1 for Python, parse: tree-sitter syntax trees for Python files.
 
-Does: parses a `SourceFile`'s UTF-8 bytes with the tree-sitter grammar of its language, reports syntax errors
-(ERROR and MISSING nodes) as diagnostics with file and line, and loads the .scm queries shipped in grammars/.
+Does: parses a `SourceFile`'s UTF-8 bytes with the tree-sitter Python grammar and reports syntax errors (ERROR
+and MISSING nodes) as diagnostics with file and line (the grammar-neutral parts are `typetool.treesitter`); measures
+how deeply a tree nests (`too_deep`, for libcst's limits).
 Does not: build the code property graph (`typetool.project`) or look at other files.
 The tree is kept even when it has errors: everything outside the damaged region is still analysed. tree-sitter's
 own recovery can let one unclosed bracket swallow the rest of the file, so a damaged statement (the innermost
@@ -15,18 +16,15 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 
 import tree_sitter as ts
 import tree_sitter_python
-import tree_sitter_typescript
 
 from typetool import messages as M
 from typetool.diagnostics import Diagnostic, Severity
 from typetool.sources import SourceFile
+from typetool.treesitter import ParsedFile, captures, register_grammar, syntax_errors
 
-MAX_REPORTED_ERRORS = 5
 MAX_RECOVERY_ROUNDS = 8
 
 
@@ -35,53 +33,7 @@ def python_language() -> ts.Language:
     return ts.Language(tree_sitter_python.language())
 
 
-@functools.cache
-def typescript_language() -> ts.Language:
-    return ts.Language(tree_sitter_typescript.language_typescript())
-
-
-@functools.cache
-def tsx_language() -> ts.Language:
-    return ts.Language(tree_sitter_typescript.language_tsx())
-
-
-LANGUAGES = {"python": python_language, "typescript": typescript_language, "tsx": tsx_language}
-
-
-def grammars_dir() -> Path:
-    """Where the .scm query files are: inside the installed wheel, or the repository's grammars/ folder."""
-    packaged = Path(str(resources.files("typetool"))) / "grammars"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parent.parent / "grammars"
-
-
-@functools.cache
-def load_query(language: str, name: str) -> ts.Query:
-    text = (grammars_dir() / language / f"{name}.scm").read_text(encoding="utf-8")
-    lang = LANGUAGES[language]()
-    return ts.Query(lang, text)
-
-
-def captures(language: str, query_name: str, node: ts.Node) -> dict[str, list[ts.Node]]:
-    """The query's captures under `node`, each list in document order (tree-sitter does not promise an order
-    across patterns, and outputs must not change from run to run)."""
-    found = ts.QueryCursor(load_query(language, query_name)).captures(node)
-    return {name: sorted(nodes, key=lambda n: (n.start_byte, -n.end_byte)) for name, nodes in found.items()}
-
-
-@dataclass(frozen=True, slots=True)
-class ParsedFile:
-    """A source file and its syntax tree. `errors` lists the syntax errors found (possibly none)."""
-
-    source: SourceFile
-    tree: ts.Tree
-    errors: tuple[Diagnostic, ...]
-    skipped: tuple[tuple[int, int], ...] = ()  # 1-based first and last lines cut out to recover from errors
-
-    @property
-    def root(self) -> ts.Node:
-        return self.tree.root_node
+register_grammar("python", python_language)
 
 
 _parser: ts.Parser | None = None
@@ -97,7 +49,7 @@ def parse_python(source: SourceFile) -> ParsedFile:
     first_errors = _error_nodes(tree.root_node)
     recovered, skipped = _recover(_parser, source.data, tree, first_errors)
     if not skipped:
-        return ParsedFile(source, tree, tuple(_syntax_errors(source, first_errors)))
+        return ParsedFile(source, tree, tuple(syntax_errors(source, first_errors)))
     # report the errors in the lines cut out (not the ones that were only a consequence of them), what is left
     # in the final tree, and which lines were skipped
     rows = [(a - 1, b - 1) for a, b in skipped]
@@ -105,7 +57,7 @@ def parse_python(source: SourceFile) -> ParsedFile:
     if recovered.root_node.has_error:
         kept.extend(_error_nodes(recovered.root_node))
     kept.sort(key=lambda item: item[0].start_byte)
-    errors = _syntax_errors(source, kept)
+    errors = syntax_errors(source, kept)
     for first, last in skipped:
         code, text = M.msg(M.SKIPPED_LINES, first=first, last=last)
         errors.append(Diagnostic(source.relpath, code, text, Severity.INFO, first, 0))
@@ -276,24 +228,3 @@ def _complement(lines: _Lines, cut: list[tuple[int, int]]) -> list[ts.Range]:
                 out.append(ts.Range((row, 0), end_point, start, stop))
         row = b + 1
     return out or [ts.Range((0, 0), (0, 0), 0, 0)]
-
-
-def _syntax_errors(source: SourceFile, nodes: list[tuple[ts.Node, str]]) -> list[Diagnostic]:
-    out: list[Diagnostic] = []
-    for node, what in nodes[:MAX_REPORTED_ERRORS]:
-        row, col_bytes = node.start_point
-        line_start = node.start_byte - col_bytes
-        column = len(source.data[line_start : node.start_byte].decode("utf-8", "replace"))
-        if what == "missing":
-            code, text = M.msg(M.MISSING_TOKEN, detail=repr(node.type))
-        else:
-            snippet = source.data[node.start_byte : min(node.end_byte, node.start_byte + 30)]
-            detail = "unexpected " + repr(snippet.decode("utf-8", "replace").split("\n")[0] or "end of line")
-            code, text = M.msg(M.SYNTAX_ERROR, detail=detail)
-        out.append(Diagnostic(source.relpath, code, text, Severity.ERROR, row + 1, column))
-    if len(nodes) > MAX_REPORTED_ERRORS:
-        out.append(
-            Diagnostic(source.relpath, "syntax-error", f"{len(nodes) - MAX_REPORTED_ERRORS} more syntax errors",
-                       Severity.ERROR)
-        )
-    return out

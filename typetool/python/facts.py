@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 import tree_sitter as ts
 
-from typetool.parse import ParsedFile
+from typetool.treesitter import ParsedFile, text
 
 Node = ts.Node
 
@@ -268,7 +268,7 @@ class ImportBinding:
 
 
 class ModuleFacts:
-    """Everything `pyfacts` learns about one module."""
+    """Everything the facts stage learns about one module."""
 
     def __init__(self, parsed: ParsedFile, modname: str, is_package: bool) -> None:
         self.parsed = parsed
@@ -306,11 +306,6 @@ class ModuleFacts:
         return parent if parent is not None else node.parent
 
 
-def text(node: Node | None) -> str:
-    if node is None:
-        return ""
-    raw = node.text
-    return raw.decode("utf-8", "replace") if raw is not None else ""
 
 
 def docstring_of(block: Node | None) -> str | None:

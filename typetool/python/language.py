@@ -1,0 +1,64 @@
+"""`LANGUAGE`: Python, as the core sees it (`typetool.languages.Language`).
+
+Does: says which files are Python (`.py` sources, `.pyi` stubs that are read but never stripped or written
+to by `strip`), and hands write-back to `typetool.python.writeback`.
+Does not: import the TypeScript wing, or do any work itself: every method defers to the wing's modules,
+imported when first needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typetool.diagnostics import Diagnostic
+    from typetool.outcomes import FileOutcome, SlotOutcome, WriteMode, WriteOptions
+    from typetool.sources import SourceFile
+
+SUFFIXES = (".py", ".pyi")
+
+
+class PythonLanguage:
+    key = "py"
+    name = "Python"
+    suffixes = SUFFIXES
+
+    def analyses(self, path: str) -> bool:
+        return path.endswith(SUFFIXES)
+
+    def claims(self, path: str) -> bool:
+        return path.endswith(SUFFIXES)
+
+    def refusal(self, path: str, shown: str) -> Diagnostic | None:
+        return None
+
+    def strip_skip(self, name: str) -> tuple[str, str] | None:
+        from typetool.messages import STUB_SKIPPED
+
+        return STUB_SKIPPED if name.endswith(".pyi") else None
+
+    def name_index(self, files: Sequence[Path]) -> object | None:
+        from typetool.python.writeback import ProjectNameIndex
+
+        return ProjectNameIndex(files)
+
+    def apply_file(self, src: SourceFile, shown: str, rel: str, types: Mapping[str, str],
+                   bad: Sequence[SlotOutcome], mode: WriteMode, options: WriteOptions,
+                   index: object | None) -> FileOutcome:
+        from typetool.python.writeback import apply_file
+
+        return apply_file(src, shown, rel, types, bad, mode, options, index)  # type: ignore[arg-type]
+
+    def strip_file(self, path: Path, shown: str, mode: WriteMode, cwd: Path, options: WriteOptions
+                   ) -> FileOutcome:
+        from typetool.python.writeback import strip_file
+
+        return strip_file(path, shown, mode, cwd, options)
+
+    def display_type(self, t: str) -> str:
+        return t
+
+
+LANGUAGE = PythonLanguage()

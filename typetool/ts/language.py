@@ -1,0 +1,71 @@
+"""`LANGUAGE`: TypeScript, as the core sees it (`typetool.languages.Language`).
+
+Does: says which files are TypeScript sources (`.ts`, `.tsx`, `.mts`, `.cts`, not `.d.ts` declarations) and
+which of its family write-back refuses (declarations, JavaScript), spells types as TypeScript does for the user
+(`string[]`, holes `?`), and hands write-back to `typetool.ts.writeback`.
+Does not: import the Python wing, or do any work itself: every method defers to the wing's modules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from typetool.ts.parse import JS_SUFFIXES, TS_SUFFIXES, is_declaration_file, is_typescript
+
+if TYPE_CHECKING:
+    from typetool.diagnostics import Diagnostic
+    from typetool.outcomes import FileOutcome, SlotOutcome, WriteMode, WriteOptions
+    from typetool.sources import SourceFile
+
+
+class TypeScriptLanguage:
+    key = "ts"
+    name = "TypeScript"
+    suffixes = TS_SUFFIXES
+
+    def analyses(self, path: str) -> bool:
+        return is_typescript(path)
+
+    def claims(self, path: str) -> bool:
+        return path.endswith(TS_SUFFIXES + JS_SUFFIXES)
+
+    def refusal(self, path: str, shown: str) -> Diagnostic | None:
+        from typetool.ts.writeback import refusal
+
+        refused = refusal(path)
+        return refused.diagnostic(shown) if refused is not None else None
+
+    def strip_skip(self, name: str) -> tuple[str, str] | None:
+        from typetool.messages import TS_DECLARATION_SKIPPED
+
+        return TS_DECLARATION_SKIPPED if is_declaration_file(name) else None
+
+    def name_index(self, files: Sequence[Path]) -> object | None:
+        return None
+
+    def apply_file(self, src: SourceFile, shown: str, rel: str, types: Mapping[str, str],
+                   bad: Sequence[SlotOutcome], mode: WriteMode, options: WriteOptions,
+                   index: object | None) -> FileOutcome:
+        from typetool.ts.writeback import apply_ts_file
+
+        return apply_ts_file(src, shown, rel, types, bad, mode)
+
+    def strip_file(self, path: Path, shown: str, mode: WriteMode, cwd: Path, options: WriteOptions
+                   ) -> FileOutcome:
+        from typetool.ts.writeback import strip_ts_file
+
+        return strip_ts_file(path, shown, mode, cwd, options.max_bytes)
+
+    def display_type(self, t: str) -> str:
+        from typetool.ts.typeexpr import to_ts
+        from typetool.typeexpr import parse_type
+
+        try:
+            return to_ts(parse_type(t), hole="?")
+        except ValueError:
+            return t
+
+
+LANGUAGE = TypeScriptLanguage()
