@@ -23,7 +23,7 @@ import tracemalloc
 from pathlib import Path
 
 from typetool.pipeline import slice_project
-from typetool.project import Project
+from typetool.python.project import PythonProject
 from typetool.slices import render_slice
 
 
@@ -40,7 +40,7 @@ def run(path: Path, max_mb: float) -> tuple[int, int, int, int, float, float, fl
     seconds of this process)."""
     c0 = time.process_time()
     t0 = time.perf_counter()
-    project = Project.load([path], root=path.parent, max_bytes=int(max_mb * 1e6))
+    project = PythonProject.load([path], root=path.parent, max_bytes=int(max_mb * 1e6))
     t1 = time.perf_counter()
     slices = slice_project(project)
     chars = sum(len(render_slice(s)) for s in slices)

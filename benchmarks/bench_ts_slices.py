@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from typetool.project import analysis_context
+from typetool.workspace import analysis_context
 from typetool.slices import render_slice
 from typetool.ts.npm import default_cache
 from typetool.ts.project import TsProject

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from typetool.diagnostics import Diagnostic
-from typetool.project import Project
+from typetool.python.project import PythonProject
 from typetool.python.facts import ModuleFacts
 from typetool.python.slots import extract_slots
 from typetool.slots import SlotKind
@@ -26,7 +26,7 @@ BUILTINS = frozenset({"print", "range", "len", "open", "isinstance", "ValueError
 def facts_of(code: str) -> ModuleFacts:
     src = decode_source(textwrap.dedent(code).lstrip("\n").encode("utf-8"), Path("mod.py"), "mod.py")
     assert not isinstance(src, Diagnostic)
-    project = Project.from_sources([src])
+    project = PythonProject.from_sources([src])
     assert not project.diagnostics, [d.format() for d in project.diagnostics]
     return project.modules["mod.py"]
 

@@ -16,7 +16,7 @@ import pytest
 from conftest import DATA, check_golden
 
 from typetool.pipeline import SliceRun, slice_paths
-from typetool.project import Project, dump_graph
+from typetool.python.project import PythonProject, dump_graph
 from typetool.python.slots import extract_slots
 from typetool.slices import render_slice
 from typetool.slots import SlotKind
@@ -44,7 +44,7 @@ def render_run(run: SliceRun) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_graph(project: Project) -> str:
+def render_graph(project: PythonProject) -> str:
     parts = []
     for rel in sorted(project.modules):
         parts.append(f"## {rel}\n" + dump_graph(project.graph(only=[rel]), rel))
@@ -68,7 +68,7 @@ def test_slices_golden(name: str, in_front: Path, update_golden: bool) -> None:
 
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_graph_golden(name: str, in_front: Path, update_golden: bool) -> None:
-    project = Project.load([Path(p) for p in PROGRAMS[name]])
+    project = PythonProject.load([Path(p) for p in PROGRAMS[name]])
     full = project.graph()
     assert all("kind" in attrs for _, attrs in full.nodes(data=True)), "every graph node carries its attributes"
     kinds = {k for _, _, k in full.edges(data="kind")}
@@ -79,7 +79,7 @@ def test_graph_golden(name: str, in_front: Path, update_golden: bool) -> None:
 
 
 def test_graph_covers_the_issue_node_and_edge_kinds(in_front: Path) -> None:
-    project = Project.load([Path("shapes")])
+    project = PythonProject.load([Path("shapes")])
     g = project.graph()
     node_kinds = {a["kind"] for _, a in g.nodes(data=True)}
     assert {"module", "class", "function", "parameter", "def", "use", "call", "attribute", "statement"} <= node_kinds
@@ -111,7 +111,7 @@ def test_cli_output_matches_the_goldens(in_front: Path) -> None:
 def _slot_ids(text: str) -> set[str]:
     src = decode_source(text.encode("utf-8"), Path("shapes/circle.py"), "shapes/circle.py")
     assert isinstance(src, SourceFile)
-    project = Project.from_sources([src])
+    project = PythonProject.from_sources([src])
     return {site.slot.id for site in extract_slots(project.modules["shapes/circle.py"])}
 
 

@@ -1,4 +1,4 @@
-"""Call resolution across a project's files (`typetool.project`), one rule per test, on packages written to
+"""Call resolution across a project's files (`typetool.python.project`), one rule per test, on packages written to
 tmp_path, and the CALLS / INHERITS / IMPORTS edges of the networkx graph."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from typetool.project import Project
+from typetool.python.project import PythonProject
 from typetool.python.facts import CallInfo, ClassInfo, FunctionInfo
 
 
@@ -18,14 +18,14 @@ def write(root: Path, files: dict[str, str]) -> None:
         path.write_text(textwrap.dedent(code).lstrip("\n"), encoding="utf-8")
 
 
-def load(root: Path, files: dict[str, str]) -> Project:
+def load(root: Path, files: dict[str, str]) -> PythonProject:
     write(root, files)
-    project = Project.load([root / "pkg"] if (root / "pkg").is_dir() else [root], root=root)
+    project = PythonProject.load([root / "pkg"] if (root / "pkg").is_dir() else [root], root=root)
     assert not project.diagnostics, [d.format() for d in project.diagnostics]
     return project
 
 
-def call(project: Project, relpath: str, source: str) -> CallInfo:
+def call(project: PythonProject, relpath: str, source: str) -> CallInfo:
     """The call in `relpath` whose source text is exactly `source`."""
     m = project.modules[relpath]
     found = [c for c in m.calls.values() if c.node.text == source.encode()]
@@ -33,7 +33,7 @@ def call(project: Project, relpath: str, source: str) -> CallInfo:
     return found[0]
 
 
-def targets(project: Project, relpath: str, source: str) -> set[str]:
+def targets(project: PythonProject, relpath: str, source: str) -> set[str]:
     """`module:qualname` of every target of the call."""
     return {f"{t.module.modname}:{t.qualname}" for t in call(project, relpath, source).targets}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from typetool.project import Project
+from typetool.python.project import PythonProject
 from typetool.python.slices import MAX_LAST_WORD_HITS, Slicer
 from typetool.python.slots import extract_slots
 from typetool.sources import SourceFile, decode_source
@@ -44,7 +44,7 @@ def _scopes() -> dict[str, tuple[str, ...]]:
         src = decode_source(text.encode("utf-8"), Path(rel), rel)
         assert isinstance(src, SourceFile)
         sources.append(src)
-    project = Project.from_sources(sources)
+    project = PythonProject.from_sources(sources)
     slicer = Slicer(project)
     return {site.slot.id: slicer.slice(site).scope_names for site in extract_slots(project.modules["walker.py"])}
 
@@ -67,7 +67,7 @@ def test_module_level_slots_of_two_modules_get_their_own_scope_names() -> None:
         src = decode_source(text.encode("utf-8"), Path(rel), rel)
         assert isinstance(src, SourceFile)
         sources.append(src)
-    project = Project.from_sources(sources)
+    project = PythonProject.from_sources(sources)
     slicer = Slicer(project)
     names = {site.slot.id: slicer.slice(site).scope_names
              for rel in ("a.py", "b.py") for site in extract_slots(project.modules[rel])}

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from typetool.project import Project
+from typetool.python.project import PythonProject
 from typetool.python.slots import extract_slots
 from typetool.slots import SlotKind
 
@@ -104,7 +104,7 @@ def ast_slots(text: str) -> set[SlotKey]:
 @pytest.mark.parametrize("package", PACKAGES)
 def test_param_and_return_slots_match_ast(package: str) -> None:
     root = package_dir(package)
-    project = Project.load([root], root=root.parent)
+    project = PythonProject.load([root], root=root.parent)
     files = sorted(p for p in root.rglob("*.py") if "__pycache__" not in p.parts)
     assert len(project.modules) >= len(files) * 0.95, "nearly every file is analysed"
     mismatches: list[str] = []
@@ -151,7 +151,7 @@ def test_slices_are_reproducible() -> None:
         f"{n} = TypeVar('{n}')\nA{n}: TypeAlias = list[{n}]\n" for n in names)
     src = decode_source(code.encode(), Path("tv.py"), "tv.py")
     assert isinstance(src, SourceFile)
-    results = {tuple(module_type_names(Project.from_sources([src]).modules["tv.py"])) for _ in range(10)}
+    results = {tuple(module_type_names(PythonProject.from_sources([src]).modules["tv.py"])) for _ in range(10)}
     assert len(results) == 1
     (order,) = results
     assert [n for n in order if n[1:].isdigit()] == names, "document order"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from typetool.project import Project
+from typetool.python.project import PythonProject
 from typetool.python.corpus import labelled_slices
 from typetool.python.slices import Slicer
 from typetool.python.slots import extract_slots
@@ -92,14 +92,14 @@ def parse(text, settings):
 """
 
 
-def _project(text: str) -> Project:
+def _project(text: str) -> PythonProject:
     sources = []
     for rel, body in (("pkg/walk.py", text + (EXTRA_ANNOTATED if text is ANNOTATED else EXTRA_STRIPPED)),
                       ("pkg/nodes.py", NODES)):
         src = decode_source(body.encode("utf-8"), Path(rel), rel)
         assert isinstance(src, SourceFile)
         sources.append(src)
-    return Project.from_sources(sources)
+    return PythonProject.from_sources(sources)
 
 
 def _normalize(rendered: str) -> str:

@@ -31,9 +31,7 @@ MIXED = {
     "typetool.evaluation_run": "TypeScript's baselines and compiler filter",
     "typetool.ide": "the editor's per-language adapters",
     "typetool.lsp_server": "TypeScript's suffixes",
-    "typetool.pipeline": "loads and slices each language itself",
     "typetool.predictions": "TypeScript's compiler filter and normalisation",
-    "typetool.project": "the Python project, with the TypeScript one as its `ts` field",
     "typetool.ship": "the npm corpus cache",
 }
 

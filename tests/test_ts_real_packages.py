@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from typetool.project import analysis_context
+from typetool.workspace import analysis_context
 from typetool.slices import MAX_SLICE_CHARS, render_slice
 from typetool.slots import SlotKind
 from typetool.sources import SKIP_DIRS

@@ -9,14 +9,15 @@ from pathlib import Path
 import click
 import pytest
 
-from typetool.pipeline import iter_sites, load_project
+from typetool.python.project import PythonProject
+from typetool.python.slots import iter_sites
 from typetool.python.writeback import locate_slots
 
 DATA = Path(__file__).parent / "data"
 
 
 def _compare(paths: list[Path], root: Path) -> tuple[int, int, list[str]]:
-    project = load_project(paths, root=root)
+    project = PythonProject.load(paths, root=root)
     by_file: dict[str, dict[str, str | None]] = {}
     for site in iter_sites(project):
         by_file.setdefault(site.slot.file, {})[site.slot.id] = site.slot.annotation

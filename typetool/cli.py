@@ -116,7 +116,7 @@ def graph(
     = None,
 ) -> None:
     """Print the code property graph of FILE as sorted text (nodes, then edges), for reading and diffing."""
-    from typetool.project import Project, dump_graph
+    from typetool.python.project import PythonProject, dump_graph
     from typetool.sources import find_project_root, relpath_for
     from typetool.ts.parse import is_typescript
 
@@ -142,7 +142,7 @@ def graph(
         paths = [root / file.resolve().relative_to(root).parts[0], file]
     else:
         paths = [file]
-    project = Project.load(paths)
+    project = PythonProject.load(paths)
     rel = relpath_for(file, Path.cwd())
     report([d for d in project.diagnostics if d.path in (rel, str(file))])
     if rel not in project.modules:

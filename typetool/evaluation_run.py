@@ -27,7 +27,6 @@ from typetool.calibration import Reliability, fit, reliability, reliability_html
 from typetool.diagnostics import Diagnostic
 from typetool.evaluate import Report, common_type_names, heuristic_type, predictions_from_annotated_copy
 from typetool.model.tokenizer import py_or_ts
-from typetool.pipeline import iter_sites
 from typetool.predictions import TypePredictor, canonical, normalizer
 from typetool.predsets import (
     DEFAULT_MAX_HOLES,
@@ -37,10 +36,12 @@ from typetool.predsets import (
     node_costs,
     prediction_set,
 )
-from typetool.project import Project
 from typetool.python.corpus import labelled_slices
+from typetool.python.project import PythonProject
+from typetool.python.slots import iter_sites
 from typetool.slices import render_slice
 from typetool.sources import relpath_for
+from typetool.ts.project import TsProject
 from typetool.typeexpr import hole_count, normalize_label, parse_type, size, to_str
 
 EPSILONS = (0.05, 0.1, 0.2)
@@ -422,8 +423,10 @@ def run_evaluations(paths: Sequence[Path], predictor: TypePredictor, batch_size:
     project = load_project(paths)
     diagnostics = list(project.diagnostics)
     results: list[EvaluationResult] = []
-    if project.modules or project.ts is None:
-        items, _, _ = labelled_slices(project, code_imports_only=code_imports_only)
+    py_project, ts_project = project.part("py"), project.part("ts")
+    if (py_project is not None and py_project.modules) or ts_project is None:
+        items, _, _ = labelled_slices(py_project if isinstance(py_project, PythonProject) else PythonProject(),
+                                      code_imports_only=code_imports_only)
         records = [Record(render_slice(i.slice), tuple(i.slice.scope_names), i.label, i.site.slot.kind.value,
                           i.site.slot.id) for i in items]
         extra: dict[str, list[list[str]]] = {}
@@ -431,17 +434,17 @@ def run_evaluations(paths: Sequence[Path], predictor: TypePredictor, batch_size:
         if autotyping:
             extra["autotyping"] = autotyping_predictions(paths, items)
         results.append(evaluate_records(predictor.for_language("py"), records, batch_size, extra))
-    if project.ts is not None and project.ts.modules:
+    if isinstance(ts_project, TsProject) and ts_project.modules:
         from typetool.ts.evaluation import ts_heuristic_type, ts_items, tsc_predictions
 
-        ts_list = ts_items(project.ts)
+        ts_list = ts_items(ts_project)
         ts_records = [Record(render_slice(i.slice), tuple(i.slice.scope_names), i.label or i.raw,
                              i.site.slot.kind.value, i.site.slot.id) for i in ts_list]
         ts_extra: dict[str, list[list[str]]] = {}
         ts_extra["heuristic"] = [[t] if (t := ts_heuristic_type(i.slice)) else [] for i in ts_list]
         if tsc:
             root = paths[0] if len(paths) == 1 and paths[0].is_dir() else Path.cwd()
-            ts_extra["tsc-infer"] = tsc_predictions(project.ts, root, ts_list)
+            ts_extra["tsc-infer"] = tsc_predictions(ts_project, root, ts_list)
         results.append(evaluate_records(predictor.for_language("ts"), ts_records, batch_size, ts_extra))
     for i, result in enumerate(results):
         result.diagnostics = diagnostics
@@ -481,7 +484,7 @@ def autotyping_predictions(paths: Sequence[Path], items: Sequence[Any]) -> list[
         strip_paths(copies)
         subprocess.run([sys.executable, "-m", "autotyping", "--aggressive", "--guess-common-names",
                         *map(str, copies)], capture_output=True, check=False)
-        project = Project.load(copies, root=Path(tmp))
+        project = PythonProject.load(copies, root=Path(tmp))
         found = {s.slot.id: s.slot.annotation for s in iter_sites(project) if s.slot.annotation}
     # ids in the copy are relative to tmp and start with the copied path's name; map them back
     prefixes = [(p.name, relpath_for(p, Path.cwd())) for p in paths]

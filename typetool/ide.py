@@ -589,14 +589,15 @@ class PythonAdapter(LanguageAdapter):
     hole_text = "Any"
 
     def analyse(self, analysis: DocumentAnalysis, context: Iterable[SourceFile]) -> None:
-        from typetool.project import Project, analysis_context
+        from typetool.python.project import PythonProject
+        from typetool.workspace import analysis_context
 
         src = buffer_source(analysis.text, analysis.path, analysis.relpath, "py")
         if isinstance(src, Diagnostic):
             analysis.diagnostics.append(src)
             return
         analysis.source = src
-        project = Project.from_sources([src, *(c for c in context if document_language(c.relpath) == "py")])
+        project = PythonProject.from_sources([src, *(c for c in context if document_language(c.relpath) == "py")])
         analysis.diagnostics.extend(d for d in project.diagnostics if d.path == analysis.relpath)
         module = project.modules.get(analysis.relpath)
         if module is None:
@@ -626,7 +627,7 @@ class PythonAdapter(LanguageAdapter):
 
     def edit_plan(self, engine: Engine, analysis: DocumentAnalysis, types: Mapping[str, str],
                   settings: EditorSettings, overwrite: bool) -> EditPlan:
-        from typetool.project import module_name_for
+        from typetool.python.project import module_name_for
         from typetool.python.writeback import apply_types, verify_rewrite
         from typetool.writeback import SlotStatus, UnsafeRewrite, WriteOptions, parse_target_version
 
@@ -665,11 +666,11 @@ class TypeScriptAdapter(LanguageAdapter):
     hole_text = "any"
 
     def analyse(self, analysis: DocumentAnalysis, context: Iterable[SourceFile]) -> None:
-        from typetool.project import analysis_context
         from typetool.ts.parse import is_declaration_file
         from typetool.ts.project import TsProject
         from typetool.ts.slices import TsSlicer
         from typetool.ts.slots import extract_ts_slots
+        from typetool.workspace import analysis_context
 
         relpath = analysis.relpath
         if is_declaration_file(relpath):
@@ -816,7 +817,7 @@ def analyse_document(key: str, version: int | None, text: str, path: Path, relpa
 
 def _usage(analysis: DocumentAnalysis, view: SlotView) -> UsageSlice | None:
     if view.usage is None and analysis.slicer is not None:
-        from typetool.project import analysis_context
+        from typetool.workspace import analysis_context
 
         with analysis_context():
             try:

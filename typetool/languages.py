@@ -21,7 +21,10 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from typetool.diagnostics import Diagnostic
     from typetool.outcomes import FileOutcome, SlotOutcome, WriteMode, WriteOptions
+    from typetool.slices import UsageSlice
+    from typetool.slots import Annotation, SlotKind
     from typetool.sources import SourceFile
+    from typetool.workspace import LanguageProject
 
 WINGS = (
     "typetool.python.language",
@@ -46,6 +49,25 @@ class Language(Protocol):
 
     def refusal(self, path: str, shown: str) -> Diagnostic | None:
         """Why write-back never touches this claimed file, or None."""
+        ...
+
+    def note(self, path: str) -> tuple[str, str] | None:
+        """The message for a file of its family named on the command line that it never analyses (JavaScript,
+        a declaration file), or None."""
+        ...
+
+    def load(self, paths: Sequence[Path], root: Path | None, max_bytes: int) -> LanguageProject:
+        """Read, parse and resolve its files under `paths` (directories searched, files taken as named)."""
+        ...
+
+    def slices(self, project: object, kinds: frozenset[SlotKind], only_unannotated: bool, files: set[str] | None,
+               diagnostics: list[Diagnostic]) -> list[UsageSlice]:
+        """The usage slices of `project`'s slots of `kinds` (in `files`, when given); what it cannot slice is
+        reported in `diagnostics`."""
+        ...
+
+    def votes(self, project: object, kinds: frozenset[SlotKind], files: set[str] | None) -> list[Annotation]:
+        """The annotated slots of `kinds` whose types vote for their namesakes' predictions."""
         ...
 
     def strip_skip(self, name: str) -> tuple[str, str] | None:

@@ -2,27 +2,25 @@
 LSP server) calls these functions.
 
 files -> sources -> parse -> project (code property graph) -> slots -> usage slices -> predictor ->
-prediction sets -> write-back. Python and TypeScript go through the same stages; the language specifics are
-the parse/facts/project/slots/slices modules (`typetool.*` for Python, `typetool.ts.*` for TypeScript), one
-model per language (chosen by the slice's language tag), and write-back (libcst, or byte-range edits on the
-tree-sitter tree).
+prediction sets -> write-back. Every language goes through the same stages: the pipeline loops over the
+languages registered in `typetool.languages` and asks each to load, slice and collect annotation votes from
+its own project (`Workspace.parts`); one model per language (chosen by the slice's language tag); write-back
+hands each file to its language's writer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from typetool import messages as M
 from typetool.diagnostics import Diagnostic, Severity
-from typetool.project import Project, analysis_context
-from typetool.python.slices import Slicer
-from typetool.python.slots import SlotSite, extract_slots
 from typetool.slices import UsageSlice
 from typetool.slots import SlotKind
 from typetool.sources import DEFAULT_MAX_BYTES
+from typetool.workspace import Workspace
 from typetool.writeback import (
     FileStatus,
     Predictions,
@@ -34,18 +32,17 @@ from typetool.writeback import (
 )
 
 if TYPE_CHECKING:
-    from typetool.predictions import Annotation, Prediction, TypePredictor
-    from typetool.ts.project import TsProject
+    from typetool.predictions import Prediction, TypePredictor
+    from typetool.slots import Annotation
 
 ALL_KINDS = frozenset(SlotKind)
-JS_SUFFIXES = (".js", ".jsx", ".mjs", ".cjs")
 
 
 @dataclass
 class SliceRun:
-    """Output of `slice_paths`: the project, its slices, and every diagnostic met on the way."""
+    """Output of `slice_paths`: the workspace, its slices, and every diagnostic met on the way."""
 
-    project: Project
+    project: Workspace
     slices: list[UsageSlice] = field(default_factory=list)
 
     @property
@@ -53,91 +50,50 @@ class SliceRun:
         return self.project.diagnostics
 
 
-def load_project(paths: Sequence[Path], max_bytes: int = DEFAULT_MAX_BYTES, root: Path | None = None) -> Project:
-    """Python and TypeScript files under `paths`: the Python side in the `Project`, the TypeScript side in its
-    `ts` (None when there is none). A file named explicitly goes to the language of its suffix."""
-    from typetool.ts.parse import TS_SUFFIXES, is_declaration_file
-    from typetool.ts.project import TsProject
+def load_project(paths: Sequence[Path], max_bytes: int = DEFAULT_MAX_BYTES, root: Path | None = None) -> Workspace:
+    """The files under `paths`, each language's in its own project (`Workspace.parts`, registry order; a
+    language only when it has files there or was named a file). A directory goes to every language; a file
+    named explicitly to the language whose family it belongs to (a file it never analyses, such as JavaScript
+    or a declaration file, gets a note), a file of no known language to the first one, which reports it."""
+    from typetool.languages import default_language, language_claiming, languages
 
-    explicit_ts = [p for p in paths if p.suffix in TS_SUFFIXES and not p.is_dir()]
-    javascript = [p for p in paths if p.suffix in JS_SUFFIXES and not p.is_dir()]
-    py_paths = [p for p in paths if p not in explicit_ts and p not in javascript]
-    project = Project.load(py_paths, root=root, max_bytes=max_bytes) if py_paths else Project()
-    ts_paths = [p for p in paths if p.is_dir()] + [p for p in explicit_ts if not is_declaration_file(p.name)]
-    if ts_paths:
-        ts_project = TsProject.load(ts_paths, root=root, max_bytes=max_bytes)
-        if ts_project.modules or any(p in explicit_ts for p in ts_paths):
-            project.ts = ts_project
-            # a missing explicit path is reported once, by the Python side
-            project.diagnostics.extend(d for d in ts_project.diagnostics if d not in project.diagnostics)
-    for p in javascript:
-        code, message = M.msg(M.JAVASCRIPT_FILE)
-        project.diagnostics.append(Diagnostic(str(p), code, message, Severity.INFO))
-    for p in explicit_ts:
-        if is_declaration_file(p.name):
-            code, message = M.msg(M.DECLARATION_FILE)
-            project.diagnostics.append(Diagnostic(str(p), code, message, Severity.INFO))
-    return project
-
-
-def iter_sites(project: Project, kinds: frozenset[SlotKind] = ALL_KINDS, files: set[str] | None = None,
-               skip_too_deep: bool = False) -> Iterator[SlotSite]:
-    """The project's Python slot sites of `kinds` (in `files`, when given). `skip_too_deep`: a module nested too
-    deep to walk is skipped (its slicing reports it) instead of raising RecursionError."""
-    for relpath, module in project.modules.items():
-        if files is not None and relpath not in files:
+    named: dict[str, list[Path]] = {lang.key: [] for lang in languages()}
+    explicit: dict[str, bool] = dict.fromkeys(named, False)
+    notes: list[Diagnostic] = []
+    for p in paths:
+        if p.is_dir():
+            for key in named:
+                named[key].append(p)
             continue
-        try:
-            sites = [site for site in extract_slots(module) if site.slot.kind in kinds]
-        except RecursionError:
-            if not skip_too_deep:
-                raise
+        lang = language_claiming(p.name) or default_language()
+        note = lang.note(p.name)
+        if note is not None:
+            code, message = M.msg(note)
+            notes.append(Diagnostic(str(p), code, message, Severity.INFO))
             continue
-        yield from sites
+        named[lang.key].append(p)
+        explicit[lang.key] = True
+    workspace = Workspace()
+    for lang in languages():
+        if not named[lang.key]:
+            continue
+        part = lang.load(named[lang.key], root, max_bytes)
+        if part.modules or explicit[lang.key]:
+            workspace.parts[lang.key] = part
+        # a missing path named for every language is reported once
+        workspace.diagnostics.extend(d for d in part.diagnostics if d not in workspace.diagnostics)
+    workspace.diagnostics.extend(notes)
+    return workspace
 
 
-def slice_project(project: Project, kinds: frozenset[SlotKind] = ALL_KINDS,
+def slice_project(project: Workspace, kinds: frozenset[SlotKind] = ALL_KINDS,
                   only_unannotated: bool = False, files: set[str] | None = None) -> list[UsageSlice]:
-    slicer = Slicer(project)
+    """The slices of every language's slots of `kinds` (in `files`, when given), in registry order."""
+    from typetool.languages import by_key
+
     out: list[UsageSlice] = []
-    with analysis_context():
-        for relpath, module in project.modules.items():
-            if files is not None and relpath not in files:
-                continue
-            try:
-                for site in extract_slots(module):
-                    if site.slot.kind not in kinds or (only_unannotated and site.slot.annotation is not None):
-                        continue
-                    out.append(slicer.slice(site))
-            except RecursionError:  # code nested deeper than the raised limit: report the file, go on
-                code, message = M.msg(M.TOO_DEEP)
-                project.diagnostics.append(Diagnostic(relpath, code, message, Severity.WARNING))
-    if project.ts is not None:
-        out.extend(slice_ts(project.ts, kinds, only_unannotated, files, project.diagnostics))
-    return out
-
-
-def slice_ts(ts_project: TsProject, kinds: frozenset[SlotKind] = ALL_KINDS, only_unannotated: bool = False,
-             files: set[str] | None = None, diagnostics: list[Diagnostic] | None = None) -> list[UsageSlice]:
-    """The TypeScript side's slices; a module nested too deep to slice is reported (in `diagnostics`, default
-    the TypeScript project's) and skipped."""
-    from typetool.ts.slices import TsSlicer
-    from typetool.ts.slots import extract_ts_slots
-
-    slicer = TsSlicer(ts_project)
-    out: list[UsageSlice] = []
-    for relpath, module in ts_project.modules.items():
-        if files is not None and relpath not in files:
-            continue
-        try:
-            found = [slicer.slice(site) for site in extract_ts_slots(module)
-                     if site.slot.kind in kinds and not (only_unannotated and site.slot.annotation is not None)]
-        except RecursionError:
-            code, message = M.msg(M.TOO_DEEP)
-            (ts_project.diagnostics if diagnostics is None else diagnostics).append(
-                Diagnostic(relpath, code, message, Severity.WARNING))
-            continue
-        out.extend(found)
+    for key, part in project.parts.items():
+        out.extend(by_key(key).slices(part, kinds, only_unannotated, files, project.diagnostics))
     return out
 
 
@@ -150,41 +106,18 @@ def slice_paths(paths: Sequence[Path], kinds: frozenset[SlotKind] = ALL_KINDS, o
 # -- prediction and annotation (the core every front end calls) --------------------------------------------
 
 
-def annotated_slots(project: Project, files: set[str] | None = None) -> list[Annotation]:
-    """The parameters and returns annotated in the project's code (Python and TypeScript), without slicing
-    them: their types vote for their namesakes' predictions (`model/consistency.py`)."""
-    from typetool.predictions import Annotation
+def annotated_slots(project: Workspace, files: set[str] | None = None) -> list[Annotation]:
+    """The parameters and returns annotated in the project's code (every language), without slicing them:
+    their types vote for their namesakes' predictions (`model/consistency.py`)."""
+    from typetool.languages import by_key
 
     out: list[Annotation] = []
-    with analysis_context():
-        for site in iter_sites(project, _VOTERS, files, skip_too_deep=True):
-            slot = site.slot
-            if (slot.annotation is not None and site.function is not None
-                    and not (slot.kind == SlotKind.RETURN and _is_accessor(site.function.decorator_names))):
-                out.append(Annotation("py", slot.kind.value, slot.name, site.function.name, slot.annotation))
-    if project.ts is not None:
-        from typetool.ts.slots import extract_ts_slots
-
-        for relpath, ts_module in project.ts.modules.items():
-            if files is not None and relpath not in files:
-                continue
-            try:
-                ts_sites = list(extract_ts_slots(ts_module))
-            except RecursionError:  # (its slicing reports it)
-                continue
-            for ts_site in ts_sites:
-                slot = ts_site.slot
-                if slot.annotation is not None and ts_site.function is not None and slot.kind in _VOTERS:
-                    out.append(Annotation("ts", slot.kind.value, slot.name, ts_site.function.name, slot.annotation))
+    for key, part in project.parts.items():
+        out.extend(by_key(key).votes(part, _VOTERS, files))
     return out
 
 
 _VOTERS = frozenset({SlotKind.PARAM, SlotKind.RETURN})
-
-
-def _is_accessor(decorators: Sequence[str]) -> bool:
-    """A property's setter or deleter: its return shares its getter's name, not its type."""
-    return any(d.endswith((".setter", ".deleter")) for d in decorators)
 
 
 Stage = Callable[[str, "int | None"], None]
@@ -192,7 +125,7 @@ Stage = Callable[[str, "int | None"], None]
 predicts; the `progress` callback then counts them)."""
 
 
-def predict_project(project: Project, predictor: TypePredictor, kinds: frozenset[SlotKind] = ALL_KINDS,
+def predict_project(project: Workspace, predictor: TypePredictor, kinds: frozenset[SlotKind] = ALL_KINDS,
                     only_unannotated: bool = True, batch_size: int = 64, files: set[str] | None = None,
                     progress: Callable[[int], None] | None = None, stage: Stage | None = None,
                     label: str = "predicting", top_k: int = 5) -> list[Prediction]:
@@ -206,7 +139,7 @@ def predict_project(project: Project, predictor: TypePredictor, kinds: frozenset
     return predictor.predict(slices, top_k=top_k, batch_size=batch_size, progress=progress, annotated=notes)
 
 
-def predictions_payload(project: Project, predictions: Sequence[Prediction], predictor: TypePredictor
+def predictions_payload(project: Workspace, predictions: Sequence[Prediction], predictor: TypePredictor
                         ) -> dict[str, object]:
     """The JSON document `typetool predict --format json` prints and `typetool apply` reads."""
     files = {rel: {"sha256": src.raw_hash} for rel, src in project.source_files().items()}
@@ -215,7 +148,7 @@ def predictions_payload(project: Project, predictions: Sequence[Prediction], pre
             "predictions": [p.to_json() for p in predictions]}
 
 
-def prediction_records(project: Project, predictions: Sequence[Prediction]) -> Predictions:
+def prediction_records(project: Workspace, predictions: Sequence[Prediction]) -> Predictions:
     """What `predictions_payload` holds for `apply`, without the trip through JSON."""
     files = {rel: src.raw_hash for rel, src in project.source_files().items()}
     records = tuple(r for r in (p.record() for p in predictions) if r is not None)
@@ -274,7 +207,7 @@ class Plan:
     plan writes, for a slot it writes), the plan's outcome (`RunResult` in check mode: nothing written) and the
     rounds it took to reach the fixpoint."""
 
-    project: Project
+    project: Workspace
     predictions: list[Prediction]
     chosen: list[Prediction]  # the predictions given to write-back (those with something to write)
     run: RunResult
@@ -351,6 +284,6 @@ def annotate(paths: Sequence[Path], predictor: TypePredictor, mode: WriteMode = 
     return AnnotateOutcome(plan.predictions, run, plan.rounds)
 
 
-def _apply(project: Project, preds: Sequence[Prediction], predictor: TypePredictor, mode: WriteMode,
+def _apply(project: Workspace, preds: Sequence[Prediction], predictor: TypePredictor, mode: WriteMode,
            options: WriteOptions) -> RunResult:
     return apply_predictions(prediction_records(project, preds), mode, options)

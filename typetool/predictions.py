@@ -24,7 +24,7 @@ from typetool.calibration import Calibrator
 from typetool.predfile import PredictionRecord
 from typetool.predsets import DEFAULT_MAX_HOLES, NodeCosts, choose_tau, node_costs, prediction_set
 from typetool.slices import UsageSlice, render_slice
-from typetool.slots import Slot
+from typetool.slots import Annotation, Slot
 from typetool.typeexpr import TypeNode, hole_count, normalize, parse_type, to_str
 
 if TYPE_CHECKING:
@@ -127,18 +127,6 @@ class Prediction:
             "candidates": [{"type": c.type, "logp": round(c.logp, 4), "confidence": round(c.confidence, 4)}
                            for c in self.candidates],
         }
-
-
-@dataclass(frozen=True, slots=True)
-class Annotation:
-    """A parameter or return annotated in the code of a run: its type votes for its namesakes' predictions
-    (`model/consistency.py`). `function`: the function's name; `type`: the annotation's source text."""
-
-    language: str
-    kind: str
-    name: str
-    function: str
-    type: str
 
 
 class ModelNotFound(Exception):

@@ -50,3 +50,15 @@ def position(node: Node, data: bytes) -> tuple[int, int]:
         return row + 1, 0
     start = node.start_byte - col_bytes
     return row + 1, len(data[start : node.start_byte].decode("utf-8", "replace"))
+
+
+@dataclass(frozen=True, slots=True)
+class Annotation:
+    """A parameter or return annotated in the code of a run: its type votes for its namesakes' predictions
+    (`model/consistency.py`). `function`: the function's name; `type`: the annotation's source text."""
+
+    language: str
+    kind: str
+    name: str
+    function: str
+    type: str

@@ -1,6 +1,6 @@
 """The Python wing: what typetool knows of Python, behind `typetool.languages.Language` (`language.LANGUAGE`).
 
-Its writer is `typetool.python.writeback` (libcst). The Python front half (parse, facts, project, slots,
-slices) is still at the package's top level (`typetool.parse`, `typetool.pyfacts`, ...): moving it here is
-the next step of the core/wings split (issue 16).
+`parse` (tree-sitter, recovery from syntax errors, nesting depth), `facts` (scopes, def-use, calls, classes),
+`project` (`PythonProject`: cross-file resolution and the code property graph), `slots`, `slices`, `corpus`
+(the PyPI corpus) and `writeback` (libcst). It imports the core and never the TypeScript wing.
 """

@@ -32,7 +32,7 @@ from typetool.corpus import (
     read_package_list,
     write_splits,
 )
-from typetool.project import Project
+from typetool.python.project import PythonProject
 from typetool.python.slices import Slicer
 from typetool.python.slots import SlotSite, extract_slots
 from typetool.slices import UsageSlice, render_slice
@@ -88,7 +88,7 @@ def unpack(wheel: Path, dest: Path) -> Path:
     return dest
 
 
-def blind_annotations(project: Project) -> None:
+def blind_annotations(project: PythonProject) -> None:
     """Hide every annotation from the slicer (call after the slots, whose labels they are, were extracted)."""
     for m in project.modules.values():
         for fn in m.functions:
@@ -122,7 +122,7 @@ class LabelledSlice:
     slice: UsageSlice
 
 
-def labelled_slices(project: Project, kinds: frozenset[SlotKind] = frozenset(SlotKind),
+def labelled_slices(project: PythonProject, kinds: frozenset[SlotKind] = frozenset(SlotKind),
                     code_imports_only: bool = False) -> tuple[list[LabelledSlice], int, int]:
     """Every annotated slot of the project with its label, sliced as if the code had no annotations (and, with
     `code_imports_only`, no imports used only by annotations: see `Slicer`).
@@ -148,7 +148,7 @@ def labelled_slices(project: Project, kinds: frozenset[SlotKind] = frozenset(Slo
 
 def records_for_package(package: CorpusPackage, source_root: Path, code_imports_only: bool = False) -> PackageRecords:
     start = time.perf_counter()
-    project = Project.load([source_root], root=source_root, suffixes=(".py",))
+    project = PythonProject.load([source_root], root=source_root, suffixes=(".py",))
     out = PackageRecords(package, files=len(project.modules), lines=project.line_count)
     items, out.slots, out.annotated = labelled_slices(project, code_imports_only=code_imports_only)
     for item in items:

@@ -8,7 +8,7 @@ loops iterate to a fixpoint, break/continue/return/raise cut the flow), statemen
 functions with their parameters/returns/yields/raises, classes with bases, methods and `self.x` attributes,
 and calls with their arguments.
 Does not: look at other files. Names not bound in their own scope are resolved to enclosing scopes at the end
-of the module; imports, calls and the class hierarchy are resolved across files by `typetool.project`.
+of the module; imports, calls and the class hierarchy are resolved across files by `typetool.python.project`.
 """
 
 from __future__ import annotations

@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from typetool.diagnostics import Diagnostic
     from typetool.outcomes import FileOutcome, SlotOutcome, WriteMode, WriteOptions
+    from typetool.python.project import PythonProject
+    from typetool.slices import UsageSlice
+    from typetool.slots import Annotation, SlotKind
     from typetool.sources import SourceFile
 
 SUFFIXES = (".py", ".pyi")
@@ -33,6 +36,25 @@ class PythonLanguage:
 
     def refusal(self, path: str, shown: str) -> Diagnostic | None:
         return None
+
+    def note(self, path: str) -> tuple[str, str] | None:
+        return None
+
+    def load(self, paths: Sequence[Path], root: Path | None, max_bytes: int) -> PythonProject:
+        from typetool.python.project import PythonProject
+
+        return PythonProject.load(paths, root=root, max_bytes=max_bytes)
+
+    def slices(self, project: object, kinds: frozenset[SlotKind], only_unannotated: bool, files: set[str] | None,
+               diagnostics: list[Diagnostic]) -> list[UsageSlice]:
+        from typetool.python.slices import slice_python
+
+        return slice_python(project, kinds, only_unannotated, files, diagnostics)  # type: ignore[arg-type]
+
+    def votes(self, project: object, kinds: frozenset[SlotKind], files: set[str] | None) -> list[Annotation]:
+        from typetool.python.slices import annotated_python
+
+        return annotated_python(project, kinds, files)  # type: ignore[arg-type]
 
     def strip_skip(self, name: str) -> tuple[str, str] | None:
         from typetool.messages import STUB_SKIPPED

@@ -3,7 +3,7 @@
 Does: parses a `SourceFile`'s UTF-8 bytes with the tree-sitter Python grammar and reports syntax errors (ERROR
 and MISSING nodes) as diagnostics with file and line (the grammar-neutral parts are `typetool.treesitter`); measures
 how deeply a tree nests (`too_deep`, for libcst's limits).
-Does not: build the code property graph (`typetool.project`) or look at other files.
+Does not: build the code property graph (`typetool.python.project`) or look at other files.
 The tree is kept even when it has errors: everything outside the damaged region is still analysed. tree-sitter's
 own recovery can let one unclosed bracket swallow the rest of the file, so a damaged statement (the innermost
 `def`/`class` holding the first error, else the statement itself) is cut out and the file parsed again without

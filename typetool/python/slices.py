@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
-from typetool.project import Project
+from typetool.diagnostics import Diagnostic
 from typetool.python.facts import ClassInfo, FunctionInfo, ModuleFacts, Node, Use, docstring_of
+from typetool.python.project import PythonProject
 from typetool.python.slots import SlotSite
 from typetool.slices import (
     MAX_ITEMS,
@@ -33,6 +35,9 @@ from typetool.treesitter import captures, text
 from typetool.typenames import name_words
 
 MAX_PROJECT_NAMES = 32  # classes of other project modules a function points to, after those
+
+if TYPE_CHECKING:
+    from typetool.slots import Annotation
 
 
 MAX_LAST_WORD_HITS = 4  # `config` points to the classes ending in Config only when there are at most this many
@@ -91,7 +96,7 @@ def element_kinds(node: Node) -> str:
 class Slicer:
     """Extracts slices for the slots of a `Project`. Cheap per-module facts are cached."""
 
-    def __init__(self, project: Project, code_imports_only: bool = False) -> None:
+    def __init__(self, project: PythonProject, code_imports_only: bool = False) -> None:
         """`code_imports_only`: scope names leave out the imported names that occur only in annotations and import
         statements (an occurrence in a string or comment, `__all__` say, counts as a use), as if the code had
         never been annotated (and so never imported them); strip-and-recover keeps every import otherwise, as is
@@ -691,3 +696,53 @@ def _class_of_scope(scope: object) -> ClassInfo | None:
             return fn.cls  # type: ignore[no-any-return]
         s = getattr(s, "parent", None)
     return None
+
+
+# ------------------------------------------------------------------------------------- what the core calls
+
+def slice_python(project: PythonProject, kinds: frozenset[SlotKind], only_unannotated: bool,
+                 files: set[str] | None, diagnostics: list[Diagnostic]) -> list[UsageSlice]:
+    """The slices of the project's slots of `kinds` (in `files`, when given); a module nested too deep to walk
+    is reported in `diagnostics` and skipped."""
+    from typetool import messages as M
+    from typetool.diagnostics import Severity
+    from typetool.python.slots import extract_slots
+    from typetool.workspace import analysis_context
+
+    slicer = Slicer(project)
+    out: list[UsageSlice] = []
+    with analysis_context():
+        for relpath, module in project.modules.items():
+            if files is not None and relpath not in files:
+                continue
+            try:
+                for site in extract_slots(module):
+                    if site.slot.kind not in kinds or (only_unannotated and site.slot.annotation is not None):
+                        continue
+                    out.append(slicer.slice(site))
+            except RecursionError:  # code nested deeper than the raised limit: report the file, go on
+                code, message = M.msg(M.TOO_DEEP)
+                diagnostics.append(Diagnostic(relpath, code, message, Severity.WARNING))
+    return out
+
+
+def annotated_python(project: PythonProject, kinds: frozenset[SlotKind], files: set[str] | None
+                     ) -> list[Annotation]:
+    """The project's annotated slots of `kinds` that vote for their namesakes (`model/consistency.py`): those
+    of a function, not a property's setter or deleter (whose return shares its getter's name, not its type)."""
+    from typetool.python.slots import iter_sites
+    from typetool.slots import Annotation
+    from typetool.workspace import analysis_context
+
+    out: list[Annotation] = []
+    with analysis_context():
+        for site in iter_sites(project, kinds, files, skip_too_deep=True):
+            slot = site.slot
+            if (slot.annotation is not None and site.function is not None
+                    and not (slot.kind == SlotKind.RETURN and _is_accessor(site.function.decorator_names))):
+                out.append(Annotation("py", slot.kind.value, slot.name, site.function.name, slot.annotation))
+    return out
+
+
+def _is_accessor(decorators: Sequence[str]) -> bool:
+    return any(d.endswith((".setter", ".deleter")) for d in decorators)

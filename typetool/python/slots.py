@@ -17,10 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from typetool.python.facts import AttrDef, ClassInfo, Def, FunctionInfo, ModuleFacts, ParamInfo, Scope
 from typetool.slots import MODULE_SCOPE, Slot, SlotKind, position
 from typetool.treesitter import text
+
+if TYPE_CHECKING:
+    from typetool.python.project import PythonProject
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,3 +151,19 @@ def _variable_slots(m: ModuleFacts, scope: Scope, fn: FunctionInfo | None) -> It
                     yield from _variable_slots(m, grandchild, grandchild.function)
                 elif grandchild.kind == "class":
                     yield from _variable_slots(m, grandchild, None)
+
+
+def iter_sites(project: PythonProject, kinds: frozenset[SlotKind] = frozenset(SlotKind),
+               files: set[str] | None = None, skip_too_deep: bool = False) -> Iterator[SlotSite]:
+    """The project's slot sites of `kinds` (in `files`, when given). `skip_too_deep`: a module nested too deep
+    to walk is skipped (its slicing reports it) instead of raising RecursionError."""
+    for relpath, module in project.modules.items():
+        if files is not None and relpath not in files:
+            continue
+        try:
+            sites = [site for site in extract_slots(module) if site.slot.kind in kinds]
+        except RecursionError:
+            if not skip_too_deep:
+                raise
+            continue
+        yield from sites

@@ -1634,7 +1634,7 @@ class ProjectNameIndex:
         return self._table.get(name, [])
 
     def _build(self) -> dict[str, list[str]]:
-        from typetool.project import module_name_for
+        from typetool.python.project import module_name_for
 
         out: dict[str, list[str]] = {}
         for root, recursive in self.roots:
@@ -1654,7 +1654,7 @@ class ProjectNameIndex:
 
 
 def _module_name(path: Path) -> str | None:
-    from typetool.project import module_name_for
+    from typetool.python.project import module_name_for
 
     try:
         return module_name_for(path)[0]

@@ -17,7 +17,10 @@ from typetool.ts.parse import JS_SUFFIXES, TS_SUFFIXES, is_declaration_file, is_
 if TYPE_CHECKING:
     from typetool.diagnostics import Diagnostic
     from typetool.outcomes import FileOutcome, SlotOutcome, WriteMode, WriteOptions
+    from typetool.slices import UsageSlice
+    from typetool.slots import Annotation, SlotKind
     from typetool.sources import SourceFile
+    from typetool.ts.project import TsProject
 
 
 class TypeScriptLanguage:
@@ -36,6 +39,29 @@ class TypeScriptLanguage:
 
         refused = refusal(path)
         return refused.diagnostic(shown) if refused is not None else None
+
+    def note(self, path: str) -> tuple[str, str] | None:
+        from typetool import messages as M
+
+        if path.endswith(JS_SUFFIXES):
+            return M.JAVASCRIPT_FILE
+        return M.DECLARATION_FILE if is_declaration_file(path) else None
+
+    def load(self, paths: Sequence[Path], root: Path | None, max_bytes: int) -> TsProject:
+        from typetool.ts.project import TsProject
+
+        return TsProject.load(paths, root=root, max_bytes=max_bytes)
+
+    def slices(self, project: object, kinds: frozenset[SlotKind], only_unannotated: bool, files: set[str] | None,
+               diagnostics: list[Diagnostic]) -> list[UsageSlice]:
+        from typetool.ts.slices import slice_typescript
+
+        return slice_typescript(project, kinds, only_unannotated, files, diagnostics)  # type: ignore[arg-type]
+
+    def votes(self, project: object, kinds: frozenset[SlotKind], files: set[str] | None) -> list[Annotation]:
+        from typetool.ts.slices import annotated_typescript
+
+        return annotated_typescript(project, kinds, files)  # type: ignore[arg-type]
 
     def strip_skip(self, name: str) -> tuple[str, str] | None:
         from typetool.messages import TS_DECLARATION_SKIPPED

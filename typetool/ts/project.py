@@ -272,6 +272,10 @@ class TsProject:
     def line_count(self) -> int:
         return sum(m.parsed.source.line_count for m in self.modules.values())
 
+    def source_files(self) -> dict[str, SourceFile]:
+        """Every analysed file, by relpath."""
+        return {rel: m.parsed.source for rel, m in self.modules.items()}
+
     # -- graph export ------------------------------------------------------------------------------------
 
     def graph(self, only: Sequence[str] | None = None) -> nx.MultiDiGraph:

@@ -20,7 +20,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from typetool.diagnostics import Diagnostic
 from typetool.slices import MAX_ITEM_CHARS, MAX_ITEMS, MAX_SCOPE_NAMES, UsageSlice, cap, short
 from typetool.slots import SlotKind
 from typetool.treesitter import text
@@ -43,6 +45,9 @@ _COMPARE = frozenset({"===", "!==", "==", "!=", "<", ">", "<=", ">="})
 _TYPE_NODES = frozenset({"type_annotation", "type_arguments", "type_parameters", "type_predicate_annotation",
                          "asserts_annotation", "omitting_type_annotation", "adding_type_annotation",
                          "opting_type_annotation"})
+
+if TYPE_CHECKING:
+    from typetool.slots import Annotation
 
 
 def untyped(node: Node | None, limit: int = MAX_ITEM_CHARS) -> str:
@@ -660,3 +665,50 @@ def allowed(kind: str, evidence: Sequence[str], returns: Sequence[str], type_str
         if lit in ("number", "string", "boolean", "bigint") and lit not in members and "Literal" not in members:
             return False  # a number literal is no string
     return True
+
+
+# ------------------------------------------------------------------------------------- what the core calls
+
+def slice_typescript(project: TsProject, kinds: frozenset[SlotKind], only_unannotated: bool,
+                     files: set[str] | None, diagnostics: list[Diagnostic]) -> list[UsageSlice]:
+    """The slices of the project's slots of `kinds` (in `files`, when given); a module nested too deep to slice
+    is reported in `diagnostics` and skipped."""
+    from typetool import messages as M
+    from typetool.diagnostics import Severity
+    from typetool.ts.slots import extract_ts_slots
+
+    slicer = TsSlicer(project)
+    out: list[UsageSlice] = []
+    for relpath, module in project.modules.items():
+        if files is not None and relpath not in files:
+            continue
+        try:
+            found = [slicer.slice(site) for site in extract_ts_slots(module)
+                     if site.slot.kind in kinds and not (only_unannotated and site.slot.annotation is not None)]
+        except RecursionError:
+            code, message = M.msg(M.TOO_DEEP)
+            diagnostics.append(Diagnostic(relpath, code, message, Severity.WARNING))
+            continue
+        out.extend(found)
+    return out
+
+
+def annotated_typescript(project: TsProject, kinds: frozenset[SlotKind], files: set[str] | None
+                         ) -> list[Annotation]:
+    """The project's annotated slots of `kinds` of a function: they vote for their namesakes."""
+    from typetool.slots import Annotation
+    from typetool.ts.slots import extract_ts_slots
+
+    out: list[Annotation] = []
+    for relpath, module in project.modules.items():
+        if files is not None and relpath not in files:
+            continue
+        try:
+            sites = list(extract_ts_slots(module))
+        except RecursionError:  # (its slicing reports it)
+            continue
+        for site in sites:
+            slot = site.slot
+            if slot.annotation is not None and site.function is not None and slot.kind in kinds:
+                out.append(Annotation("ts", slot.kind.value, slot.name, site.function.name, slot.annotation))
+    return out

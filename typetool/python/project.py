@@ -1,4 +1,4 @@
-"""Stage 2b, project: the code property graph of a whole project, resolved across its files.
+"""Stage 2b for Python, project: the code property graph of a whole project, resolved across its files.
 
 Does: reads and parses every file (`sources`, `parse`), collects per-module facts (`python.facts`), gives each file
 its dotted module name, resolves imports (absolute, relative, aliased, re-exported, wildcard), the class
@@ -19,14 +19,10 @@ Graph nodes carry `kind`, `label`, `file`, `line` (1-based), `col` (0-based); ed
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import gc
-import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import networkx as nx
 
@@ -53,33 +49,7 @@ from typetool.sources import (
     read_source,
 )
 from typetool.treesitter import text
-
-if TYPE_CHECKING:
-    from typetool.ts.project import TsProject
-
-RECURSION_LIMIT = 20_000
-
-
-@contextlib.contextmanager
-def analysis_context(gc_threshold: int = 100_000, recursion_limit: int = RECURSION_LIMIT) -> Iterator[None]:
-    """Run the analysis with a higher gen-0 garbage-collection threshold and recursion limit (both restored
-    afterwards).
-
-    The analysis allocates millions of long-lived objects (tree-sitter nodes, facts) and almost no cyclic
-    garbage; with the default threshold (700) CPython keeps re-scanning them, which costs up to a third of
-    the run time on a large package and makes a single huge file superlinear. The walkers recurse along the
-    syntax tree, and generated code nests deeply (`a + b + ...` with thousands of terms); Python-to-Python
-    calls do not use the C stack on 3.11+, so a higher limit is safe. Deeper code still raises RecursionError,
-    which the callers turn into a diagnostic for that file."""
-    old = gc.get_threshold()
-    old_limit = sys.getrecursionlimit()
-    gc.set_threshold(max(old[0], gc_threshold), old[1], old[2])
-    sys.setrecursionlimit(max(old_limit, recursion_limit))
-    try:
-        yield
-    finally:
-        gc.set_threshold(*old)
-        sys.setrecursionlimit(old_limit)
+from typetool.workspace import analysis_context
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,14 +75,13 @@ def module_name_for(path: Path) -> tuple[str, bool]:
 
 
 @dataclass
-class Project:
-    """All modules of a project with their cross-file resolution. Build with `Project.load` or `from_sources`."""
+class PythonProject:
+    """All modules of a project with their cross-file resolution. Build with `PythonProject.load` or `from_sources`."""
 
     modules: dict[str, ModuleFacts] = field(default_factory=dict)  # by relpath, in load order
     by_name: dict[str, ModuleFacts] = field(default_factory=dict)  # by dotted module name
     diagnostics: list[Diagnostic] = field(default_factory=list)
     module_ids: dict[str, int] = field(default_factory=dict)
-    ts: TsProject | None = None  # the project's TypeScript side (`pipeline.load_project` fills it)
     _memo: dict[tuple[int, int], list[Target]] = field(default_factory=dict, repr=False)
     _exports: dict[str, frozenset[str] | None] = field(default_factory=dict, repr=False)
 
@@ -120,7 +89,7 @@ class Project:
 
     @classmethod
     def load(cls, paths: Sequence[Path], root: Path | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
-             suffixes: tuple[str, ...] = PYTHON_SUFFIXES) -> Project:
+             suffixes: tuple[str, ...] = PYTHON_SUFFIXES) -> PythonProject:
         root = root if root is not None else Path.cwd()
         sources: list[SourceFile] = []
         diagnostics: list[Diagnostic] = []
@@ -141,7 +110,7 @@ class Project:
         return project
 
     @classmethod
-    def from_sources(cls, sources: Iterable[SourceFile]) -> Project:
+    def from_sources(cls, sources: Iterable[SourceFile]) -> PythonProject:
         project = cls()
         with analysis_context():
             for src in sources:
@@ -479,15 +448,11 @@ class Project:
 
     @property
     def line_count(self) -> int:
-        return sum(m.parsed.source.line_count for m in self.modules.values()) + (
-            self.ts.line_count() if self.ts is not None else 0)
+        return sum(m.parsed.source.line_count for m in self.modules.values())
 
     def source_files(self) -> dict[str, SourceFile]:
-        """Every analysed file of both languages, by relpath."""
-        out = {rel: m.parsed.source for rel, m in self.modules.items()}
-        if self.ts is not None:
-            out.update((rel, m.parsed.source) for rel, m in self.ts.modules.items())
-        return out
+        """Every analysed file, by relpath."""
+        return {rel: m.parsed.source for rel, m in self.modules.items()}
 
     # -- graph export ------------------------------------------------------------------------------------
 
@@ -537,7 +502,7 @@ def _pos(node: Node, data: bytes) -> tuple[int, int]:
     return row + 1, len(data[start : node.start_byte].decode("utf-8", "replace"))
 
 
-def build_graph(project: Project, only: set[str] | None) -> nx.MultiDiGraph:
+def build_graph(project: PythonProject, only: set[str] | None) -> nx.MultiDiGraph:
     g = nx.MultiDiGraph()
     nodes: list[tuple[int, dict[str, object]]] = []
     edges: list[tuple[int, int, dict[str, object]]] = []
