@@ -65,7 +65,7 @@ def train_tiny_model(work: Path, records: list[dict[str, object]], packages: lis
 
     import torch
 
-    from typetool.evaluation_run import Record, calibrate, write_priors
+    from typetool.evaluation import Record, calibrate, write_priors
     from typetool.model.train import train
     from typetool.predictions import TypePredictor
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from typetool.evaluation_run import Record, fit_consistency, fit_linker, run_model
+from typetool.evaluation import Record, fit_consistency, fit_linker, run_model
 from typetool.model.consistency import (
     ANNOTATED,
     CONSISTENCY_FILE,

@@ -1,4 +1,4 @@
-"""The fast constrained beam search (`Predictor._beam_search`: live beams only, per-example cross-attention
+"""The fast constrained beam search (`TypeDecoder._beam_search`: live beams only, per-example cross-attention
 keys/values, output layer on the allowed tokens only, memoized grammar) must return what the plain
 `_beam_search_reference` returns: the same candidates in the same order, with the same tokens and spans, and
 scores / token log-probs within 1e-5. Inputs: the slices of the bundled `inventory` project plus hand-written
@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from typetool.model.config import ModelSettings, new_model
-from typetool.model.predict import Candidate, Predictor
+from typetool.model.decoder import Candidate, TypeDecoder
 from typetool.model.saving import load_model
 from typetool.pipeline import slice_paths
 from typetool.slices import render_slice
@@ -79,7 +79,7 @@ def one_thread() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def predictor() -> Predictor:
+def predictor() -> TypeDecoder:
     return load_model(MODEL_DIR)
 
 
@@ -115,7 +115,7 @@ def counting(module: torch.nn.Module, counts: dict[str, int], name: str) -> Call
 
 
 @pytest.mark.parametrize("batch_size,top_k,num_beams", [(64, 5, None), (16, 3, 6), (7, 5, 8)])
-def test_fast_search_matches_reference(predictor: Predictor, records: list[tuple[str, list[str]]], batch_size: int,
+def test_fast_search_matches_reference(predictor: TypeDecoder, records: list[tuple[str, list[str]]], batch_size: int,
                                        top_k: int, num_beams: int | None) -> None:
     inputs, scopes = [r[0] for r in records], [r[1] for r in records]
     kw: dict[str, Any] = {"top_k": top_k, "batch_size": batch_size, "num_beams": num_beams}
@@ -125,13 +125,13 @@ def test_fast_search_matches_reference(predictor: Predictor, records: list[tuple
     assert_same(fast, ref)
 
 
-def test_single_unpadded_input_matches_reference(predictor: Predictor,
+def test_single_unpadded_input_matches_reference(predictor: TypeDecoder,
                                                  records: list[tuple[str, list[str]]]) -> None:
     for text, scope in records[:3] + HANDWRITTEN[-1:]:  # a batch of one: no padding in the encoder mask
         assert_same(predictor.predict([text], [scope]), predictor.predict([text], [scope], reference=True))
 
 
-def test_the_two_searches_run_different_code(predictor: Predictor, records: list[tuple[str, list[str]]]) -> None:
+def test_the_two_searches_run_different_code(predictor: TypeDecoder, records: list[tuple[str, list[str]]]) -> None:
     """Guard against comparing the reference with itself: the fast search never calls the model's forward nor
     its full-vocabulary output layer; the reference does, every step."""
     inputs, scopes = [r[0] for r in records[:8]], [r[1] for r in records[:8]]
@@ -155,7 +155,7 @@ BOOSTED = ("[", ",", "|", "...", "list", "dict", "Optional", "tuple", "Callable"
     (4, 3.0, 3.0, 32, 32, 0),
     (1, 8.0, 1.0, 12, 8, 0),  # peaky, unboosted
 ])
-def test_fast_search_matches_reference_on_random_weights(predictor: Predictor, seed: int, scale: float,
+def test_fast_search_matches_reference_on_random_weights(predictor: TypeDecoder, seed: int, scale: float,
                                                          boost: float, max_len: int, min_len: int,
                                                          min_depth: int) -> None:
     """A random tiny model whose embedding rows for structural tokens and generic names are scaled up writes
@@ -168,7 +168,7 @@ def test_fast_search_matches_reference_on_random_weights(predictor: Predictor, s
         model.shared.weight.mul_(scale)
         for s in BOOSTED:
             model.shared.weight[tok.token_to_id(s)] *= boost
-    pred = Predictor(model, tok, predictor.vocab, ModelSettings(max_target_len=max_len), "cpu")
+    pred = TypeDecoder(model, tok, predictor.vocab, ModelSettings(max_target_len=max_len), "cpu")
     rng = random.Random(seed)
     inputs = [text for text, _ in HANDWRITTEN] * 2
     scopes = [rng.sample(["MyWidget", "Node", "Tree_2", "pkg.Config", "bad-name", "Literal"], 3) for _ in inputs]

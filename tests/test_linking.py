@@ -1,4 +1,4 @@
-"""Name links (typetool.model.linking) and how the predictor and the ship step use them."""
+"""Name links (typetool.model.name_rule) and how the predictor and the ship step use them."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from typetool.model.linking import linked_type
-from typetool.model.predict import Candidate, as_link
+from typetool.model.decoder import Candidate, as_link
+from typetool.model.name_rule import linked_type
 
 
 @pytest.mark.parametrize(("text", "names", "expected"), [
@@ -48,7 +48,7 @@ def test_predictor_adds_the_link_and_the_fit_measures_it(tiny_model: Path, tmp_p
     """With a link probability, the linked class joins the candidates scored log p (ahead of every candidate
     the model scores lower); without one, outputs are the model's alone. The fit measures p on the records and
     writes log p to decoding.json."""
-    from typetool.evaluation_run import Record, fit_link_prob
+    from typetool.evaluation import Record, fit_link_prob
     from typetool.predictions import TypePredictor
 
     model = tmp_path / "m"

@@ -15,8 +15,8 @@ import torch
 
 from typetool.model.config import ModelSettings, new_model
 from typetool.model.data import bucketed_batches, prepare
+from typetool.model.decoder import Candidate, TypeDecoder
 from typetool.model.grammar import NAME_RE, State, TypeGrammar, TypeVocab, builtin_names
-from typetool.model.predict import Candidate, Predictor
 from typetool.model.saving import load_model, save_model
 from typetool.model.tokenizer import EOS_ID, encode_targets, train_tokenizer
 from typetool.model.train import FIT_AFTER_STEPS as FIT_STEPS
@@ -240,7 +240,7 @@ def test_save_load_parity(tok_vocab: tuple[Any, TypeVocab], tmp_path: Path) -> N
         b = pred.model(input_ids=x, decoder_input_ids=y).logits
     assert torch.equal(a, b)
     inputs = [r["input"] for r in make_records(6, 2)]
-    direct = Predictor(model, tok, vocab, ModelSettings(), "cpu").predict(inputs, top_k=3)
+    direct = TypeDecoder(model, tok, vocab, ModelSettings(), "cpu").predict(inputs, top_k=3)
     assert direct == pred.predict(inputs, top_k=3)
     assert pred.settings.preset == "tiny" and json.loads((tmp_path / "m" / "card.json").read_text())["note"]
 
@@ -267,7 +267,7 @@ def test_constrained_decoding_on_random_weights(tok_vocab: tuple[Any, TypeVocab]
     model = new_model("tiny", tok.get_vocab_size(), seed=seed)
     with torch.no_grad():
         model.shared.weight.mul_(scale)  # larger scale: peakier random distributions, longer nested types
-    pred = Predictor(model, tok, vocab, ModelSettings(max_target_len=max_len), "cpu")
+    pred = TypeDecoder(model, tok, vocab, ModelSettings(max_target_len=max_len), "cpu")
     rng = random.Random(seed)
     inputs = [r["input"] for r in make_records(60, seed)]
     scopes = [rng.sample(["MyWidget", "Node", "Tree_2", "pkg.Config", "bad-name", "Literal"], 3) for _ in inputs]
@@ -292,7 +292,7 @@ def test_scope_only_name_can_be_predicted(tok_vocab: tuple[Any, TypeVocab]) -> N
     bias = torch.zeros(tok.get_vocab_size())
     bias[tok.encode("MyWidget").ids + [EOS_ID]] = 50.0  # a model that wants to say MyWidget
     model.lm_head.register_forward_hook(lambda mod, inp, out: out + bias)
-    pred = Predictor(model, tok, vocab, ModelSettings(), "cpu")
+    pred = TypeDecoder(model, tok, vocab, ModelSettings(), "cpu")
     inputs = ["<py> param w | uses: w.render()"] * 2
     with_scope, without = pred.predict(inputs[:1], [["MyWidget"]], top_k=3)[0], pred.predict(inputs[1:])[0]
     assert with_scope[0].type == "MyWidget"

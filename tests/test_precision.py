@@ -1,7 +1,7 @@
 """`--precision bf16`: a bfloat16 copy of the encoder in the default search (decoder, output layer and scores
 stay float32). It must really run in bfloat16, stay close to float32 on the shipped model (same top type for
-nearly every slot), reject unknown precisions everywhere (Predictor, settings, CLI), and work from the CLI.
-Also the linker's grammar check (`Predictor._grammar_allows`), which replaced building the masks, must agree
+nearly every slot), reject unknown precisions everywhere (TypeDecoder, settings, CLI), and work from the CLI.
+Also the linker's grammar check (`TypeDecoder._grammar_allows`), which replaced building the masks, must agree
 with `_grammar_masks` and with a walk over the search's own masks on every type."""
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import torch
 from tests.conftest import run_cli
 from typetool.ide import client_overrides
 from typetool.ide import load_model as load_ide_model
+from typetool.model.decoder import TypeDecoder
 from typetool.model.grammar import State
 from typetool.model.linker import _is_subsequence
-from typetool.model.predict import Predictor
 from typetool.model.saving import load_model
 from typetool.model.tokenizer import EOS_ID, encode_targets
 from typetool.pipeline import slice_paths
@@ -49,11 +49,11 @@ def records() -> list[tuple[str, list[str]]]:
 
 
 @pytest.fixture(scope="module")
-def fp32() -> Predictor:
+def fp32() -> TypeDecoder:
     return load_model(MODEL_DIR)
 
 
-def test_bf16_encoder_runs_in_bfloat16_and_stays_close(fp32: Predictor,
+def test_bf16_encoder_runs_in_bfloat16_and_stays_close(fp32: TypeDecoder,
                                                        records: list[tuple[str, list[str]]]) -> None:
     bf16 = load_model(MODEL_DIR, precision="bf16")
     assert bf16.precision == "bf16"
@@ -151,7 +151,7 @@ def test_is_subsequence(short: str, long: str, expected: bool) -> None:
     "Product", "list[Product] | None", "NotInScope", "dict[str]", "Callable[int]", "list[" * 12 + "int" + "]" * 12,
     "tuple[()]", "Literal['a']",
 ])
-def test_grammar_check_agrees_with_the_masks(fp32: Predictor, records: list[tuple[str, list[str]]],
+def test_grammar_check_agrees_with_the_masks(fp32: TypeDecoder, records: list[tuple[str, list[str]]],
                                             type_text: str) -> None:
     for text, scope in records[:5] + [("<py> param x", ["Product", "Order"])]:
         ctx = fp32.context(text, scope)
@@ -160,7 +160,7 @@ def test_grammar_check_agrees_with_the_masks(fp32: Predictor, records: list[tupl
         assert fp32._grammar_allows(ctx, target) == mask_walk_allows(fp32, ctx, target)
 
 
-def mask_walk_allows(pred: Predictor, ctx: object, target: list[int]) -> bool:
+def mask_walk_allows(pred: TypeDecoder, ctx: object, target: list[int]) -> bool:
     """An independent oracle: step through `target` with the search's own full-vocabulary masks
     (`_allowed_mask`), as the decoder applies them."""
     L = pred.settings.max_target_len

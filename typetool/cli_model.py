@@ -137,7 +137,7 @@ def evaluate_command(
     """Strip-and-recover on annotated code: exact match, precision, coverage, parametric match and top-5 of
     the model beside the baselines (most frequent type per kind, literal/default heuristic, autotyping for
     Python, the TypeScript compiler's inferFromUsage for TypeScript), one table per language."""
-    from typetool.evaluation_run import run_evaluations
+    from typetool.evaluation import run_evaluations
 
     require_existing(paths)
     predictor = load_predictor(model, device, epsilon, delta, precision)
@@ -174,7 +174,7 @@ def train_command(
 ) -> None:
     """Train the type model on this machine (CPU by default, CUDA when present; several GPUs through
     `accelerate launch -m typetool.model.train`). Resumes from OUT/checkpoint when it exists."""
-    from typetool.evaluation_run import write_priors
+    from typetool.evaluation import write_priors
     from typetool.model.train import train as run_training
 
     for path in (train, valid):
@@ -197,7 +197,7 @@ def calibrate_command(
     batch_size: Annotated[int, typer.Option(min=1)] = 64,
 ) -> None:
     """Fit the calibrated confidence and the PAC prediction-set data on held-out calibration packages."""
-    from typetool.evaluation_run import calibrate, records_from_jsonl
+    from typetool.evaluation import calibrate, records_from_jsonl
 
     predictor = load_predictor(model, "cpu", 0.1, 0.1)
     recs = records_from_jsonl(records)

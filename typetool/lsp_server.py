@@ -1100,7 +1100,7 @@ def _warm_imports(threads: int) -> None:
         import torch
 
         torch.set_num_threads(threads)
-        for name in ("typetool.predictions", "typetool.model.saving", "typetool.model.predict"):
+        for name in ("typetool.predictions", "typetool.model.saving", "typetool.model.decoder"):
             importlib.import_module(name)
     except Exception:  # noqa: BLE001 - the real import reports it
         log.debug("warm imports failed: %s", traceback.format_exc())

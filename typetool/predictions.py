@@ -29,7 +29,7 @@ from typetool.typeexpr import TypeNode, hole_count, normalize, parse_type, to_st
 
 if TYPE_CHECKING:
     from typetool.model.consistency import Consistency, Key
-    from typetool.model.predict import Candidate
+    from typetool.model.decoder import Candidate
 
 DEFAULT_MODELS = {"py": "typetool-py-compact", "ts": "typetool-ts-compact"}
 # The shipped models live in two places: inside the installed package (a wheel force-includes the repository's
@@ -275,7 +275,7 @@ class TypePredictor:
                    consistency: bool = True, keep: int | None = None,
                    annotated: Sequence[tuple[Key, str]] = ()) -> list[list[Candidate]]:
         """The model's candidates for rendered slices `texts` (with their scope names), best first: the search
-        and linker (`Predictor.predict`), then, if the model has it and `consistency` is set, the consistency
+        and linker (`TypeDecoder.predict`), then, if the model has it and `consistency` is set, the consistency
         stage among slots of the same `groups` entry (a run passes one group; evaluation, each record's
         package) and the `annotated` namesakes ((`consistency.key_of`, canonical type) of annotated slots).
         Returns `top_k` per slot, or `keep` (the linker's union, for fitting the stage)."""
@@ -302,7 +302,7 @@ class TypePredictor:
             memo.update(zip((memo_keys[i] for i in todo), fresh))
             raw = [list(memo[k]) for k in memo_keys]
         if stage is not None:  # over the first KEEP candidates, as fitted; any further ones follow unchanged
-            from typetool.model.predict import rescored
+            from typetool.model.decoder import rescored
 
             types = [[canonical(c.type, self.language) for c in cands[:KEEP]] for cands in raw]
             ranked = [[(t, c.score) for t, c in zip(ts, cands)] for ts, cands in zip(types, raw)]

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 VALID_SITES = ("params", "returns", "variables", "attributes")
-PRECISIONS = ("fp32", "bf16")  # the encoder's arithmetic (`model.predict.Predictor.set_precision`)
+PRECISIONS = ("fp32", "bf16")  # the encoder's arithmetic (`model.decoder.TypeDecoder.set_precision`)
 
 
 def check_precision(precision: str) -> None:

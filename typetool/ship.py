@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from typetool.evaluation_run import (
+from typetool.evaluation import (
     EvaluationResult,
     calibrate,
     evaluate_records,
@@ -224,7 +224,7 @@ def model_card(name: str, card: dict[str, Any], cal: dict[str, Any], overall: Ev
               f"{fit['brier_after']:.3f} on the calibration sites.")]
     link = cal.get("link")
     if link:
-        lines += ["", (f"Name links (`typetool/model/linking.py`): a parameter named like exactly one class in scope "
+        lines += ["", (f"Name links (`typetool/model/name_rule.py`): a parameter named like exactly one class in scope "
                        f"gets that class as a candidate, scored log p, where p is the share of links that were "
                        f"right on the calibration sites ({link['right']} of {link['links']}, p {link['p']:.3f}); "
                        f"top-1 there {_pct(link['top1_without'])} without links, {_pct(link['top1_with'])} with "

@@ -1,7 +1,7 @@
 """The type predictor: a small T5 trained from scratch, with grammar-constrained beam search.
 
 Does: re-exports the public API of the submodules (imported lazily, so `import typetool.model` is cheap):
-`load_model` / `save_model` (saving), `Predictor` / `Candidate` (predict), `prepare` (data),
+`load_model` / `save_model` (saving), `TypeDecoder` / `Candidate` (predict), `prepare` (data),
 `train_tokenizer` (tokenizer), `TypeVocab` / `TypeGrammar` (grammar), `PRESETS` / `ModelSettings` /
 `make_config` (config).
 Training is `typetool.model.train.train` (not re-exported: the name is taken by the submodule that
@@ -20,18 +20,18 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see train.py; only matters if torch is not loaded yet
 
 _EXPORTS = {
-    "load_model": "saving", "save_model": "saving", "Predictor": "predict", "Candidate": "predict",
+    "load_model": "saving", "save_model": "saving", "TypeDecoder": "predict", "Candidate": "predict",
     "prepare": "data", "train_tokenizer": "tokenizer", "TypeVocab": "grammar",
     "TypeGrammar": "grammar", "PRESETS": "config", "ModelSettings": "config", "make_config": "config",
 }
-__all__ = ["PRESETS", "Candidate", "ModelSettings", "Predictor", "TypeGrammar", "TypeVocab", "load_model",
+__all__ = ["PRESETS", "Candidate", "ModelSettings", "TypeDecoder", "TypeGrammar", "TypeVocab", "load_model",
            "make_config", "prepare", "save_model", "train_tokenizer"]
 
 if TYPE_CHECKING:
     from typetool.model.config import PRESETS, ModelSettings, make_config
     from typetool.model.data import prepare
+    from typetool.model.decoder import Candidate, TypeDecoder
     from typetool.model.grammar import TypeGrammar, TypeVocab
-    from typetool.model.predict import Candidate, Predictor
     from typetool.model.saving import load_model, save_model
     from typetool.model.tokenizer import train_tokenizer
 

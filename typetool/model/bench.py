@@ -1,6 +1,6 @@
 """Benchmark a model directory: batched constrained predictions per second, model size, and top-k accuracy.
 
-Does: loads a model (local folder only), runs `Predictor.predict` on the first `n` records of a JSONL dataset
+Does: loads a model (local folder only), runs `TypeDecoder.predict` on the first `n` records of a JSONL dataset
 after one warm-up batch, and prints params, on-disk size, predictions/s (and without the name linker, and with
 the consistency stage over all `n` records as one run, when the model has them), greedy (unconstrained) decodes/s,
 and exact-match top-1 / top-k accuracy (on `typeexpr.normalize_label` when that module is importable).
@@ -24,7 +24,7 @@ import torch
 from typetool.model.config import count_params
 from typetool.model.consistency import KEEP, Consistency, namesake_key
 from typetool.model.data import iter_jsonl
-from typetool.model.predict import Candidate, greedy_ids, pad_batch
+from typetool.model.decoder import Candidate, greedy_ids, pad_batch
 from typetool.model.saving import load_model
 from typetool.model.tokenizer import encode_inputs, py_or_ts
 from typetool.predictions import canonical

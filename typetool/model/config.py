@@ -63,7 +63,7 @@ class ModelSettings:
     min_name_count: int = 1  # type-vocabulary names seen fewer times in training are not predicted
     preset: str = "small"
     format_version: int = 1
-    # log-prob of a name-linked candidate (`linking.py`): log of the share of links that were right on the
+    # log-prob of a name-linked candidate (`name_rule.py`): log of the share of links that were right on the
     # calibration split, measured by `ship-model`; None leaves name links out
     link_logprob: float | None = None
 

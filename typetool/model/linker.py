@@ -14,7 +14,7 @@ its scope names. Two small models fix that, both read from the rendered slice an
   its final log-probability. It is fitted on packages the T5 never trained on, so it learns how far to trust
   the beam there, and it is fitted before calibration, which then calibrates its scores.
 A linked class `C` is written `C | None` for a Python parameter whose default is `None`.
-Does not: decode (`predict.py`), calibrate (`evaluation_run.calibrate`), or link dotted names, generics of a
+Does not: decode (`predict.py`), calibrate (`evaluation.calibrate`), or link dotted names, generics of a
 class (`list[C]`), or anything not in the slice's scope names.
 """
 

@@ -3,7 +3,7 @@
 Does: `save_model` writes config.json + model.safetensors (transformers `save_pretrained`), tokenizer.json,
 type_vocab.json (names seen in training targets, with counts), decoding.json (lengths, beams) and card.json
 (training facts for the model card); `load_model` reads such a folder with `local_files_only=True` and
-returns a `Predictor`.
+returns a `TypeDecoder`.
 Does not: write the human-readable model card README.md (the evaluation/calibration stage owns it, since it
 knows metrics and coverage), or download anything.
 """
@@ -24,9 +24,9 @@ from transformers import T5ForConditionalGeneration
 from transformers.utils import logging as hf_logging
 
 from typetool.model.config import ModelSettings
+from typetool.model.decoder import TypeDecoder, resolve_device
 from typetool.model.grammar import TypeVocab
 from typetool.model.linker import Linker
-from typetool.model.predict import Predictor, resolve_device
 from typetool.model.tokenizer import load_tokenizer
 
 MODEL_FILES = ("config.json", "model.safetensors", "tokenizer.json", "type_vocab.json", "decoding.json")
@@ -68,11 +68,11 @@ def load_t5(model_dir: str | Path) -> T5ForConditionalGeneration:
     return model
 
 
-def load_model(model_dir: str | Path, device: str = "cpu", precision: str = "fp32") -> Predictor:
-    """A `Predictor` for the model in `model_dir` on `device` ("cpu", "cuda", or "auto": CUDA if present), its
-    encoder in `precision` (`Predictor.set_precision`)."""
+def load_model(model_dir: str | Path, device: str = "cpu", precision: str = "fp32") -> TypeDecoder:
+    """A `TypeDecoder` for the model in `model_dir` on `device` ("cpu", "cuda", or "auto": CUDA if present), its
+    encoder in `precision` (`TypeDecoder.set_precision`)."""
     d = Path(model_dir)
     model = load_t5(d)
-    return Predictor(model, load_tokenizer(d / "tokenizer.json"), TypeVocab.load(d / "type_vocab.json"),
+    return TypeDecoder(model, load_tokenizer(d / "tokenizer.json"), TypeVocab.load(d / "type_vocab.json"),
                      ModelSettings.load(d / "decoding.json"), device=str(resolve_device(device)),
                      linker=Linker.load(d), precision=precision)

@@ -42,8 +42,8 @@ from transformers import T5ForConditionalGeneration
 
 from typetool.model.config import PRESETS, ModelSettings, count_params, new_model
 from typetool.model.data import Prepared, bucketed_batches, data_language, iter_jsonl, prepare
+from typetool.model.decoder import greedy_ids
 from typetool.model.grammar import TypeVocab
-from typetool.model.predict import greedy_ids
 from typetool.model.saving import load_t5, quiet, save_model
 from typetool.model.tokenizer import corpus_texts, load_tokenizer, train_tokenizer
 

@@ -5,7 +5,7 @@ form; an annotation the form cannot express stays in, as its raw text, and count
 predictor), gives the literal/default heuristic's answer per slot, and runs the TypeScript compiler's
 "infer from usage" code fix (typescript@5.9.3, `getCombinedCodeFix(..., "inferFromUsage")`) on a stripped copy
 of the files, matching each `: T` it inserts to the slot whose insertion point it is.
-Does not: run the model (`evaluation_run.evaluate_records` does, for both languages in one table).
+Does not: run the model (`evaluation.evaluate_records` does, for both languages in one table).
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ scope names, and returns the one scope class whose CamelCase words end like the 
 `CSTNode`, `batchable_visitors` -> none, `visitor` -> `CSTVisitor`, `options` -> `Options`), made `X | None`
 for a Python parameter whose default is `None`. This is the entity-linking idea of the seed papers in its
 simplest form: the model almost never writes a project class by itself (user-defined types scored 0% on
-dev-eval), and this link joins its candidates (`Predictor.predict`), scored by the share of links that were
-right on the calibration split (`evaluation_run.fit_link_prob`). Measured on the params of the session-3 corpus
+dev-eval), and this link joins its candidates (`TypeDecoder.predict`), scored by the share of links that were
+right on the calibration split (`evaluation.fit_link_prob`). Measured on the params of the session-3 corpus
 (whose scope-name order leaked the labels, see `slices.Slicer.scope_names`): Python calib 484 links, 54% exact;
 dev 764 links, 73% exact; TypeScript calib 159 links, 52%; dev 71, 76%. The learned linker (`linker.py`)
 replaces this rule in a model that ships `linker.safetensors`; this rule serves models without one.

@@ -268,14 +268,14 @@ class _StepDecoder:
         return h * self.scale if self.scale != 1.0 else h  # type: ignore[no-any-return]
 
 
-class Predictor:
+class TypeDecoder:
     """A loaded model with its tokenizer and grammar; `predict` is the entry point."""
 
     def __init__(self, model: T5ForConditionalGeneration, tokenizer: Tokenizer, vocab: TypeVocab,
                  settings: ModelSettings, device: str = "cpu", linker: Linker | None = None,
                  precision: str = "fp32") -> None:
         self.device = resolve_device(device)
-        self.linker = linker  # the learned name linker (`linker.py`); without it, the rule of `linking.py`
+        self.linker = linker  # the learned name linker (`linker.py`); without it, the rule of `name_rule.py`
         # how candidate types are compared when the linker merges them with its links (the type string as
         # decoded, unless the caller knows the language's normalization: `TypePredictor` sets it)
         self.canonical: Callable[[str, str], str] = lambda t, _language: t
@@ -397,10 +397,10 @@ class Predictor:
             results[i] = ranked
 
     def linked(self, inputs: list[str], scope_names: list[list[str]]) -> list[Candidate | None]:
-        """The name-linked type of each input (`linking.linked_type`) as a candidate with token log-probs 0
+        """The name-linked type of each input (`name_rule.linked_type`) as a candidate with token log-probs 0
         (the model is not run: a link's score is its measured precision, `as_link`); None where there is no link
         or the decoding grammar would not produce it."""
-        from typetool.model.linking import linked_type
+        from typetool.model.name_rule import linked_type
 
         out: list[Candidate | None] = [None] * len(inputs)
         for i, (text, scope) in enumerate(zip(inputs, scope_names)):

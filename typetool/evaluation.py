@@ -25,7 +25,7 @@ from typing import Any
 
 from typetool.calibration import Reliability, fit, reliability, reliability_html
 from typetool.diagnostics import Diagnostic
-from typetool.evaluate import Report, common_type_names, heuristic_type, predictions_from_annotated_copy
+from typetool.metrics import Report, common_type_names, heuristic_type, predictions_from_annotated_copy
 from typetool.model.tokenizer import py_or_ts
 from typetool.predictions import TypePredictor, canonical, normalizer
 from typetool.predsets import (
@@ -161,7 +161,7 @@ def first_covering(outputs: ModelOutputs, records: Sequence[Record], max_holes: 
 
 
 def fit_link_prob(predictor: TypePredictor, records: Sequence[Record], batch_size: int = 64) -> dict[str, Any]:
-    """Measure how often name links (`model/linking.py`) are right on `records` (the calibration split), store
+    """Measure how often name links (`model/name_rule.py`) are right on `records` (the calibration split), store
     the log of that share (Laplace-smoothed) as the links' score in the model's decoding.json, and return
     {"p", "links", "right", "n", "top1_without", "top1_with"}. Calibration must follow, on the same records,
     since links change the candidates it calibrates."""
