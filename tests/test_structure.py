@@ -24,14 +24,12 @@ WINGS = {"typetool.python": "python", "typetool.ts": "ts"}
 
 # Core modules that still import a wing, and why (issue 16). Only ever remove entries.
 MIXED = {
-    "typetool.check": "spells a type as TypeScript for its report",
     "typetool.cli": "the `graph` command builds a TypeScript project for .ts files",
     "typetool.cli_corpus": "builds the TypeScript corpus",
     "typetool.metrics": "TypeScript's user-defined-type test",
     "typetool.evaluation": "TypeScript's baselines and compiler filter",
     "typetool.ide": "the editor's per-language adapters",
     "typetool.lsp_server": "TypeScript's suffixes",
-    "typetool.predictions": "TypeScript's compiler filter and normalisation",
     "typetool.ship": "the npm corpus cache",
 }
 

@@ -38,7 +38,7 @@ from urllib.parse import quote
 
 from typetool import __version__
 from typetool.diagnostics import Diagnostic, Severity
-from typetool.languages import key_of
+from typetool.languages import by_key, key_of
 from typetool.pipeline import ALL_KINDS, annotated_slots, load_project, slice_project
 from typetool.predictions import Prediction, TypePredictor, normalizer
 from typetool.predsets import DEFAULT_MAX_HOLES, TAU_GRID, choose_tau, prediction_set
@@ -49,9 +49,7 @@ from typetool.typeexpr import (
     TypeNode,
     contains,
     hole_count,
-    normalize_label,
     parse_type,
-    to_str,
 )
 
 MISSING = "missing-annotation"
@@ -146,12 +144,8 @@ def language_of(file: str) -> str:
 
 
 def _shown(t: TypeNode, language: str = "py") -> str:
-    """A (partial) type as it would be written: Python with holes `Any`, TypeScript with holes `any`."""
-    if language == "ts":
-        from typetool.ts.typeexpr import to_ts
-
-        return to_ts(t, hole="any")
-    return to_str(t, hole="Any")
+    """A (partial) type as it would be written, holes as the language's `Any` (`any` in TypeScript)."""
+    return by_key(language).spell(t)
 
 
 def _shown_text(type_: str, language: str) -> str:
@@ -224,19 +218,15 @@ def annotation_outside(pset: TypeNode, annotation: str, language: str = "py") ->
     """True when the existing annotation is outside the (normalized) prediction set; None when it cannot be
     judged (unparseable, a bare Final/ClassVar/TypeAlias, a TypeScript type the shared form cannot express,
     or all `Any` / `any`). `language`: how to read the annotation ("py" or "ts")."""
-    if language == "ts":
-        from typetool.ts.typeexpr import normalize_ts_label
-
-        label = normalize_ts_label(annotation)
-    else:
-        label = normalize_label(annotation)
+    lang = by_key(language)
+    label = lang.normalize_label(annotation)
     if label is None:
         return None
     try:
         truth = parse_type(label)
     except ValueError:
         return None
-    relaxed = _any_as_holes(truth, "any" if language == "ts" else "Any")
+    relaxed = _any_as_holes(truth, lang.any_name)
     if relaxed.name == "?":
         return None
     if relaxed == truth:

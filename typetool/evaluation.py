@@ -109,11 +109,10 @@ class ModelOutputs:
 def _compiler_allows(r: Record, type_text: str) -> bool:
     """Whether the TypeScript compiler's rules allow `type_text` at record `r`'s slot (always, for Python):
     evaluation filters candidates as prediction does."""
-    if r.language != "ts":
-        return True
-    from typetool.ts.slices import allowed_in_input
+    from typetool.languages import by_key
 
-    return allowed_in_input(r.kind, r.input, type_text)
+    lang = by_key(r.language)
+    return not lang.checks_candidates or lang.admits(r.kind, r.input, type_text)
 
 
 def run_model(predictor: TypePredictor, records: Sequence[Record], batch_size: int = 64,

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from typetool.slices import UsageSlice
     from typetool.slots import Annotation, SlotKind
     from typetool.sources import SourceFile
+    from typetool.typeexpr import TypeNode
     from typetool.workspace import LanguageProject
 
 WINGS = (
@@ -91,6 +92,26 @@ class Language(Protocol):
 
     def display_type(self, t: str) -> str:
         """A type in the bracket form (`list[int]`, holes `?`) as this language spells it for the user."""
+        ...
+
+    any_name: str  # how the language writes "any type" (`Any`, `any`): holes are written so
+    checks_candidates: bool  # whether `admits` can reject a candidate (else the core skips the call)
+
+    def spell(self, t: TypeNode) -> str:
+        """A (partial) type as it would be written in code, holes as `any_name`."""
+        ...
+
+    def normalize(self, t: TypeNode) -> TypeNode:
+        """The language's evaluation normal form of a type (aliases resolved, unions ordered)."""
+        ...
+
+    def normalize_label(self, annotation: str) -> str | None:
+        """An annotation's source text as a normalized bracket-form label, or None when it cannot be one."""
+        ...
+
+    def admits(self, kind: str, model_input: str, type_str: str) -> bool:
+        """Whether the language's own rules allow `type_str` at a slot of `kind` whose rendered slice is
+        `model_input` (TypeScript: what its compiler would reject given the evidence)."""
         ...
 
 

@@ -21,11 +21,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from typetool.calibration import Calibrator
+from typetool.languages import by_key
 from typetool.predfile import PredictionRecord
 from typetool.predsets import DEFAULT_MAX_HOLES, NodeCosts, choose_tau, node_costs, prediction_set
 from typetool.slices import UsageSlice, render_slice
 from typetool.slots import Annotation, Slot
-from typetool.typeexpr import TypeNode, hole_count, normalize, parse_type, to_str
+from typetool.typeexpr import TypeNode, hole_count, parse_type, to_str
 
 if TYPE_CHECKING:
     from typetool.model.consistency import Consistency, Key
@@ -64,11 +65,9 @@ def model_language(model_dir: Path) -> str:
 def normalizer(language: str) -> Callable[[TypeNode], TypeNode]:
     """The evaluation normal form of a language: Python's (typing aliases to builtins, ...) or TypeScript's
     (`Set` stays `Set`, `null`/`undefined` last in unions)."""
-    if language == "ts":
-        from typetool.ts.typeexpr import normalize_ts
+    from typetool.languages import by_key
 
-        return normalize_ts
-    return normalize
+    return by_key(language).normalize
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,11 +330,10 @@ class TypePredictor:
 
     def _one(self, s: UsageSlice, cands: Sequence[Any]) -> Prediction:
         evidence = tuple(line for line in render_slice(s).split("\n")[1:4])
-        if s.language == "ts":  # drop candidates the TypeScript compiler rejects (as calibration did)
-            from typetool.ts.slices import allowed_in_input
-
+        lang = by_key(s.language)
+        if lang.checks_candidates:  # drop candidates the language's own rules reject (as calibration did)
             text = render_slice(s)
-            cands = [c for c in cands if allowed_in_input(s.slot.kind.value, text, c.type)]
+            cands = [c for c in cands if lang.admits(s.slot.kind.value, text, c.type)]
         if not cands:
             return Prediction(s.slot, (), None, 0, 0.0, evidence)
         types = [canonical(c.type, self.language) for c in cands]

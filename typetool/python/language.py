@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from typetool.slices import UsageSlice
     from typetool.slots import Annotation, SlotKind
     from typetool.sources import SourceFile
+    from typetool.typeexpr import TypeNode
 
 SUFFIXES = (".py", ".pyi")
 
@@ -81,6 +82,27 @@ class PythonLanguage:
 
     def display_type(self, t: str) -> str:
         return t
+
+    any_name = "Any"
+    checks_candidates = False
+
+    def spell(self, t: TypeNode) -> str:
+        from typetool.typeexpr import to_str
+
+        return to_str(t, hole="Any")
+
+    def normalize(self, t: TypeNode) -> TypeNode:
+        from typetool.typeexpr import normalize
+
+        return normalize(t)
+
+    def normalize_label(self, annotation: str) -> str | None:
+        from typetool.typeexpr import normalize_label
+
+        return normalize_label(annotation)
+
+    def admits(self, kind: str, model_input: str, type_str: str) -> bool:
+        return True
 
 
 LANGUAGE = PythonLanguage()

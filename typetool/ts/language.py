@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from typetool.slots import Annotation, SlotKind
     from typetool.sources import SourceFile
     from typetool.ts.project import TsProject
+    from typetool.typeexpr import TypeNode
 
 
 class TypeScriptLanguage:
@@ -92,6 +93,29 @@ class TypeScriptLanguage:
             return to_ts(parse_type(t), hole="?")
         except ValueError:
             return t
+
+    any_name = "any"
+    checks_candidates = True
+
+    def spell(self, t: TypeNode) -> str:
+        from typetool.ts.typeexpr import to_ts
+
+        return to_ts(t, hole="any")
+
+    def normalize(self, t: TypeNode) -> TypeNode:
+        from typetool.ts.typeexpr import normalize_ts
+
+        return normalize_ts(t)
+
+    def normalize_label(self, annotation: str) -> str | None:
+        from typetool.ts.typeexpr import normalize_ts_label
+
+        return normalize_ts_label(annotation)
+
+    def admits(self, kind: str, model_input: str, type_str: str) -> bool:
+        from typetool.ts.slices import allowed_in_input
+
+        return allowed_in_input(kind, model_input, type_str)
 
 
 LANGUAGE = TypeScriptLanguage()
