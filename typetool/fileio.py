@@ -22,17 +22,21 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+from typetool.diagnostics import Diagnostic
 from typetool.messages import (
     CHANGED_ON_DISK,
     INTERNAL,
     OUT_OF_MEMORY,
     READ_ONLY,
     TOO_DEEP_TO_WRITE,
+    UNENCODABLE,
+    UNSAFE,
     WRITE_FAILED,
 )
-from typetool.outcomes import FileOutcome, FileStatus, WriteError, diag
+from typetool.outcomes import FileOutcome, FileStatus, SlotOutcome, WriteError, WriteMode, diag, diag_of
 from typetool.sources import (
     SourceFile,
+    decode_source,
 )
 
 ISOLATED_STACK = 256 * 1024 * 1024  # bytes of stack for a file's libcst work (address space; used as touched)
@@ -124,6 +128,34 @@ def _unlink(path: str) -> None:
         os.unlink(path)
     except OSError:
         pass
+
+
+def write_result(src: SourceFile, shown: str, old: str, new: str, slots: tuple[SlotOutcome, ...],
+                 diags: list[Diagnostic], mode: WriteMode, decodes_back: Callable[[SourceFile], bool] | None
+                 ) -> FileOutcome:
+    """The last steps of every writer, after its proof: encode `new` as `src` was on disk (refused when the
+    encoding cannot hold it), check that the bytes decode back to the same file (`decodes_back`, given the
+    decoded file; skipped when None), show the diff (`mode`) and write atomically (refused when the file
+    changed on disk since it was read)."""
+    try:
+        data = encode_like(src, new)
+    except UnicodeEncodeError as exc:
+        diags.append(diag(shown, UNENCODABLE, encoding=src.encoding, reason=exc.reason))
+        return FileOutcome(shown, FileStatus.REFUSED, slots=slots, diagnostics=tuple(diags))
+    if decodes_back is not None:
+        back = decode_source(data, src.path, src.relpath)
+        if isinstance(back, Diagnostic) or not decodes_back(back):
+            diags.append(diag(shown, UNSAFE, detail="the encoded result does not decode back to the same text"))
+            return FileOutcome(shown, FileStatus.FAILED, slots=slots, diagnostics=tuple(diags))
+    diff = file_diff(old, new, shown) if mode.shows_diff else None
+    if mode.writes:
+        try:
+            atomic_write(src.path, data, src.raw_hash)
+        except WriteError as exc:
+            diags.append(diag_of(shown, exc))
+            return FileOutcome(shown, FileStatus.REFUSED, slots=slots, diagnostics=tuple(diags))
+    return FileOutcome(shown, FileStatus.CHANGED, written=mode.writes, diff=diff, slots=slots,
+                       diagnostics=tuple(diags), data=data)
 
 
 def file_diff(old: str, new: str, shown: str) -> str:

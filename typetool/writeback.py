@@ -22,7 +22,7 @@ from pathlib import Path
 
 from typetool.diagnostics import Diagnostic, Severity
 from typetool.fileio import isolated, map_jobs
-from typetool.languages import language_claiming, source_suffixes
+from typetool.languages import default_language, language_claiming, source_suffixes
 from typetool.messages import BAD_SLOT_ID, CONFLICT, NO_HASH, STALE
 from typetool.outcomes import (
     FileOutcome,
@@ -115,11 +115,8 @@ def _apply_file(rel: str, preds: list[PredictionRecord], expected: str | None, m
     for sid in sorted(conflicts):
         del types[sid]
         bad.append(outcome(sid, SlotStatus.ERROR, CONFLICT, slot_id=sid))
-    if language is None:  # a file no language reads (its suffix): parsed as Python, which refuses what it cannot read
-        from typetool.languages import default_language
-
-        language = default_language()
-    writer = language
+    # a file of no language's family goes to the first language, whose parser refuses what it cannot read
+    writer = language if language is not None else default_language()
     return isolated(shown, lambda: writer.apply_file(src, shown, rel, types, bad, mode, options, index))
 
 
@@ -146,10 +143,5 @@ def strip_paths(paths: Sequence[Path], mode: WriteMode = WriteMode.WRITE, option
 def _strip_task(task: tuple[Path, WriteMode, WriteOptions, Path]) -> FileOutcome:
     path, mode, options, cwd = task
     shown = relpath_for(path, cwd)
-    language = language_claiming(path.name)
-    if language is None:
-        from typetool.languages import default_language
-
-        language = default_language()
-    writer = language
+    writer = language_claiming(path.name) or default_language()
     return isolated(shown, lambda: writer.strip_file(path, shown, mode, cwd, options))

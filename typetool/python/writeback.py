@@ -55,12 +55,12 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeAlias, TypeVar
+from typing import TypeAlias
 
 import libcst as cst
 
 from typetool.diagnostics import Diagnostic
-from typetool.fileio import atomic_write, encode_like, file_diff
+from typetool.fileio import write_result
 from typetool.messages import (
     AMBIGUOUS_NAME,
     CANNOT_ENCODE_TYPE,
@@ -69,7 +69,6 @@ from typetool.messages import (
     SHADOWED,
     SYNTAX,
     TOO_DEEP_TO_WRITE,
-    UNENCODABLE,
     UNKNOWN_NAME,
     UNSAFE,
 )
@@ -80,7 +79,6 @@ from typetool.outcomes import (
     SlotOutcome,
     SlotStatus,
     UnsafeRewrite,
-    WriteError,
     WriteMode,
     WriteOptions,
     diag,
@@ -92,7 +90,6 @@ from typetool.outcomes import (
 from typetool.slots import MODULE_SCOPE, Slot, SlotKind
 from typetool.sources import (
     SourceFile,
-    decode_source,
     discover,
     read_source,
 )
@@ -788,8 +785,6 @@ def locate_slots(text_or_module: str | cst.Module, relpath: str) -> dict[str, Lo
 
 # ------------------------------------------------------------------------------------------ names and imports
 
-_T = TypeVar("_T")
-_R = TypeVar("_R")
 
 NameIndex: TypeAlias = Callable[[str], Sequence[str]]
 """Bare class name -> dotted modules of the project that define it at module level."""
@@ -1674,26 +1669,12 @@ def _finish(src: SourceFile, shown: str, rewrite: Rewrite, mode: WriteMode, redo
     except UnsafeRewrite as exc:
         diags.append(diag(shown, UNSAFE, detail=str(exc)))
         return FileOutcome(shown, FileStatus.FAILED, slots=slots, diagnostics=tuple(diags))
-    try:
-        data = encode_like(src, rewrite.new)
-    except UnicodeEncodeError as exc:
-        diags.append(diag(shown, UNENCODABLE, encoding=src.encoding, reason=exc.reason))
-        return FileOutcome(shown, FileStatus.REFUSED, slots=slots, diagnostics=tuple(diags))
-    if options.verify:
-        back = decode_source(data, src.path, src.relpath)
-        if isinstance(back, Diagnostic) or back.text != rewrite.new or back.encoding != src.encoding \
-                or back.bom != src.bom:
-            diags.append(diag(shown, UNSAFE, detail="the encoded result does not decode back to the same text"))
-            return FileOutcome(shown, FileStatus.FAILED, slots=slots, diagnostics=tuple(diags))
-    diff = file_diff(rewrite.old, rewrite.new, shown) if mode.shows_diff else None
-    if mode.writes:
-        try:
-            atomic_write(src.path, data, src.raw_hash)
-        except WriteError as exc:
-            diags.append(diag_of(shown, exc))
-            return FileOutcome(shown, FileStatus.REFUSED, slots=slots, diagnostics=tuple(diags))
-    return FileOutcome(shown, FileStatus.CHANGED, written=mode.writes, diff=diff, slots=slots,
-                       diagnostics=tuple(diags), data=data)
+
+    def decodes_back(back: SourceFile) -> bool:
+        return back.text == rewrite.new and back.encoding == src.encoding and back.bom == src.bom
+
+    return write_result(src, shown, rewrite.old, rewrite.new, slots, diags, mode,
+                        decodes_back if options.verify else None)
 
 # ------------------------------------------------------------------------------------- what the core calls
 

@@ -43,7 +43,7 @@ from pathlib import Path
 import tree_sitter as ts
 
 from typetool.diagnostics import Diagnostic, Severity
-from typetool.fileio import atomic_write, encode_like, file_diff
+from typetool.fileio import write_result
 from typetool.messages import (
     JS_FILE,
     SYNTAX,
@@ -53,7 +53,6 @@ from typetool.messages import (
     TS_DECLARATION_SKIPPED,
     TS_PYTHON_SPELLED,
     TS_UNPRINTABLE,
-    UNENCODABLE,
     UNSAFE,
 )
 from typetool.outcomes import (
@@ -62,16 +61,14 @@ from typetool.outcomes import (
     SlotOutcome,
     SlotStatus,
     UnsafeRewrite,
-    WriteError,
     WriteMode,
     diag,
-    diag_of,
     outcome,
     slot_diags,
     slot_type,
 )
 from typetool.slots import SlotKind
-from typetool.sources import DEFAULT_MAX_BYTES, SourceFile, decode_source, read_source
+from typetool.sources import DEFAULT_MAX_BYTES, SourceFile, read_source
 from typetool.ts.facts import build_module
 from typetool.ts.parse import (
     JS_SUFFIXES,
@@ -512,24 +509,10 @@ def _finish(src: SourceFile, shown: str, rel: str, rewrite: TsRewrite, mode: Wri
     except UnsafeRewrite as exc:
         diags.append(diag(shown, UNSAFE, detail=str(exc)))
         return FileOutcome(shown, FileStatus.FAILED, slots=slots, diagnostics=tuple(diags))
-    old_text = src.text
     new_text = rewrite.new.decode("utf-8", "surrogatepass")
-    try:
-        data = encode_like(src, new_text)
-    except UnicodeEncodeError as exc:
-        diags.append(diag(shown, UNENCODABLE, encoding=src.encoding, reason=exc.reason))
-        return FileOutcome(shown, FileStatus.REFUSED, slots=slots, diagnostics=tuple(diags))
-    back = decode_source(data, src.path, src.relpath)
-    if isinstance(back, Diagnostic) or back.data != rewrite.new or back.bom != src.bom:
-        diags.append(diag(shown, UNSAFE, detail="the encoded result does not decode back to the same text"))
-        return FileOutcome(shown, FileStatus.FAILED, slots=slots, diagnostics=tuple(diags))
-    diff = file_diff(old_text, new_text, shown) if mode.shows_diff else None
-    if mode.writes:
-        try:
-            atomic_write(src.path, data, src.raw_hash)
-        except WriteError as exc:
-            diags.append(diag_of(shown, exc))
-            return FileOutcome(shown, FileStatus.REFUSED, slots=slots, diagnostics=tuple(diags))
-    return FileOutcome(shown, FileStatus.CHANGED, written=mode.writes, diff=diff, slots=slots,
-                       diagnostics=tuple(diags), data=data)
+
+    def decodes_back(back: SourceFile) -> bool:
+        return back.data == rewrite.new and back.bom == src.bom
+
+    return write_result(src, shown, src.text, new_text, slots, diags, mode, decodes_back)
 
