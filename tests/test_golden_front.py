@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 from conftest import DATA, check_golden
 
+from typetool.cpg import dump_graph
 from typetool.pipeline import SliceRun, slice_paths
-from typetool.python.project import PythonProject, dump_graph
+from typetool.python.project import PythonProject
 from typetool.python.slots import extract_slots
 from typetool.slices import render_slice
 from typetool.slots import SlotKind

@@ -3,9 +3,8 @@
 
 - No import loop anywhere in the package.
 - `typetool/python/` and `typetool/ts/` never import each other, directly or through a core module that does.
-- The core (every module outside the wings) imports no wing, except the modules still listed in `MIXED`: the
-  front ends and stages that switch on the language themselves (issue 16's remaining work). That list may only
-  shrink: a module in it that no longer imports a wing fails the test, so that it is taken off.
+- The core (every module outside the wings) imports no wing: it reaches a language only through
+  `typetool.languages`.
 - A wing imports no private name (`_x`) of a module outside it.
 - The language registry names its wings as strings (`typetool.languages.WINGS`), and each is a `Language`.
 """
@@ -21,18 +20,6 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "typetool"
 WINGS = {"typetool.python": "python", "typetool.ts": "ts"}
-
-# Core modules that still import a wing, and why (issue 16). Only ever remove entries.
-MIXED = {
-    "typetool.cli": "the `graph` command builds a TypeScript project for .ts files",
-    "typetool.cli_corpus": "builds the TypeScript corpus",
-    "typetool.metrics": "TypeScript's user-defined-type test",
-    "typetool.evaluation": "TypeScript's baselines and compiler filter",
-    "typetool.ide": "the editor's per-language adapters",
-    "typetool.lsp_server": "TypeScript's suffixes",
-    "typetool.ship": "the npm corpus cache",
-}
-
 
 def _modules() -> dict[str, Path]:
     out = {}
@@ -100,12 +87,9 @@ def test_a_wing_never_reaches_the_other(wing: str) -> None:
     assert not crossings, crossings
 
 
-def test_the_core_imports_no_wing_but_the_listed_ones() -> None:
+def test_the_core_imports_no_wing() -> None:
     reaching = {m: sorted(d for d, _ in imports_of(m) if wing_of(d)) for m in MODULES if wing_of(m) is None}
-    unlisted = {m: deps for m, deps in reaching.items() if deps and m not in MIXED}
-    assert not unlisted, f"core modules importing a wing: {unlisted}"
-    cleaned = sorted(m for m in MIXED if not reaching.get(m))
-    assert not cleaned, f"{cleaned} import no wing any more: take them off MIXED"
+    assert not {m: deps for m, deps in reaching.items() if deps}, f"core modules importing a wing: {reaching}"
 
 
 def test_the_registry_and_the_write_path_are_core() -> None:
@@ -113,8 +97,8 @@ def test_the_registry_and_the_write_path_are_core() -> None:
             "typetool.treesitter", "typetool.slots", "typetool.slices", "typetool.typeexpr", "typetool.predsets",
             "typetool.calibration", "typetool.sources", "typetool.diagnostics"]
     for module in core:
-        assert wing_of(module) is None and module not in MIXED
-        reached = sorted(d for d in nx.descendants(GRAPH, module) if wing_of(d) or d in MIXED)
+        assert wing_of(module) is None
+        reached = sorted(d for d in nx.descendants(GRAPH, module) if wing_of(d))
         assert not reached, (module, reached)
 
 

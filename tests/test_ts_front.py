@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import DATA, check_golden
 
-from typetool.python.project import dump_graph
+from typetool.cpg import dump_graph
 from typetool.slices import render_slice
 from typetool.slots import SlotKind
 from typetool.sources import SourceFile, decode_source

@@ -162,12 +162,12 @@ def assert_insertions(edits: list[ide.TextEdit]) -> None:
 # --------------------------------------------------------------------------------------------- unit level
 
 def test_types_are_shown_as_typescript() -> None:
-    show = ide.TYPESCRIPT.show
+    show = ide.adapter("ts").show
     assert show("Array[string]") == "string[]"
     assert show("Array[string | ?]") == "(string | ?)[]"
     assert show("Map[string, ?]", hole="any") == "Map<string, any>"
     assert show("Callable[[number], boolean]") == "(arg0: number) => boolean"
-    assert ide.PYTHON.show("list[?]") == "list[?]"
+    assert ide.adapter("py").show("list[?]") == "list[?]"
 
 
 def test_document_languages() -> None:
@@ -366,7 +366,7 @@ async def test_slot_action_resolves_to_a_safe_insertion(client: LanguageClient, 
     edits = edits_of(resolved.edit, uri)
     anchor = TS_ANCHORS["param::total::prices"]
     where = ide.Range(ide.Position(*anchor), ide.Position(*anchor))
-    assert edits == [ide.TextEdit(where, f": {ide.TYPESCRIPT.show(type_, hole='any')}")]
+    assert edits == [ide.TextEdit(where, f": {ide.adapter('ts').show(type_, hole='any')}")]
     new = ide.apply_text_edits(TS, edits)
     assert_only_annotations(TS, new, "src/app.ts", {slot_id: type_})
 

@@ -30,7 +30,10 @@ from test_precommit import CLEAN, SRC, pre_commit, sh
 from test_precommit import env as git_env
 
 from typetool import predictions
-from typetool.predictions import DEFAULT_MODELS, REPO_MODELS_DIR, ModelNotFound, TypePredictor
+from typetool.languages import languages
+from typetool.predictions import REPO_MODELS_DIR, ModelNotFound, TypePredictor
+
+DEFAULT_MODELS = {language.key: language.default_model for language in languages()}  # each shipped model
 
 REPO = Path(__file__).resolve().parent.parent
 HOOKS = REPO / ".pre-commit-hooks.yaml"

@@ -116,39 +116,21 @@ def graph(
     = None,
 ) -> None:
     """Print the code property graph of FILE as sorted text (nodes, then edges), for reading and diffing."""
-    from typetool.python.project import PythonProject, dump_graph
-    from typetool.sources import find_project_root, relpath_for
-    from typetool.ts.parse import is_typescript
+    from typetool.cpg import dump_graph
+    from typetool.languages import default_language, language_of
+    from typetool.sources import DEFAULT_MAX_BYTES, relpath_for
 
     if not file.is_file():
         err.print(f"{file}: not a file", style="red")
         raise typer.Exit(EXIT_USAGE)
-    if is_typescript(file.name):
-        from typetool.ts.project import TsProject
-
-        ts_project = TsProject.load([project_root, file] if project_root is not None else [file.parent])
-        rel = relpath_for(file, Path.cwd())
-        report([d for d in ts_project.diagnostics if d.path in (rel, str(file))])
-        if rel not in ts_project.modules:
-            err.print(f"{file}: could not be analysed", style="red")
-            raise typer.Exit(EXIT_FOUND)
-        sys.stdout.write(dump_graph(ts_project.graph(only=[rel]), rel))
-        return
-    if project_root is not None:
-        paths = [project_root, file]
-    elif (file.parent / "__init__.py").exists():
-        # the file's top-level package (not its siblings: find_project_root is the directory above it)
-        root = find_project_root(file)
-        paths = [root / file.resolve().relative_to(root).parts[0], file]
-    else:
-        paths = [file]
-    project = PythonProject.load(paths)
+    language = language_of(file.name) or default_language()
+    project = language.load(language.graph_scope(file, project_root), None, DEFAULT_MAX_BYTES)
     rel = relpath_for(file, Path.cwd())
     report([d for d in project.diagnostics if d.path in (rel, str(file))])
     if rel not in project.modules:
         err.print(f"{file}: could not be analysed", style="red")
         raise typer.Exit(EXIT_FOUND)
-    sys.stdout.write(dump_graph(project.graph(only=[rel]), rel))
+    sys.stdout.write(dump_graph(language.graph(project, [rel]), rel))
 
 
 # The commands live in their own modules (each a thin front end over typetool.pipeline); registered here.

@@ -3,19 +3,33 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+if TYPE_CHECKING:
+    from typetool.languages import Language
+
 corpus_app = typer.Typer(help="Build the training, calibration and dev-eval corpus from pinned packages.",
                          no_args_is_help=True)
+
+
+def _language(name: str) -> Language:
+    from typetool.languages import languages
+
+    chosen = next((lang for lang in languages() if name in (lang.key, lang.corpus_name)), None)
+    if chosen is None:
+        names = " or ".join(lang.corpus_name for lang in languages())
+        raise typer.BadParameter(f"unknown language {name!r}: {names}", param_hint="--language")
+    return chosen
 
 
 @corpus_app.command("build")
 def build_command(
     out: Annotated[Path, typer.Option("--out", help="Where to write train/calib/dev .jsonl and stats.txt.")]
     = Path(".cache/corpus"),
-    cache: Annotated[Path, typer.Option("--cache", help="Download and unpack cache.")] = Path(".cache/packages"),
+    cache: Annotated[Path | None, typer.Option("--cache", help="Download and unpack cache (default: the "
+                                                "language's own, .cache/packages or .cache/npm).")] = None,
     packages: Annotated[Path | None, typer.Option("--packages", help="Pinned package list (default: the "
                                                    "one shipped with typetool).")] = None,
     workers: Annotated[int, typer.Option(help="Processes (one package each).")] = 2,
@@ -27,23 +41,22 @@ def build_command(
 ) -> None:
     """Download the pinned packages (one call, cached) and turn every annotated slot into a record."""
     from typetool import corpus
-    from typetool.python.corpus import build
 
-    if language in ("typescript", "ts"):
-        from typetool.ts.corpus import build_ts
-
-        ts_stats = build_ts(packages, None if cache == Path(".cache/packages") else cache, out, workers=workers)
-        typer.echo(ts_stats.table())
-        typer.echo(corpus.summary(out))
-        return
-    if language not in ("python", "py"):
-        raise typer.BadParameter(f"unknown language {language!r}: python or typescript", param_hint="--language")
-    package_list = packages if packages is not None else corpus.default_package_list()
-    stats = build(package_list, cache, out, workers=workers, code_imports_only=code_imports_only)
-    typer.echo(stats.table())
+    typer.echo(_language(language).build_corpus(packages, cache, out, workers, code_imports_only))
     typer.echo(corpus.summary(out))
-    if stats.dropped_dupes:
-        typer.echo("dropped duplicates: " + ", ".join(f"{k} {v}" for k, v in stats.dropped_dupes.most_common()))
+
+
+@corpus_app.command("measure")
+def measure_command(
+    names: Annotated[list[str], typer.Argument(help="Candidate package names (newest release of each).")],
+    cache: Annotated[Path | None, typer.Option("--cache", help="Download and unpack cache (default: "
+                                                ".cache/candidates).")] = None,
+    workers: Annotated[int, typer.Option(help="Processes (one package each).")] = 2,
+    language: Annotated[str, typer.Option("--language", help="python or typescript.")] = "python",
+) -> None:
+    """Measure candidate packages against the corpus rule (typed, annotated share, generated code) and print
+    one row per package with its verdict, to choose and pin a corpus by a rule rather than by hand."""
+    typer.echo(_language(language).measure_candidates(names, cache, workers))
 
 
 @corpus_app.command("stats")

@@ -296,14 +296,15 @@ def annotate_command(
             if f.diff:
                 sys.stdout.write(f.diff)
     if not quiet:
-        names = {"py": "Python", "ts": "TypeScript"}
-        languages = outcome.languages or ["py"]
-        title = f"typetool annotate: {' and '.join(names[lang] for lang in languages)} " \
+        from typetool.languages import by_key, default_language
+
+        languages = outcome.languages or [default_language().key]
+        title = f"typetool annotate: {' and '.join(by_key(lang).name for lang in languages)} " \
                 f"(epsilon {settings.epsilon}, delta {settings.delta})"
         table = Table(title=title, show_header=len(languages) > 1)
         table.add_column("")
         for lang in languages:
-            table.add_column(names[lang], justify="right")
+            table.add_column(by_key(lang).name, justify="right")
         columns = [outcome.summary(lang) for lang in languages]
         for key in columns[0]:
             if key == "files refused" and not any(c[key] for c in columns):

@@ -92,6 +92,7 @@ class PackageRecords:
     annotated: int = 0
     slots: int = 0
     seconds: float = 0.0
+    kept: int | None = None  # records written to its split (after dedupe and caps), once written
 
 
 @dataclass
@@ -99,41 +100,92 @@ class CorpusStats:
     per_package: list[PackageRecords]
     kept: Counter[tuple[str, str]]  # (split, kind) -> records kept
     dropped_dupes: Counter[str]
+    capped: Counter[str] = field(default_factory=Counter)  # package -> records the caps left out
 
     def table(self) -> str:
-        lines = [(f"{'split':6} {'package':22} {'files':>6} {'lines':>8} {'slots':>7} {'annot':>7} {'kept':>7} "
-                 f"{'sec':>6}")]
+        """Per package: files, lines, slots, annotated share, labelled records, duplicates dropped, records left
+        out by the caps, records kept and their share of the split, seconds."""
+        totals: Counter[str] = Counter()
         for pr in self.per_package:
-            lines.append(f"{pr.package.split:6} {pr.package.name:22} {pr.files:6d} {pr.lines:8d} {pr.slots:7d} "
-                         f"{pr.annotated:7d} {len(pr.records):7d} {pr.seconds:6.1f}")
+            totals[pr.package.split] += pr.kept if pr.kept is not None else len(pr.records)
+        lines = [(f"{'split':6} {'package':28} {'files':>6} {'lines':>8} {'slots':>7} {'annot%':>6} {'labels':>7} "
+                 f"{'dupes':>6} {'capped':>7} {'kept':>7} {'share':>6} {'sec':>6}")]
+        for pr in self.per_package:
+            kept = pr.kept if pr.kept is not None else len(pr.records)
+            total = max(totals[pr.package.split], 1)
+            annotated = 100 * pr.annotated / pr.slots if pr.slots else 0.0
+            lines.append(f"{pr.package.split:6} {pr.package.name:28} {pr.files:6d} {pr.lines:8d} {pr.slots:7d} "
+                         f"{annotated:5.1f}% {len(pr.records):7d} {self.dropped_dupes[pr.package.name]:6d} "
+                         f"{self.capped[pr.package.name]:7d} {kept:7d} {100 * kept / total:5.1f}% "
+                         f"{pr.seconds:6.1f}")
         return "\n".join(lines)
 
 
-def write_splits(ordered: list[PackageRecords], out_dir: Path, seed: int = 0) -> CorpusStats:
-    """Write train/calib/dev JSONL: caps applied (a seeded sample), function bodies deduplicated (dev bodies
-    first and never in train/calib, then calib, then train in list order), identical (input, target) pairs
-    dropped outside dev; records with `"reachable": false` (labels the decoder cannot produce) are kept in
-    calib and dev, where they count as misses, and left out of train."""
-    # dedupe: dev bodies first (never in train/calib), then calib, then train in list order
+# The largest share of a split's records one package may hold (a package over it is sampled down by whole files,
+# with the split's seed): no package decides a split's figures. Applied only when the split has enough packages
+# for the share to be reachable (more than 1/share of them).
+SHARE_CAPS = {"train": 0.04, "dev": 0.10}
+
+
+def share_cap(sizes: list[int], share: float) -> int | None:
+    """The largest count C such that a package of min(n, C) records holds at most `share` of the split's
+    records, sum(min(n, C)), when every package is capped at C; None when no cap is needed or none is reachable
+    (at most 1/share packages)."""
+    if not sizes or len(sizes) * share <= 1:
+        return None
+
+    def fits(cap: int) -> bool:  # concave in cap and true at 0: the caps that fit are 0..C
+        return cap <= share * sum(min(n, cap) for n in sizes)
+
+    if fits(max(sizes)):
+        return None
+    lo, hi = 0, max(sizes)  # fits(lo), not fits(hi)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+    return lo if lo > 0 else None
+
+
+def sample_files(records: list[dict[str, object]], indices: list[int], cap: int, rng: random.Random) -> list[int]:
+    """At most `cap` of `indices`, as whole files (a record's file is its slot id before `::`): the files in a
+    seeded random order, each taken when it still fits."""
+    by_file: dict[str, list[int]] = {}
+    for i in indices:
+        by_file.setdefault(str(records[i]["id"]).split("::", 1)[0], []).append(i)
+    files = sorted(by_file)
+    rng.shuffle(files)
+    chosen: list[int] = []
+    for f in files:
+        if len(chosen) + len(by_file[f]) <= cap:
+            chosen.extend(by_file[f])
+    return sorted(chosen)
+
+
+def write_splits(ordered: list[PackageRecords], out_dir: Path, seed: int = 0,
+                 share_caps: dict[str, float] | None = None) -> CorpusStats:
+    """Write train/calib/dev JSONL: function bodies deduplicated (dev bodies first and never in train/calib, then
+    calib, then train in list order) and identical (input, target) pairs dropped outside dev; then each
+    package's own cap (`cap=N` in the list) and the split's share cap (`SHARE_CAPS`, or `share_caps`) applied by
+    sampling whole files with a seeded generator. Records with `"reachable": false` (labels the decoder cannot
+    produce) are kept in calib and dev, where they count as misses, and left out of train."""
+    caps = SHARE_CAPS if share_caps is None else share_caps
     seen_bodies: set[str] = set()
     seen_pairs: set[str] = set()
     kept: Counter[tuple[str, str]] = Counter()
     dropped: Counter[str] = Counter()
+    capped: Counter[str] = Counter()
     rng = random.Random(seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     files = {split: (out_dir / f"{split}.jsonl").open("w", encoding="utf-8") for split in SPLITS}
     try:
         for split in ("dev", "calib", "train"):
+            chosen: list[tuple[PackageRecords, list[int]]] = []
             for pr in ordered:
                 if pr.package.split != split:
                     continue
-                indices = list(range(len(pr.records)))
-                if pr.package.cap is not None and len(indices) > pr.package.cap:
-                    rng.shuffle(indices)
-                    indices = sorted(indices[: pr.package.cap])
                 new_bodies: set[str] = set()
-                for i in indices:
-                    rec, body = pr.records[i], pr.bodies[i]
+                survivors: list[int] = []
+                for i, (rec, body) in enumerate(zip(pr.records, pr.bodies)):
                     if split == "train" and rec.get("reachable") is False:
                         continue
                     pair = hashlib.sha1(f"{rec['input']}\x00{rec['target']}".encode()).hexdigest()
@@ -143,13 +195,28 @@ def write_splits(ordered: list[PackageRecords], out_dir: Path, seed: int = 0) ->
                     if body is not None:
                         new_bodies.add(body)
                     seen_pairs.add(pair)
+                    survivors.append(i)
+                seen_bodies |= new_bodies
+                if pr.package.cap is not None and len(survivors) > pr.package.cap:
+                    kept_n = len(survivors)
+                    survivors = sample_files(pr.records, survivors, pr.package.cap, rng)
+                    capped[pr.package.name] += kept_n - len(survivors)
+                chosen.append((pr, survivors))
+            cap = share_cap([len(idx) for _, idx in chosen], caps[split]) if split in caps else None
+            for pr, idx in chosen:
+                if cap is not None and len(idx) > cap:
+                    before = len(idx)
+                    idx = sample_files(pr.records, idx, cap, rng)  # whole files: a little under the cap
+                    capped[pr.package.name] += before - len(idx)
+                for i in idx:
+                    rec = pr.records[i]
                     files[split].write(json.dumps(rec, ensure_ascii=False) + "\n")
                     kept[(split, str(rec["kind"]))] += 1
-                seen_bodies |= new_bodies
+                pr.kept = len(idx)
     finally:
         for f in files.values():
             f.close()
-    stats = CorpusStats(ordered, kept, dropped)
+    stats = CorpusStats(ordered, kept, dropped, capped)
     (out_dir / "stats.txt").write_text(stats.table() + "\n" + summary(out_dir), encoding="utf-8")
     return stats
 

@@ -13,10 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
-import subprocess
-import sys
-import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,7 +21,8 @@ from typing import Any
 
 from typetool.calibration import Reliability, fit, reliability, reliability_html
 from typetool.diagnostics import Diagnostic
-from typetool.metrics import Report, common_type_names, heuristic_type, predictions_from_annotated_copy
+from typetool.languages import by_key, default_language, languages
+from typetool.metrics import Report, common_type_names
 from typetool.model.tokenizer import py_or_ts
 from typetool.predictions import TypePredictor, canonical, normalizer
 from typetool.predsets import (
@@ -36,16 +33,10 @@ from typetool.predsets import (
     node_costs,
     prediction_set,
 )
-from typetool.python.corpus import labelled_slices
-from typetool.python.project import PythonProject
-from typetool.python.slots import iter_sites
 from typetool.slices import render_slice
-from typetool.sources import relpath_for
-from typetool.ts.project import TsProject
-from typetool.typeexpr import hole_count, normalize_label, parse_type, size, to_str
+from typetool.typeexpr import hole_count, parse_type, size, to_str
 
 EPSILONS = (0.05, 0.1, 0.2)
-LANGUAGE_NAMES = {"py": "Python", "ts": "TypeScript"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,7 +299,7 @@ class EvaluationResult:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "language": LANGUAGE_NAMES[self.language],
+            "language": by_key(self.language).name,
             "n": self.n_sites,
             "metrics": self.report.as_json(),
             "pac": [vars(p) for p in self.pac],
@@ -319,7 +310,7 @@ class EvaluationResult:
         }
 
     def text(self) -> str:
-        lines = [f"{LANGUAGE_NAMES[self.language]}: {self.n_sites} annotated sites", "", self.report.table(), ""]
+        lines = [f"{by_key(self.language).name}: {self.n_sites} annotated sites", "", self.report.table(), ""]
         if self.pac:
             lines.append(f"{'epsilon':>8} {'delta':>6} {'tau':>9} {'miscov':>7} {'holes':>6} {'exact(written)':>15} "
                          f"{'full':>6} {'partial':>8} {'none':>6}")
@@ -338,7 +329,10 @@ class EvaluationResult:
 
 def evaluate_records(predictor: TypePredictor, records: Sequence[Record], batch_size: int = 64,
                      extra: dict[str, list[list[str]]] | None = None,
-                     epsilons: Sequence[float] = EPSILONS, delta: float = 0.1) -> EvaluationResult:
+                     epsilons: Sequence[float] = EPSILONS, delta: float = 0.1,
+                     language: str | None = None) -> EvaluationResult:
+    """Score the model (and the `extra` predictors' ranked answers) on `records`, all of one language
+    (`language`: its key; default: read from the first record's input)."""
     outputs = run_model(predictor, records, batch_size)
     priors_by_kind, type_counts = load_priors(predictor.model_dir)
     common = common_type_names(type_counts)
@@ -346,7 +340,8 @@ def evaluate_records(predictor: TypePredictor, records: Sequence[Record], batch_
     golds = [canonical(r.target, r.language) for r in records]
 
     kinds = [r.kind for r in records]
-    language = records[0].language if records else "py"
+    if language is None:
+        language = records[0].language if records else default_language().key
     for kind, gold, ranked in zip(kinds, golds, outputs.ranked):
         rep.add("model", kind, gold, ranked, common, language)
     for kind, gold in zip(kinds, golds):
@@ -412,48 +407,31 @@ def run_evaluation(paths: Sequence[Path], predictor: TypePredictor, batch_size: 
 
 def run_evaluations(paths: Sequence[Path], predictor: TypePredictor, batch_size: int = 64,
                     autotyping: bool = False, report_dir: Path | None = None, tsc: bool = False,
-                    code_imports_only: bool = False) -> list[EvaluationResult]:
+                    code_imports_only: bool = False, baselines: frozenset[str] = frozenset()) -> list[EvaluationResult]:
     """`typetool evaluate PATH...`: live strip-and-recover on annotated code, one result per language present
-    (Python with the autotyping baseline, TypeScript with the compiler's inferFromUsage baseline), each by the
-    model of its language. `code_imports_only`: Python scope names leave out imports used only by annotations
-    (the stricter protocol, `Slicer`)."""
+    (in registry order; with no annotated code, one empty result of the default language), each by the model of
+    its language, beside the language's heuristic and the baselines asked for by name (`baselines`, each
+    language running those of its `Language.baselines`; `autotyping` adds Python's autotyping, `tsc` TypeScript's
+    compiler inferFromUsage). `code_imports_only`: Python scope names leave out imports used only by
+    annotations (the stricter protocol, `Slicer`)."""
     from typetool.pipeline import load_project
 
     project = load_project(paths)
     diagnostics = list(project.diagnostics)
+    wanted = baselines | {name for name, on in (("autotyping", autotyping), ("tsc-infer", tsc)) if on}
+    present = [lang for lang in languages() if (part := project.part(lang.key)) is not None and part.modules]
     results: list[EvaluationResult] = []
-    py_project, ts_project = project.part("py"), project.part("ts")
-    if (py_project is not None and py_project.modules) or ts_project is None:
-        items, _, _ = labelled_slices(py_project if isinstance(py_project, PythonProject) else PythonProject(),
-                                      code_imports_only=code_imports_only)
-        records = [Record(render_slice(i.slice), tuple(i.slice.scope_names), i.label, i.site.slot.kind.value,
-                          i.site.slot.id) for i in items]
-        extra: dict[str, list[list[str]]] = {}
-        extra["heuristic"] = [[t] if (t := _norm(heuristic_type(i.slice))) else [] for i in items]
-        if autotyping:
-            extra["autotyping"] = autotyping_predictions(paths, items)
-        results.append(evaluate_records(predictor.for_language("py"), records, batch_size, extra))
-    if isinstance(ts_project, TsProject) and ts_project.modules:
-        from typetool.ts.evaluation import ts_heuristic_type, ts_items, tsc_predictions
-
-        ts_list = ts_items(ts_project)
-        ts_records = [Record(render_slice(i.slice), tuple(i.slice.scope_names), i.label or i.raw,
-                             i.site.slot.kind.value, i.site.slot.id) for i in ts_list]
-        ts_extra: dict[str, list[list[str]]] = {}
-        ts_extra["heuristic"] = [[t] if (t := ts_heuristic_type(i.slice)) else [] for i in ts_list]
-        if tsc:
-            root = paths[0] if len(paths) == 1 and paths[0].is_dir() else Path.cwd()
-            ts_extra["tsc-infer"] = tsc_predictions(ts_project, root, ts_list)
-        results.append(evaluate_records(predictor.for_language("ts"), ts_records, batch_size, ts_extra))
+    for lang in present or [default_language()]:
+        sites = lang.labelled(project.part(lang.key), paths, code_imports_only, wanted)
+        records = [Record(render_slice(s), tuple(s.scope_names), label, s.slot.kind.value, s.slot.id)
+                   for s, label in zip(sites.slices, sites.labels)]
+        results.append(evaluate_records(predictor.for_language(lang.key), records, batch_size, sites.baselines,
+                                        language=lang.key))
     for i, result in enumerate(results):
         result.diagnostics = diagnostics
         if report_dir is not None:
-            write_report(result, report_dir if i == 0 else report_dir / LANGUAGE_NAMES[result.language].lower())
+            write_report(result, report_dir if i == 0 else report_dir / by_key(result.language).name.lower())
     return results
-
-
-def _norm(t: str | None) -> str | None:
-    return normalize_label(t) if t else None
 
 
 def write_report(result: EvaluationResult, report_dir: Path) -> None:
@@ -464,33 +442,3 @@ def write_report(result: EvaluationResult, report_dir: Path) -> None:
     if curves:
         (report_dir / "reliability.html").write_text(reliability_html(curves, "typetool: reliability of top-1 "
                                                                       "confidence"), encoding="utf-8")
-
-
-def autotyping_predictions(paths: Sequence[Path], items: Sequence[Any]) -> list[list[str]]:
-    """Strip a copy of the code, run `python -m autotyping --aggressive --guess-common-names` on it, and read
-    the annotations it wrote back by slot id."""
-    from typetool.writeback import strip_paths  # the safe write-back stage
-
-    with tempfile.TemporaryDirectory() as tmp:
-        copies: list[Path] = []
-        for p in paths:
-            dest = Path(tmp) / p.name
-            if p.is_dir():
-                shutil.copytree(p, dest, ignore=shutil.ignore_patterns("__pycache__", ".git"))
-            else:
-                shutil.copy2(p, dest)
-            copies.append(dest)
-        strip_paths(copies)
-        subprocess.run([sys.executable, "-m", "autotyping", "--aggressive", "--guess-common-names",
-                        *map(str, copies)], capture_output=True, check=False)
-        project = PythonProject.load(copies, root=Path(tmp))
-        found = {s.slot.id: s.slot.annotation for s in iter_sites(project) if s.slot.annotation}
-    # ids in the copy are relative to tmp and start with the copied path's name; map them back
-    prefixes = [(p.name, relpath_for(p, Path.cwd())) for p in paths]
-    annotations: dict[str, str] = {}
-    for sid, ann in found.items():
-        for copy_prefix, orig_prefix in prefixes:
-            if sid == copy_prefix or sid.startswith((copy_prefix + "/", copy_prefix + "::")):
-                annotations[orig_prefix + sid[len(copy_prefix):]] = ann
-                break
-    return predictions_from_annotated_copy(items, annotations)

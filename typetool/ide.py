@@ -1,8 +1,7 @@
 """The editor core behind `typetool lsp`: documents in, hints, hovers and safe edits out (no LSP types here).
 
-Does: analyses the text of one editor buffer (saved or not) with the same stages as the CLI (`sources`,
-`project`, `slots`, `slices`, the predictor and `writeback.apply_types`; for TypeScript buffers (.ts, .tsx, .mts,
-.cts) their `typetool.ts` counterparts and `ts.writeback.apply_ts_types`), and answers what an editor asks:
+Does: analyses the text of one editor buffer (saved or not) through its language's `LanguageAdapter`, which runs
+the same stages as the CLI (project, slots, slices, write-back) in its wing, and answers what an editor asks:
 inlay hints for the unannotated slots in a range (the partial type, holes `?`, flagged low when the calibrated
 confidence is below `min-confidence`), hover text (top candidates with calibrated probabilities, the prediction
 set at the configured epsilon/delta, the usage evidence), and the text edits that insert one slot's annotation,
@@ -11,11 +10,14 @@ them (re-parse and compare, comments and scopes kept, a second application chang
 minimal edits with line/column positions in the editor's unit (UTF-16 code units unless negotiated otherwise).
 Predictions are cached by model input (the rendered slice and the names in scope), so an edit re-predicts
 only the slots whose evidence changed; the model is loaded once and shared by every epsilon/delta.
-One core for both languages: what differs (finding the slots and where the editor shows them, how a type is
-printed, how the edits are made and proven) is a `LanguageAdapter` (`PYTHON`, `TYPESCRIPT`), chosen per
-document by `document_language`; TypeScript types are shown as TypeScript (`ts.typeexpr.to_ts`), holes `?`,
-written as `any`. A `.d.ts` declaration file gets a diagnostic and no slots; JavaScript gets nothing.
-Does not: speak LSP, schedule work or talk to the client (`typetool.lsp_server`), or write files.
+One core for every language: positions, edits, settings, the model and its cache, and the answers are here;
+what differs (finding the slots and where the editor shows them, how a type is printed, how the edits are made
+and proven) is a `LanguageAdapter` that lives in the language's wing (`typetool/python/editor.py`,
+`typetool/ts/editor.py`), reached through the registry (`Language.editor`, `adapter(key)`) and chosen per
+document by `document_language` (a file's suffix, else the editor's languageId: `Language.editor_ids`).
+A file a language claims but does not analyse by suffix (JavaScript) gets nothing.
+Does not: import a language wing, speak LSP, schedule work or talk to the client (`typetool.lsp_server`), or
+write files.
 
 Threading: an `Engine` and the `DocumentAnalysis` objects it returns are used from one worker thread at a
 time (the server runs all analysis on one thread; torch uses its own).
@@ -24,40 +26,29 @@ time (the server runs all analysis on one thread; torch uses its own).
 from __future__ import annotations
 
 import bisect
-import codecs
 import copy
 import difflib
+import functools
 import hashlib
 import math
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, cast
 
 from typetool import messages as M
 from typetool.diagnostics import Diagnostic, Severity
-from typetool.python.facts import FunctionInfo, Node
-from typetool.python.slices import Slicer
-from typetool.python.slots import SlotSite, extract_slots
+from typetool.languages import by_key, default_language, language_claiming, languages
 from typetool.settings import Settings, SettingsError, find_pyproject, load_settings, validate
 from typetool.slices import UsageSlice, render_slice
-from typetool.slots import SlotKind
+from typetool.slots import Slot, SlotKind
 from typetool.sources import SourceFile, decode_source
-from typetool.ts.parse import TS_SUFFIXES  # `.d.ts` ends in `.ts` too: no slots, a diagnostic
 
 if TYPE_CHECKING:
-    import libcst as cst
-
     from typetool.predictions import Prediction, TypePredictor
-    from typetool.python.writeback import NameIndex
-    from typetool.ts.facts import Node as TsNode
-    from typetool.ts.facts import TsFunction
-    from typetool.ts.slices import TsSlicer
-    from typetool.ts.slots import TsSlotSite
-    from typetool.ts.writeback import TsEdit
     from typetool.writeback import SlotOutcome
 
 Encoding = Literal["utf-16", "utf-8", "utf-32"]
@@ -65,14 +56,11 @@ SITE_KINDS = {"params": SlotKind.PARAM, "returns": SlotKind.RETURN, "variables":
               "attributes": SlotKind.ATTRIBUTE}
 KIND_WORDS = {SlotKind.PARAM: "parameter", SlotKind.RETURN: "return type", SlotKind.VARIABLE: "variable",
               SlotKind.ATTRIBUTE: "attribute"}
-LANGUAGE_IDS = {"python": "py", "typescript": "ts", "typescriptreact": "ts"}  # LSP languageId -> language
-LANGUAGE_NAMES = {"py": "Python", "ts": "TypeScript"}
-PY_SUFFIXES = (".py", ".pyi")
-JS_SUFFIXES = (".js", ".jsx", ".mjs", ".cjs")
 PREDICT_CHUNK = 8  # slots per model call between cancellation checks
 CACHE_SIZE = 50_000  # predictions kept across document versions (a few hundred bytes each)
 _UNIT = re.compile(r"\r\n|.", re.DOTALL)
 _CODING = re.compile(r"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.ASCII)
+T = TypeVar("T")
 
 
 class Stale(Exception):
@@ -353,28 +341,62 @@ class SettingsResolver:
 
 # ------------------------------------------------------------------------------------------------- analysis
 
+@functools.cache
+def adapter(key: str) -> LanguageAdapter:
+    """The editor's adapter of the language `key` (from its wing, through the registry; made once)."""
+    return by_key(key).editor()
+
+
+def language_ids() -> dict[str, str]:
+    """The LSP languageIds the editor serves, each with the key of its language."""
+    return {language_id: lang.key for lang in languages() for language_id in lang.editor_ids}
+
+
+def language_name(key: str) -> str:
+    """The language `key` as users read it ("Python"); the key itself when no language has it."""
+    try:
+        return by_key(key).name
+    except KeyError:
+        return key
+
+
 def document_language(name: str, language_id: str | None = None) -> str | None:
-    """The language of a document ("py" or "ts"), by its file name's suffix, else by the editor's languageId
-    (a document without either is Python); None for JavaScript and anything else typetool does not analyse."""
-    if name.endswith(PY_SUFFIXES):
-        return "py"
-    if name.endswith(TS_SUFFIXES):
-        return "ts"
-    if name.endswith(JS_SUFFIXES):
+    """The key of a document's language, by its file name's suffix (a `.d.ts` file is TypeScript's: its adapter
+    says why it has no slots), else by the editor's languageId (a document without either is the default
+    language's); None for a file of a language's family it does not analyse (JavaScript) and anything else
+    typetool does not analyse."""
+    for lang in languages():
+        if name.endswith(lang.suffixes):
+            return lang.key
+    if language_claiming(name) is not None:
         return None
     if language_id is None:
-        return "py"
-    return LANGUAGE_IDS.get(language_id)
+        return default_language().key
+    return language_ids().get(language_id)
 
 
-def buffer_source(text: str, path: Path, relpath: str, language: str = "py") -> SourceFile | Diagnostic:
+def document_name(relpath: str, language: str, language_id: str | None = None) -> str:
+    """The name a document of `language` is analysed under: `relpath`, with the suffix its languageId gives an
+    unnamed buffer (`Language.editor_ids`: `.ts`, `.tsx` for typescriptreact; none for Python) when it has
+    none of the language's suffixes (an untitled buffer)."""
+    lang = by_key(language)
+    if relpath.endswith(lang.suffixes):
+        return relpath
+    ids = lang.editor_ids
+    if language_id is not None and language_id in ids:
+        return relpath + ids[language_id]
+    return relpath + next(iter(ids.values()), "")
+
+
+def buffer_source(text: str, path: Path, relpath: str, coding_cookie: bool = True) -> SourceFile | Diagnostic:
     """A `SourceFile` for an editor buffer: the text is what the editor shows (already decoded), so only the
-    encoding the file declares is taken from it (write-back skips types that encoding cannot hold; TypeScript
-    is always UTF-8)."""
+    encoding the file declares (`coding_cookie`: in a `# coding:` comment on one of its first two lines, as
+    Python's PEP 263 has it) is taken from it (write-back skips types that encoding cannot hold); otherwise
+    UTF-8."""
     if "\x00" in text:
         return decode_source(text.encode("utf-8", "surrogatepass"), path, relpath)  # the NUL diagnostic
     encoding = "utf-8"
-    for line in (text.splitlines()[:2] if language == "py" else ()):
+    for line in (text.splitlines()[:2] if coding_cookie else ()):
         m = _CODING.match(line)
         if m:
             encoding = m.group(1)
@@ -387,11 +409,18 @@ def buffer_source(text: str, path: Path, relpath: str, language: str = "py") -> 
                       newline=newline, raw_hash=hashlib.sha256(data).hexdigest())
 
 
+class Site(Protocol):
+    """A language's slot site: the shared `Slot` with whatever facts its wing found it with."""
+
+    @property
+    def slot(self) -> Slot: ...
+
+
 @dataclass(eq=False, slots=True)
 class SlotView:
     """One unannotated slot of a document, with where the editor shows it."""
 
-    site: SlotSite | TsSlotSite
+    site: Site  # the wing's own site (`python.slots.SlotSite`, `ts.slots.TsSlotSite`)
     anchor: int  # character offset where the annotation goes (after the name; after `)` for returns)
     name_span: tuple[int, int]  # character offsets of the name (of the function, for returns): hover target
     function: str | None  # qualified name of the function the slot belongs to ("annotate function")
@@ -420,16 +449,16 @@ class DocumentAnalysis:
     functions: dict[str, tuple[int, int, str]] = field(default_factory=dict)  # qualname -> (start, end, name)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     source: SourceFile | None = None
-    slicer: Slicer | TsSlicer | None = None
+    slicer: object | None = None  # the adapter's slicer over the document's project
     predictions: dict[str, Prediction] = field(default_factory=dict)
     predicted_for: tuple[float, float] | None = None  # (epsilon, delta) the predictions were made with
     elapsed: float = 0.0  # seconds the analysis took
-    language: str = "py"  # "py" or "ts": which `LanguageAdapter` handles this document
-    _cst: cst.Module | EditError | None = None
+    language: str = "py"  # the language's key: which `LanguageAdapter` handles this document
+    edit_tree: object = None  # the adapter's own parse of the text for edits (or the `EditError`), made once
 
     @property
     def adapter(self) -> LanguageAdapter:
-        return ADAPTERS[self.language]
+        return adapter(self.language)
 
     def by_id(self) -> dict[str, SlotView]:
         return {s.id: s for s in self.slots}
@@ -453,108 +482,14 @@ class DocumentAnalysis:
         return best[1] if best else None
 
 
-def _name_node(node: Node, name: str) -> Node:
-    """The identifier `name` inside a parameter node (`x`, `x=1`, `*args`, `**kw`)."""
-    if node.type == "identifier":
-        return node
-    named = node.child_by_field_name("name")
-    if named is not None and named.type == "identifier":
-        return named
-    for child in node.named_children:
-        if child.type == "identifier" and child.text is not None and child.text.decode("utf-8", "replace") == name:
-            return child
-    return node
-
-
-def _function_span(fn: FunctionInfo) -> tuple[int, int]:
-    node = fn.node
-    parent = node.parent
-    if parent is not None and parent.type == "decorated_definition":
-        node = parent
-    return node.start_byte, node.end_byte
-
-
-def _view(site: SlotSite, index: LineIndex) -> SlotView | None:
-    slot = site.slot
-    fn = site.function
-    node: Node | None
-    if slot.kind == SlotKind.PARAM and site.param is not None:
-        node = _name_node(site.param.node, slot.name)
-        anchor = node.end_byte
-    elif slot.kind == SlotKind.RETURN and fn is not None:
-        params = fn.node.child_by_field_name("parameters")
-        if params is None:
-            return None
-        node = fn.node.child_by_field_name("name") or fn.node
-        anchor = params.end_byte
-    elif slot.kind == SlotKind.VARIABLE and site.definition is not None:
-        node = site.definition.node
-        anchor = node.end_byte
-    elif slot.kind == SlotKind.ATTRIBUTE and site.attribute:
-        node = site.attribute[0].node
-        anchor = node.end_byte
-    else:
-        return None
-    owner = fn.qualname if fn is not None and not fn.is_lambda else None
-    return SlotView(site, index.byte_to_offset(anchor),
-                    (index.byte_to_offset(node.start_byte), index.byte_to_offset(node.end_byte)), owner)
-
-
-def _ts_name_node(fn: TsFunction) -> TsNode:
-    """What a hover on a TypeScript function's return slot targets: its name, else the name it is bound to
-    (`const f = () => ...`, `f: () => ...` in an object or class), else its parameter list."""
-    named = fn.node.child_by_field_name("name")
-    if named is not None:
-        return named
-    parent = fn.node.parent
-    if parent is not None and parent.type in ("variable_declarator", "public_field_definition", "pair"):
-        bound = parent.child_by_field_name("name") or parent.child_by_field_name("key")
-        if bound is not None:
-            return bound
-    return fn.params_node or fn.node
-
-
-def _ts_function_span(fn: TsFunction) -> tuple[int, int]:
-    """A TypeScript function's text with what binds it (`const f = ...`, `export`)."""
-    node = fn.node
-    parent = node.parent
-    if parent is not None and parent.type in ("variable_declarator", "public_field_definition", "pair"):
-        node = parent
-        if parent.type == "variable_declarator" and parent.parent is not None \
-                and parent.parent.named_child_count == 1:
-            node = parent.parent  # `const f = ...;`
-    if node.parent is not None and node.parent.type == "export_statement":
-        node = node.parent
-    return node.start_byte, node.end_byte
-
-
-def _ts_view(site: TsSlotSite, index: LineIndex) -> SlotView | None:
-    slot = site.slot
-    node: TsNode | None = None
-    if slot.kind == SlotKind.PARAM and site.param is not None:
-        node = site.param.pattern
-    elif slot.kind == SlotKind.RETURN and site.function is not None:
-        node = _ts_name_node(site.function)
-    elif slot.kind == SlotKind.VARIABLE and site.variable is not None:
-        node = site.variable.name_node
-    elif slot.kind == SlotKind.ATTRIBUTE and site.field is not None:
-        node = site.field.name_node
-    if node is None:
-        return None
-    # the hint goes where write-back inserts `: T`: after the name (and a `?` or `!`), after `)` for returns,
-    # after `x` of a bare arrow parameter `x => ...` (the parentheses are added only when written)
-    owner = slot.scope if site.function is not None else None
-    return SlotView(site, index.byte_to_offset(site.insert_at),
-                    (index.byte_to_offset(node.start_byte), index.byte_to_offset(node.end_byte)), owner)
-
-
 # -------------------------------------------------------------------------------------------- the languages
 
 class LanguageAdapter:
-    """What differs between Python and TypeScript in the editor core; everything else is shared."""
+    """What differs between languages in the editor core (everything else is shared); each wing has one
+    (`typetool.<wing>.editor`), which its `Language.editor` returns."""
 
-    name = "py"
-    hole_text = "Any"  # how a hole is written
+    name: str  # the language's key
+    hole_text: str  # how a hole is written (`Any`, `any`)
 
     def analyse(self, analysis: DocumentAnalysis, context: Iterable[SourceFile]) -> None:
         """Fill in the analysis' source, diagnostics, slicer, unannotated slots and their functions."""
@@ -569,245 +504,71 @@ class LanguageAdapter:
 
     def hint_label(self, view: SlotView, shown: str) -> tuple[str, bool]:
         """The inlay hint's text at the slot's anchor and whether it needs space on its left."""
-        if view.kind == SlotKind.RETURN:
-            return f"-> {shown}", True
         return f": {shown}", False
 
     def annotation_text(self, view: SlotView, shown: str) -> str:
         """The slot with its annotation, as a code action's title shows it."""
-        if view.kind == SlotKind.RETURN:
-            return f"return -> {shown}"
         return f"{view.site.slot.name}: {shown}"
 
     def edit_plan(self, engine: Engine, analysis: DocumentAnalysis, types: Mapping[str, str],
                   settings: EditorSettings, overwrite: bool) -> EditPlan:
+        """The edits that write `types` into the document, proven safe; `EditError` with the reason."""
         raise NotImplementedError
 
 
-class PythonAdapter(LanguageAdapter):
-    name = "py"
-    hole_text = "Any"
-
-    def analyse(self, analysis: DocumentAnalysis, context: Iterable[SourceFile]) -> None:
-        from typetool.python.project import PythonProject
-        from typetool.workspace import analysis_context
-
-        src = buffer_source(analysis.text, analysis.path, analysis.relpath, "py")
-        if isinstance(src, Diagnostic):
-            analysis.diagnostics.append(src)
-            return
-        analysis.source = src
-        project = PythonProject.from_sources([src, *(c for c in context if document_language(c.relpath) == "py")])
-        analysis.diagnostics.extend(d for d in project.diagnostics if d.path == analysis.relpath)
-        module = project.modules.get(analysis.relpath)
-        if module is None:
-            return
-        analysis.slicer = Slicer(project)
-        index = analysis.index
-        with analysis_context():
-            try:
-                for site in extract_slots(module):
-                    if site.slot.annotation is not None:
-                        continue
-                    view = _view(site, index)
-                    if view is None:
-                        continue
-                    analysis.slots.append(view)
-                    fn = site.function
-                    if view.function is not None and fn is not None and view.function not in analysis.functions:
-                        start, end = _function_span(fn)
-                        analysis.functions[view.function] = (index.byte_to_offset(start),
-                                                             index.byte_to_offset(end), fn.name)
-            except RecursionError:
-                _too_deep(analysis)
-
-    def slice(self, analysis: DocumentAnalysis, view: SlotView) -> UsageSlice:
-        assert isinstance(analysis.slicer, Slicer) and isinstance(view.site, SlotSite)
-        return analysis.slicer.slice(view.site)
-
-    def edit_plan(self, engine: Engine, analysis: DocumentAnalysis, types: Mapping[str, str],
-                  settings: EditorSettings, overwrite: bool) -> EditPlan:
-        from typetool.python.project import module_name_for
-        from typetool.python.writeback import apply_types, verify_rewrite
-        from typetool.writeback import SlotStatus, UnsafeRewrite, WriteOptions, parse_target_version
-
-        module = _cst_module(analysis)
-        try:
-            target = parse_target_version(settings.settings.target_version)
-        except ValueError:
-            target = (3, 10)
-        options = WriteOptions(target_version=target, overwrite=overwrite)
-        try:
-            module_name: str | None = module_name_for(analysis.path)[0] if analysis.path.is_file() else None
-        except (OSError, ValueError):
-            module_name = None
-        encoding = analysis.source.encoding if analysis.source is not None else "utf-8"
-        index = engine.name_index(analysis.path)
-
-        def run(tree: cst.Module) -> Any:
-            return apply_types(tree, analysis.relpath, dict(types), options, module_name=module_name, index=index,
-                               encoding=encoding)
-
-        rewrite = run(module)
-        if rewrite.changed:
-            try:
-                verify_rewrite(rewrite.old, rewrite.new, rewrite.added_imports, analysis.relpath,
-                               rewrite.removed_comments)
-                again = run(rewrite.module)
-                if again.new != rewrite.new or any(s.status == SlotStatus.WRITTEN for s in again.slots):
-                    raise UnsafeRewrite("a second application would change the file again")
-            except UnsafeRewrite as exc:
-                raise EditError(f"typetool refused its own rewrite (a bug; please report it): {exc}") from exc
-        return _plan(analysis, rewrite.new, rewrite.slots)
-
-
-class TypeScriptAdapter(LanguageAdapter):
-    name = "ts"
-    hole_text = "any"
-
-    def analyse(self, analysis: DocumentAnalysis, context: Iterable[SourceFile]) -> None:
-        from typetool.ts.parse import is_declaration_file
-        from typetool.ts.project import TsProject
-        from typetool.ts.slices import TsSlicer
-        from typetool.ts.slots import extract_ts_slots
-        from typetool.workspace import analysis_context
-
-        relpath = analysis.relpath
-        if is_declaration_file(relpath):
-            code, message = M.msg(M.DECLARATION_FILE)
-            analysis.diagnostics.append(Diagnostic(relpath, code, message, Severity.INFO))
-            return
-        src = buffer_source(analysis.text, analysis.path, relpath, "ts")
-        if isinstance(src, Diagnostic):
-            analysis.diagnostics.append(src)
-            return
-        analysis.source = src
-        others = [c for c in context if document_language(c.relpath) == "ts" and not is_declaration_file(c.relpath)]
-        project = TsProject.from_sources([src, *others])
-        analysis.diagnostics.extend(d for d in project.diagnostics if d.path == relpath)
-        module = project.modules.get(relpath)
-        if module is None:
-            return
-        analysis.slicer = TsSlicer(project)
-        index = analysis.index
-        with analysis_context():
-            try:
-                for site in extract_ts_slots(module):
-                    if site.slot.annotation is not None:
-                        continue
-                    view = _ts_view(site, index)
-                    if view is None:
-                        continue
-                    analysis.slots.append(view)
-                    fn = site.function
-                    if view.function is not None and fn is not None and view.function not in analysis.functions:
-                        start, end = _ts_function_span(fn)
-                        analysis.functions[view.function] = (index.byte_to_offset(start),
-                                                             index.byte_to_offset(end), fn.name)
-            except RecursionError:
-                _too_deep(analysis)
-
-    def slice(self, analysis: DocumentAnalysis, view: SlotView) -> UsageSlice:
-        from typetool.ts.slices import TsSlicer
-        from typetool.ts.slots import TsSlotSite
-
-        assert isinstance(analysis.slicer, TsSlicer) and isinstance(view.site, TsSlotSite)
-        return analysis.slicer.slice(view.site)
-
-    def show(self, type_: str, hole: str = "?") -> str:
-        from typetool.ts.typeexpr import to_ts
-        from typetool.typeexpr import parse_type
-
-        try:
-            return to_ts(parse_type(type_), hole=hole)
-        except ValueError:
-            return type_
-
-    def hint_label(self, view: SlotView, shown: str) -> tuple[str, bool]:
-        return f": {shown}", False  # `x: T`, `f(x): T`, `(x): T =>`
-
-    def annotation_text(self, view: SlotView, shown: str) -> str:
-        if view.kind == SlotKind.RETURN:
-            return f"{view.site.slot.scope.rsplit('.', 1)[-1].split('@')[0]}(): {shown}"
-        return f"{view.site.slot.name}: {shown}"
-
-    def edit_plan(self, engine: Engine, analysis: DocumentAnalysis, types: Mapping[str, str],
-                  settings: EditorSettings, overwrite: bool) -> EditPlan:
-        """`ts.writeback.apply_ts_types` on the buffer's bytes (holes written as `any`; existing annotations
-        are never changed, so `overwrite` does not apply), proven by `verify_ts_rewrite` and a second
-        application that must change nothing."""
-        from typetool.ts.writeback import TsRefused, apply_ts_types, verify_ts_rewrite
-        from typetool.writeback import SlotStatus, UnsafeRewrite
-
-        relpath = analysis.relpath
-        try:
-            data = analysis.text.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise EditError(f"the text is not valid Unicode ({exc.reason}); no edits are made") from exc
-        try:
-            rewrite = apply_ts_types(data, relpath, dict(types))
-        except TsRefused as exc:
-            raise EditError(str(exc)) from exc
-        if rewrite.changed:
-            try:
-                verify_ts_rewrite(rewrite, relpath)
-                again = apply_ts_types(rewrite.new, relpath, dict(types))
-                if again.new != rewrite.new or any(s.status == SlotStatus.WRITTEN for s in again.slots):
-                    raise UnsafeRewrite("a second application would change the file again")
-            except (UnsafeRewrite, TsRefused) as exc:
-                raise EditError(f"typetool refused its own rewrite (a bug; please report it): {exc}") from exc
-        new_text = rewrite.new.decode("utf-8")
-        edits = _ts_text_edits(analysis, rewrite.edits, data.startswith(codecs.BOM_UTF8))
-        if apply_text_edits(analysis.text, edits, analysis.index.encoding) != new_text:  # never expected
-            return _plan(analysis, new_text, rewrite.slots)
-        return _plan(analysis, new_text, rewrite.slots, edits)
-
-
-def _ts_text_edits(analysis: DocumentAnalysis, planned: Sequence[TsEdit], bom: bool) -> list[TextEdit]:
-    """Write-back's own byte-range edits as editor edits (not a diff, which may put `: string` after `greet` of
-    `greeting` as `ing: str`): each insertion exactly where write-back makes it, insertions at one point (a bare
-    arrow parameter's `: A`, its `)` and the return's `: R`) merged into one, in document order."""
-    shift = len(codecs.BOM_UTF8) if bom else 0  # the edits count bytes after a BOM
-    index = analysis.index
-    spans: list[tuple[int, int, str]] = []
-    for e in sorted(planned, key=lambda e: e.key):
-        start, end = index.byte_to_offset(e.start + shift), index.byte_to_offset(e.end + shift)
-        text = e.text.decode("utf-8")
-        if spans and spans[-1][0] == spans[-1][1] == start == end:
-            spans[-1] = (start, end, spans[-1][2] + text)
-        else:
-            spans.append((start, end, text))
-    return [TextEdit(index.range(start, end), text) for start, end, text in spans]
-
-
-PYTHON = PythonAdapter()
-TYPESCRIPT = TypeScriptAdapter()
-ADAPTERS: dict[str, LanguageAdapter] = {"py": PYTHON, "ts": TYPESCRIPT}
-
-
-def _too_deep(analysis: DocumentAnalysis) -> None:
+def too_deep(analysis: DocumentAnalysis) -> None:
+    """What an adapter does when the document is nested too deeply to analyse: a diagnostic, no slots."""
     code, message = M.msg(M.TOO_DEEP)
     analysis.diagnostics.append(Diagnostic(analysis.relpath, code, message, Severity.WARNING))
     analysis.slots.clear()
     analysis.functions.clear()
 
 
+def collect_slots(analysis: DocumentAnalysis, sites: Callable[[], Iterable[Any]],
+                  view: Callable[[Any, LineIndex], SlotView | None],
+                  function_span: Callable[[Any], tuple[int, int]]) -> None:
+    """Add to `analysis` the unannotated slots among `sites()` (each a site with `.slot` and `.function`) that
+    `view` places, and the byte span (`function_span`) of every function that owns one; a document nested too
+    deeply to walk gets the too-deep diagnostic and no slots (`too_deep`)."""
+    from typetool.workspace import analysis_context
+
+    index = analysis.index
+    with analysis_context():
+        try:
+            for site in sites():
+                if site.slot.annotation is not None:
+                    continue
+                shown = view(site, index)
+                if shown is None:
+                    continue
+                analysis.slots.append(shown)
+                fn = site.function
+                if shown.function is not None and fn is not None and shown.function not in analysis.functions:
+                    start, end = function_span(fn)
+                    analysis.functions[shown.function] = (index.byte_to_offset(start), index.byte_to_offset(end),
+                                                          fn.name)
+        except RecursionError:
+            too_deep(analysis)
+
+
 def analyse_document(key: str, version: int | None, text: str, path: Path, relpath: str,
                      encoding: Encoding = "utf-16", context: Iterable[SourceFile] = (),
                      language: str | None = None) -> DocumentAnalysis:
     """Parse one buffer and find its unannotated slots (slices are made on demand). Never raises for bad
-    input: a file that cannot be analysed gives no slots and a diagnostic. `language`: "py" or "ts" (default:
-    from `relpath`'s suffix, see `document_language`; a TypeScript buffer whose name has no TypeScript suffix
-    is analysed as `relpath` + ".ts"); a document of no language typetool handles (JavaScript) gives an empty
-    analysis. `context`: other files whose definitions take part in resolution (none by default: the editor
-    analyses the buffer alone)."""
+    input: a file that cannot be analysed gives no slots and a diagnostic. `language`: a language's key
+    (default: from `relpath`'s suffix, see `document_language`; a buffer whose name has none of its language's
+    suffixes is analysed under `document_name`, such as `relpath` + ".ts"); a document of no language typetool
+    handles (JavaScript) gives an empty analysis. `context`: other files whose definitions take part in
+    resolution (none by default: the editor analyses the buffer alone)."""
     started = time.perf_counter()
     index = LineIndex(text, encoding)
     lang = language if language is not None else document_language(relpath)
-    if lang == "ts" and not relpath.endswith(TS_SUFFIXES):
-        relpath += ".ts"
-    analysis = DocumentAnalysis(key, version, text, path, relpath, index, language=lang or "py")
-    if lang not in ADAPTERS:
+    known = lang is not None and any(found.key == lang for found in languages())
+    if known:
+        assert lang is not None
+        relpath = document_name(relpath, lang)
+    analysis = DocumentAnalysis(key, version, text, path, relpath, index, language=lang or default_language().key)
+    if not known:
         return analysis
     analysis.adapter.analyse(analysis, context)
     analysis.slots.sort(key=lambda s: (s.anchor, s.id))
@@ -858,14 +619,15 @@ def load_model(model: str | None, device: str = "cpu", precision: str = "fp32") 
 
 
 class Engine:
-    """The loaded model, the prediction cache and the name indexes, shared by every document."""
+    """The loaded model, the prediction cache and what the adapters cache from the project's files (`cached`),
+    shared by every document."""
 
     def __init__(self, model: ModelState | None = None, cache_size: int = CACHE_SIZE) -> None:
         self.model = model or ModelState(error="typetool: the model is not loaded yet")
         self.cache_size = cache_size
         self._cache: OrderedDict[tuple[object, ...], Prediction] = OrderedDict()
         self._views: dict[tuple[str, float, float], TypePredictor] = {}
-        self._indexes: dict[tuple[object, ...], NameIndex] = {}
+        self._cached: dict[Hashable, object] = {}
         self.missing: dict[str, str] = {}  # language -> why there is no model for it (for the user)
         self.stats = {"predicted": 0, "cached": 0}
 
@@ -876,11 +638,19 @@ class Engine:
         self.missing.clear()
 
     def forget_indexes(self) -> None:
-        """Project classes may have changed (a file was saved): look them up again next time."""
-        self._indexes.clear()
+        """Project classes may have changed (a file was saved): what `cached` holds is made again next time."""
+        self._cached.clear()
+
+    def cached(self, key: Hashable, factory: Callable[[], T]) -> T:
+        """What an adapter keeps across documents until a file is saved (a project's class names), under `key`
+        (which starts with the language's key); `factory` makes it the first time."""
+        found = self._cached.get(key)
+        if found is None:
+            self._cached[key] = found = factory()
+        return cast(T, found)
 
     def view(self, settings: EditorSettings, language: str = "py") -> TypePredictor | None:
-        """The model for `language` ("py" or "ts": the loaded model, or the shipped model of that language
+        """The model for `language` (a language's key: the loaded model, or the shipped model of that language
         when the loaded one is of the other) seen at `settings`' epsilon and delta (the weights are shared, not
         reloaded). None when there is none; then `missing[language]` says why."""
         from typetool.predictions import ModelNotFound
@@ -898,7 +668,7 @@ class Engine:
                     base = base.for_language(language)
                 except ModelNotFound as exc:
                     self.missing[language] = (f"typetool: {exc}. Set `typetool.model` to a "
-                                              f"{LANGUAGE_NAMES.get(language, language)} model to see its types.")
+                                              f"{language_name(language)} model to see its types.")
                     return None
                 except Exception as exc:  # noqa: BLE001 - a corrupt model must not take the server down
                     self.missing[language] = f"typetool: cannot load the {language} model: {type(exc).__name__}: {exc}"
@@ -957,17 +727,6 @@ class Engine:
 
     # -- write-back ------------------------------------------------------------------------------------------
 
-    def name_index(self, path: Path) -> NameIndex | None:
-        from typetool.python.writeback import ProjectNameIndex
-
-        if not path.is_file():
-            return None
-        index = ProjectNameIndex([path])
-        found = self._indexes.get(index.roots)
-        if found is None:
-            self._indexes[index.roots] = found = index
-        return found
-
     def edit_plan(self, analysis: DocumentAnalysis, types: Mapping[str, str], settings: EditorSettings,
                   overwrite: bool = False) -> EditPlan:
         """The edits that write `types` (slot id -> type with `?` holes) into the document, made by the
@@ -976,9 +735,10 @@ class Engine:
         return analysis.adapter.edit_plan(self, analysis, types, settings, overwrite)
 
 
-def _plan(analysis: DocumentAnalysis, new_text: str, slots: Sequence[SlotOutcome],
-          edits: Sequence[TextEdit] | None = None) -> EditPlan:
-    """The plan for a rewrite: its edits (by default the minimal diff of the texts) and slot outcomes."""
+def plan_edits(analysis: DocumentAnalysis, new_text: str, slots: Sequence[SlotOutcome],
+               edits: Sequence[TextEdit] | None = None) -> EditPlan:
+    """The plan for an adapter's rewrite: its edits (by default the minimal diff of the texts) and slot
+    outcomes."""
     from typetool.writeback import SlotStatus
 
     written = tuple(s for s in slots if s.status == SlotStatus.WRITTEN)
@@ -986,31 +746,6 @@ def _plan(analysis: DocumentAnalysis, new_text: str, slots: Sequence[SlotOutcome
     if edits is None:
         edits = text_edits(analysis.text, new_text, analysis.index)
     return EditPlan(tuple(edits), written, skipped, new_text)
-
-
-def _cst_module(analysis: DocumentAnalysis) -> cst.Module:
-    """The document's libcst tree, parsed once per version; `EditError` when write-back cannot work on it."""
-    import libcst as cst
-
-    if analysis._cst is None:
-        from typetool.python.writeback import _nesting_problem
-
-        deep = _nesting_problem(analysis.text)  # before libcst's native parser, as the CLI's write-back does
-        if deep is not None:
-            analysis._cst = EditError(f"the file is nested too deeply to edit safely ({deep[0]}); no edits are made")
-            raise analysis._cst
-        try:
-            module = cst.parse_module(analysis.text)
-            if module.code != analysis.text:
-                analysis._cst = EditError("libcst cannot reproduce this file byte for byte; no edits are made")
-            else:
-                analysis._cst = module
-        except (cst.ParserSyntaxError, RecursionError, ValueError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            analysis._cst = EditError(f"the file does not parse ({first}); fix the syntax error first")
-    if isinstance(analysis._cst, EditError):
-        raise analysis._cst
-    return analysis._cst
 
 
 @dataclass(frozen=True, slots=True)
@@ -1056,7 +791,7 @@ def _percent(p: float) -> str:
     return f"{p * 100:.0f}%" if p >= 0.01 else "<1%"
 
 
-def _shown_type(pred: Prediction, adapter: LanguageAdapter = PYTHON) -> str:
+def _shown_type(pred: Prediction, adapter: LanguageAdapter) -> str:
     """The prediction set as the editor shows it: in the document's language, holes `?`."""
     return adapter.show(pred.partial) if pred.partial is not None else "?"
 

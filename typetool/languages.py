@@ -19,7 +19,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    import networkx as nx
+
     from typetool.diagnostics import Diagnostic
+    from typetool.ide import LanguageAdapter
+    from typetool.metrics import LabelledSites
     from typetool.outcomes import FileOutcome, SlotOutcome, WriteMode, WriteOptions
     from typetool.slices import UsageSlice
     from typetool.slots import Annotation, SlotKind
@@ -71,6 +75,44 @@ class Language(Protocol):
         """The annotated slots of `kinds` whose types vote for their namesakes' predictions."""
         ...
 
+    def graph_scope(self, file: Path, project_root: Path | None) -> list[Path]:
+        """The paths `typetool graph FILE` loads for call resolution (`project_root`: the user's `--project`)."""
+        ...
+
+    def graph(self, project: object, files: Sequence[str]) -> nx.MultiDiGraph:
+        """The code property graph of `files` of `project` (the edges leaving them included)."""
+        ...
+
+    # corpus and evaluation (typetool.corpus, typetool.evaluation, typetool.ship)
+    corpus_name: str  # what `corpus build --language` accepts besides the key ("python", "typescript")
+    baselines: tuple[str, ...]  # the optional baselines `labelled` can add, by name ("autotyping", "tsc-infer")
+
+    def build_corpus(self, packages: Path | None, cache: Path | None, out: Path, workers: int,
+                     code_imports_only: bool) -> str:
+        """Fetch the pinned packages of `packages` (None: the list shipped for the language) into `cache` (None:
+        the language's own), write the train/calib/dev JSONL into `out`; returns the per-package table."""
+        ...
+
+    def measure_candidates(self, names: Sequence[str], cache: Path | None, workers: int) -> str:
+        """Fetch the newest release of each candidate package and print, per package, what the corpus rule reads
+        (typed, annotated share, generated code) and whether it passes."""
+        ...
+
+    def dev_sources(self, package_list: Path | None, sources: Path | None) -> list[tuple[str, Path]]:
+        """(name@version, unpacked source) of each dev-eval package of the pinned list (None: the defaults)."""
+        ...
+
+    def is_user_defined(self, label: str) -> bool:
+        """Whether a normalized type names anything beyond the language's builtin and standard types."""
+        ...
+
+    def labelled(self, project: object | None, paths: Sequence[Path], code_imports_only: bool,
+                 baselines: frozenset[str]) -> LabelledSites:
+        """Every annotated slot of `project` (None: none) sliced as if unannotated, with its label and the
+        answers of the static heuristic and of the requested `baselines` it offers (`paths`: what the user
+        named, for the baselines that run on a copy)."""
+        ...
+
     def strip_skip(self, name: str) -> tuple[str, str] | None:
         """The message for a discovered file `strip` leaves alone (stubs, declarations), or None."""
         ...
@@ -114,6 +156,25 @@ class Language(Protocol):
         `model_input` (TypeScript: what its compiler would reject given the evidence)."""
         ...
 
+    # what the model knows of the language (typetool.model, typetool.predictions); its slices' tag is `<key>`
+    default_model: str  # the shipped model's directory under models/ (and typetool/models/ in the wheel)
+    optional_default: bool  # whether a parameter defaulting to None has type `X | None` (the name rule says so)
+
+    def grammar_names(self) -> dict[str, bool]:
+        """The type names every prediction may use, each with whether it takes `[...]` (the decoder's grammar)."""
+        ...
+
+    def is_standard_type(self, name: str) -> bool:
+        """Whether a type name is one of the language's builtin or standard types (not a project's own)."""
+        ...
+
+    # the editor (typetool.ide)
+    editor_ids: Mapping[str, str]  # the LSP languageIds it serves -> the suffix an unnamed buffer of that id gets
+
+    def editor(self) -> LanguageAdapter:
+        """The editor's adapter for this language: finds a buffer's slots, shows types, makes proven edits."""
+        ...
+
 
 @functools.cache
 def languages() -> tuple[Language, ...]:
@@ -143,6 +204,16 @@ def key_of(path: str) -> str:
     language's for a name no language claims."""
     found = language_of(path) or language_claiming(path)
     return (found or languages()[0]).key
+
+
+def key_of_input(text: str) -> str:
+    """The key of the language of a rendered slice, by the tag it starts with (`<py>`, `<ts>`: `<key>`); the
+    default language's for an untagged text."""
+    head = text.lstrip()
+    for language in languages():
+        if head.startswith(f"<{language.key}>"):
+            return language.key
+    return default_language().key
 
 
 def default_language() -> Language:

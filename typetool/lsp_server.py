@@ -57,9 +57,9 @@ from pygls.uris import from_fs_path, to_fs_path
 
 from typetool import __version__, ide
 from typetool.diagnostics import Diagnostic
+from typetool.languages import default_language, language_of, source_suffixes
 from typetool.slots import SlotKind
 from typetool.sources import SKIP_DIRS, discover, read_source
-from typetool.ts.parse import DECLARATION_SUFFIXES, TS_SUFFIXES
 
 log = logging.getLogger("typetool.lsp")
 R = TypeVar("R")
@@ -76,11 +76,11 @@ MAX_HEADER_BYTES = 8192  # a header block (Content-Length, Content-Type) longer 
 BACKGROUND_CHUNK = 4  # slots per background job: a request waits for at most one of these
 PRIO_MODEL, PRIO_REQUEST, PRIO_OPEN, PRIO_BACKGROUND = -1, 0, 5, 10
 SYNTAX_CODES = ("syntax-error", "syntax-skipped")
-SOURCE_SUFFIXES = (*ide.PY_SUFFIXES, *TS_SUFFIXES)
+SOURCE_SUFFIXES = source_suffixes()
 # the documents the server answers for (its inlay hint registration; the other features answer these too)
 DOCUMENT_SELECTOR: list[T.TextDocumentFilter] = [
     T.TextDocumentFilterLanguage(language=language, scheme=scheme)
-    for language in ide.LANGUAGE_IDS for scheme in ("file", "untitled")]
+    for language in ide.language_ids() for scheme in ("file", "untitled")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +141,7 @@ class Doc:
     text: str
     path: Path
     relpath: str
-    language: str = "py"  # "py" or "ts"
+    language: str = "py"  # the language's key
 
 
 # ------------------------------------------------------------------------------------------- message framing
@@ -506,9 +506,9 @@ class TypetoolServer(LanguageServer):
         return self._versions.get(doc.uri, doc.version) == doc.version
 
     def doc(self, uri: str) -> Doc | None:
-        """The open buffer for `uri`, else the Python or TypeScript file on disk, else None (unknown documents
-        get empty answers). A TypeScript buffer whose name has no TypeScript suffix (an untitled one) is
-        analysed as `name.ts` (`name.tsx` for typescriptreact)."""
+        """The open buffer for `uri`, else the source file on disk, else None (unknown documents get empty
+        answers). A buffer whose name has none of its language's suffixes (an untitled one) is analysed under
+        `ide.document_name` (a TypeScript one as `name.ts`, `name.tsx` for typescriptreact)."""
         roots = self.roots()
         opened = self.workspace.text_documents.get(unquote(uri))
         fs = to_fs_path(uri) if uri.startswith("file:") else None
@@ -517,9 +517,7 @@ class TypetoolServer(LanguageServer):
             if language is None:
                 return None
             path = Path(fs) if fs else (roots[0] if roots else Path.cwd()) / (uri.rsplit("/", 1)[-1] or "untitled")
-            relpath = ide.document_relpath(path, roots)
-            if language == "ts" and not relpath.endswith(TS_SUFFIXES):
-                relpath += ".tsx" if opened.language_id == "typescriptreact" else ".ts"
+            relpath = ide.document_name(ide.document_relpath(path, roots), language, opened.language_id)
             return Doc(uri, opened.version, opened.source, path, relpath, language)
         if fs is None or not fs.endswith(SOURCE_SUFFIXES):
             return None
@@ -527,7 +525,7 @@ class TypetoolServer(LanguageServer):
         if isinstance(src, Diagnostic):
             return None
         return Doc(uri, None, src.text, Path(fs), ide.document_relpath(Path(fs), roots),
-                   ide.document_language(fs) or "py")
+                   ide.document_language(fs) or default_language().key)
 
     async def ready(self) -> None:
         """Wait (briefly) until the editor's settings are known, so that the first answers use them."""
@@ -894,9 +892,8 @@ class TypetoolServer(LanguageServer):
         if state.predictor is None:
             self._show(state.error or "typetool: no model", T.MessageType.Error, once=False)
             return {"written": 0, "error": state.error}
-        files = [p for p in discover(self.roots(), (".py", *TS_SUFFIXES), SKIP_DIRS | {"node_modules"})
-                 if isinstance(p, Path) and ide.document_language(p.name) is not None
-                 and not p.name.endswith(DECLARATION_SUFFIXES)]
+        files = [p for p in discover(self.roots(), SOURCE_SUFFIXES, SKIP_DIRS | {"node_modules"})
+                 if isinstance(p, Path) and _annotated(p.name)]
         token = str(uuid.uuid4())
         progress = bool(self._capability("window.work_done_progress"))
         if progress:
@@ -965,6 +962,13 @@ class TypetoolServer(LanguageServer):
             return "\n\n---\n\n".join(ide.hover_markdown(analysis, v, settings, predictor, True) for v in views)
 
         return await self.run(work, PRIO_REQUEST, doc)
+
+
+def _annotated(name: str) -> bool:
+    """Whether `annotate workspace` writes to a discovered file: a source its language analyses, not a stub or
+    a declaration file."""
+    language = language_of(name)
+    return language is not None and language.strip_skip(name) is None
 
 
 def _nothing_written(plan: ide.EditPlan) -> str:

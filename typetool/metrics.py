@@ -1,25 +1,35 @@
-"""Evaluation: strip-and-recover on annotated code, with baselines, in one table.
+"""The strip-and-recover scores: predictions against the normalized annotations, per predictor and group.
 
-Does: takes annotated Python code, hides its annotations from the slicer (the same `labelled_slices` as the
-corpus), asks each predictor for every annotated slot, and scores the answers against the normalized
-annotations: exact match over all slots (an abstention counts as wrong), precision over answered slots,
-coverage, match up to the parametric type (outer constructor), top-5; split by slot kind, common vs rare
-(every name among the 100 most frequent training types, or not) and builtin vs user-defined.
-Baselines: the most frequent type per slot kind; a literal/default-value heuristic (the static evidence of the
-slice only); autotyping (`python -m autotyping --aggressive --guess-common-names`, run on a stripped copy).
-Does not: train, calibrate or write anything to the user's files.
+Does: scores ranked answers against labels: exact match over all slots (an abstention counts as wrong),
+precision over answered slots, coverage, match up to the parametric type (outer constructor), top-5; split by
+slot kind, common vs rare (every name among the 100 most frequent training types, or not) and builtin vs
+user-defined (each language's own test, `Language.is_user_defined`); holds a language's labelled slots and
+its baselines' answers (`LabelledSites`, made by `Language.labelled`). Baselines beside the model: the most
+frequent type per slot kind (here), and each wing's static heuristic and external tools (autotyping for
+Python, the compiler's inferFromUsage for TypeScript: `typetool/<wing>/evaluation.py`).
+Does not: run the model or any baseline (`evaluation` does), train, calibrate or write to the user's files.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from typetool.python.corpus import LabelledSlice, is_user_defined
+from typetool.languages import by_key
 from typetool.slices import UsageSlice
 from typetool.typeexpr import names as type_names
-from typetool.typeexpr import normalize_label, outer, parse_type, to_str
+from typetool.typeexpr import outer, parse_type, to_str
+
+
+@dataclass
+class LabelledSites:
+    """A language's annotated slots for strip-and-recover (`Language.labelled`): each slot's annotation-blind
+    slice and its normalized label, and per baseline (the static heuristic, autotyping, the compiler's
+    inference) its ranked answers, one list per slot (empty: no answer)."""
+
+    slices: list[UsageSlice] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    baselines: dict[str, list[list[str]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -72,13 +82,7 @@ class Report:
         if kind in ("param", "return"):
             keys.append("all (param+return)")
             keys.append("common" if is_common(gold, common_types) else "rare")
-            if language == "ts":
-                from typetool.ts.corpus import is_user_defined_ts
-
-                user = is_user_defined_ts(gold)
-            else:
-                user = is_user_defined(gold)
-            keys.append("user-defined" if user else "builtin/stdlib")
+            keys.append("user-defined" if by_key(language).is_user_defined(gold) else "builtin/stdlib")
         for key in keys:
             groups.setdefault(key, Tally()).add(gold, ranked)
 
@@ -117,63 +121,6 @@ def common_type_names(type_counts: dict[str, int], k: int = 100) -> set[str]:
             out |= type_names(parse_type(t))
         except ValueError:
             continue
-    return out
-
-
-# -- baselines ------------------------------------------------------------------------------------------
-
-
-_LITERAL = re.compile(r"^(?:default |param default )?literal (\w+)")
-_CTOR = re.compile(r"^(?:default )?ctor (\w+)$")
-
-
-def heuristic_type(s: UsageSlice) -> str | None:
-    """What the static evidence alone says (no model): literals, constructors, defaults, `return None` only."""
-    ev = list(s.evidence)
-    kind = s.slot.kind.value
-    if kind == "return":
-        if "only raises" in ev:
-            return "NoReturn"
-        if "generator (yields)" in ev:
-            return None
-        if "__init__" in ev or "returns None only" in ev or "no return" in ev:
-            return "None"
-        kinds: set[str] = set()
-        for r in s.returns:
-            if r == "bare return":
-                kinds.add("None")
-                continue
-            m = re.search(r"\((?:literal|ctor) (\w+)", r)
-            if m is None or m.group(1) in ("Generator", "Callable"):
-                return None
-            kinds.add(m.group(1))
-        if len(kinds) == 1:
-            return kinds.pop()
-        if len(kinds) == 2 and "None" in kinds:
-            return f"{(kinds - {'None'}).pop()} | None"
-        return None
-    for e in ev:
-        m = _LITERAL.match(e)
-        if m:
-            lit = m.group(1)
-            if lit == "None":
-                return None  # a None default says `X | None` but not X
-            return lit if lit not in ("Generator", "Callable") else None
-        m = _CTOR.match(e)
-        if m:
-            return m.group(1)
-    if "*args" in ev or "**kwargs" in ev:
-        return None
-    return None
-
-
-def predictions_from_annotated_copy(items: Sequence[LabelledSlice], annotations: dict[str, str]) -> list[list[str]]:
-    """Turn a {slot id: annotation} map (read back from a tool's output) into ranked lists."""
-    out: list[list[str]] = []
-    for i in items:
-        ann = annotations.get(i.site.slot.id)
-        norm = normalize_label(ann) if ann else None
-        out.append([norm] if norm else [])
     return out
 
 

@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from typetool.model.consistency import Consistency, Key
     from typetool.model.decoder import Candidate
 
-DEFAULT_MODELS = {"py": "typetool-py-compact", "ts": "typetool-ts-compact"}
 # The shipped models live in two places: inside the installed package (a wheel force-includes the repository's
 # models/<name> as typetool/models/<name>, see pyproject.toml), and in the repository's models/ (a source
 # checkout or an editable install, whose package directory has no models/). `ship-model` writes to the latter.
@@ -41,11 +40,13 @@ REPO_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 
 
 def default_model_dir(language: str = "py") -> Path:
-    """The shipped model for a language ("py" or "ts"), `typetool-py-compact` or `typetool-ts-compact`: in the
+    """The shipped model for a language (its key; `Language.default_model`, e.g. `typetool-py-compact`): in the
     installed package (`typetool/models/`) if it is there, else in the repository's `models/`. When neither
     has it, the path where this installation should have it (the package's, unless typetool runs from a
     source checkout), so that the "no model at ..." error (`ModelNotFound`) names a useful place."""
-    name = DEFAULT_MODELS[language]
+    from typetool.languages import by_key
+
+    name = by_key(language).default_model
     for base in (PACKAGE_MODELS_DIR, REPO_MODELS_DIR):
         if (base / name).is_dir():
             return base / name
@@ -54,12 +55,13 @@ def default_model_dir(language: str = "py") -> Path:
 
 
 def model_language(model_dir: Path) -> str:
-    """The language a model was trained on ("py" or "ts"), from its card (models without one are Python)."""
+    """The key of the language a model was trained on, from its card (a model without one, or of a language
+    not registered, is the default language's: Python)."""
+    from typetool.languages import default_language, languages
+
     card = model_dir / "card.json"
-    if card.is_file():
-        lang = json.loads(card.read_text(encoding="utf-8")).get("language", "py")
-        return "ts" if lang == "ts" else "py"
-    return "py"
+    lang = json.loads(card.read_text(encoding="utf-8")).get("language") if card.is_file() else None
+    return lang if lang in {language.key for language in languages()} else default_language().key
 
 
 def normalizer(language: str) -> Callable[[TypeNode], TypeNode]:

@@ -29,6 +29,7 @@ from typetool.evaluation import (
     write_priors,
     write_report,
 )
+from typetool.languages import by_key, default_language, languages
 from typetool.model.consistency import CONSISTENCY_FILE, MIN_ANNOTATED_FIT, PREDICTED
 from typetool.model.linker import LINKER_FILE, LINKER_META
 from typetool.predictions import TypePredictor, model_language
@@ -40,17 +41,7 @@ SHIPPED_FILES = ("config.json", "generation_config.json", "model.safetensors", "
 
 def _dev_sources(language: str, package_list: Path | None, sources: Path | None) -> list[tuple[str, Path]]:
     """(name@version, unpacked source) of each dev-eval package of the language's pinned list."""
-    if language == "ts":
-        from typetool.ts.npm import default_cache, default_package_list, read_package_list
-
-        root = sources or default_cache() / "src"
-        return [(p.spec, root / p.key) for p in read_package_list(package_list or default_package_list())
-                if p.split == "dev"]
-    from typetool.corpus import default_package_list as py_list
-    from typetool.corpus import read_package_list as py_read
-
-    root = sources or Path(".cache/packages/src")
-    return [(p.requirement, root / p.key) for p in py_read(package_list or py_list()) if p.split == "dev"]
+    return by_key(language).dev_sources(package_list, sources)
 
 
 def ship(run_dir: Path, model_dir: Path, corpus_dir: Path, package_list: Path | None, sources: Path | None,
@@ -105,8 +96,8 @@ def ship(run_dir: Path, model_dir: Path, corpus_dir: Path, package_list: Path | 
             log(f"{src}: missing, skipping the live evaluation of {spec}")
             continue
         t0 = time.perf_counter()
-        results = run_evaluations([src], predictor, autotyping=autotyping and language == "py",
-                                  tsc=autotyping and language == "ts")
+        results = run_evaluations([src], predictor,
+                                  baselines=frozenset(by_key(language).baselines if autotyping else ()))
         per_package[spec] = next(r for r in results if r.language == language)
         log(f"{spec}: evaluated in {time.perf_counter() - t0:.0f}s")
         log(per_package[spec].report.table(groups=("all (param+return)",)))
@@ -328,7 +319,7 @@ def _ship_lines(name: str, corpus_dir: Path, linker: dict[str, Any] | None, stri
 def _gpu_reproduce(card: dict[str, Any], corpus_dir: Path, name: str) -> list[str]:
     """The reproduce lines of a model trained by the prepared GPU run (`scripts/gpu_train.sh`)."""
     minutes = max(1, round(float(card.get("train_seconds", 0)) / 60))
-    lang = "ts" if card.get("language") == "ts" else "py"
+    lang = card.get("language") if card.get("language") in {x.key for x in languages()} else default_language().key
     return [f"bash scripts/gpu_prepare.sh   # here: packs {corpus_dir}/train.jsonl and the tokenizers into .gpu/",
             (f"bash scripts/gpu_train.sh {minutes}   # on the GPU machine, with .gpu/ carried; this model is the "
              f"{lang}-{card.get('preset', 'compact')} run"),

@@ -7,8 +7,8 @@ before the name's own last word (`CSTNode` -> `ParserBatchNode`), so the word th
 survives. A model that only memorizes its training packages' classes cannot
 predict such a name; one that reads it from the slice can, and that is what a project's own classes need at
 prediction time (the entity-linking idea of the seed papers). Deterministic per (seed, record index).
-Does not: touch the builtin, typing and common stdlib names of `typetool.typenames` (other stdlib or DOM classes
-may be renamed), dotted names (`np.ndarray`), lower-case names, names of one or two letters (most type
+Does not: touch a language's builtin, typing and common stdlib names (`Language.is_standard_type`; other
+stdlib or DOM classes may be renamed), dotted names (`np.ndarray`), lower-case names, names of one or two letters (most type
 variables; longer ones such as `T_co` or `TData` are renamed), or names absent from the input; nor the type vocabulary, which
 `train` builds from the original targets so renamed names never become decodable.
 """
@@ -20,8 +20,9 @@ import random
 import re
 from collections.abc import Iterable, Mapping
 
+from typetool.languages import by_key
 from typetool.model.grammar import NAME_RE, builtin_names
-from typetool.typenames import CAMEL_PART_RE, PYTHON_BUILTIN_TYPES, TS_BUILTIN_TYPES, is_stdlib_name
+from typetool.typenames import CAMEL_PART_RE
 
 VERSION = 3  # part of the tokenized-data cache key: bump when renaming changes what it produces
 
@@ -32,9 +33,7 @@ def renameable(name: str, language: str) -> bool:
         return False
     if name in builtin_names(language):
         return False
-    if language == "ts":
-        return name not in TS_BUILTIN_TYPES
-    return name not in PYTHON_BUILTIN_TYPES and not is_stdlib_name(name)
+    return not by_key(language).is_standard_type(name)
 
 
 def name_parts(targets: Iterable[str], language: str) -> list[str]:

@@ -35,10 +35,10 @@ def iter_jsonl(path: Path) -> Iterator[dict[str, str]]:
 
 
 def data_language(path: Path) -> str:
-    """"py" or "ts": the language tag of a dataset's first input."""
+    """The key of the language of a dataset's first input (by its tag; the default language's when empty)."""
     for record in iter_jsonl(path):
         return py_or_ts(str(record["input"]))
-    return "py"
+    return py_or_ts("")
 
 
 @dataclass

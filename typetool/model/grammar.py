@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 from tokenizers import Tokenizer
 
+from typetool.languages import by_key, languages
 from typetool.model.tokenizer import ELLIPSIS, EOS
 
 NAME_RE = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
@@ -32,29 +33,6 @@ MAX_DEPTH = 6
 MAX_ARGS = 8
 EXCLUDED_NAMES = frozenset({"Literal", "typing.Literal", "Annotated", "typing.Annotated", "True", "False"})
 
-# fmt: off
-_PY_GENERIC = """list dict set frozenset tuple type List Dict Set FrozenSet Tuple Type DefaultDict OrderedDict Counter
-ChainMap Deque deque defaultdict Optional Union Callable Iterable Iterator Generator AsyncIterable AsyncIterator
-AsyncGenerator Awaitable Coroutine Sequence MutableSequence Mapping MutableMapping AbstractSet MutableSet Collection
-Container Reversible ClassVar Final IO Pattern Match re.Pattern re.Match os.PathLike PathLike Queue Task Future
-asyncio.Task asyncio.Future asyncio.Queue subprocess.CompletedProcess CompletedProcess Popen subprocess.Popen
-TypeGuard ContextManager AsyncContextManager KeysView ValuesView ItemsView Required NotRequired
-collections.OrderedDict collections.Counter collections.deque collections.defaultdict collections.abc.Iterable
-collections.abc.Iterator collections.abc.Sequence collections.abc.Mapping collections.abc.Callable
-collections.abc.Generator collections.abc.AsyncIterator collections.abc.Awaitable collections.abc.Coroutine
-typing.Optional typing.Union typing.Callable typing.List typing.Dict typing.Tuple typing.Iterable typing.Iterator"""
-_PY_PLAIN = """int float complex str bytes bytearray memoryview bool object None Any NoReturn Never Self Hashable
-Sized SupportsInt SupportsFloat SupportsIndex TextIO BinaryIO LiteralString typing.Any range slice property
-BaseException Exception ValueError TypeError KeyError RuntimeError OSError Path PurePath pathlib.Path datetime date
-time timedelta timezone datetime.datetime datetime.date datetime.timedelta Decimal Fraction UUID uuid.UUID Enum
-IntEnum Logger logging.Logger Namespace argparse.Namespace ArgumentParser argparse.ArgumentParser Thread Lock
-Event threading.Thread threading.Lock threading.Event AbstractEventLoop asyncio.AbstractEventLoop socket.socket
-StringIO BytesIO TextIOWrapper io.StringIO io.BytesIO ModuleType types.ModuleType TracebackType FrameType
-CodeType FunctionType Element ElementTree"""
-_TS_GENERIC = """Array ReadonlyArray Promise Record Map Set WeakMap WeakSet Partial Required Readonly Pick Omit
-Iterable Iterator AsyncIterable Generator"""
-_TS_PLAIN = "string number boolean any unknown void undefined null never object bigint symbol Date RegExp Error Function"
-# fmt: on
 _ONE_ARG = """list set frozenset type List Set FrozenSet Type Deque deque Optional Sequence Iterable Iterator
 Collection AbstractSet MutableSet MutableSequence Awaitable Array Promise"""
 _TWO_ARGS = "dict Dict Mapping MutableMapping DefaultDict defaultdict OrderedDict Record Map Callable typing.Callable \
@@ -75,9 +53,9 @@ def arity(head: str) -> tuple[int, int]:
 
 
 def builtin_names(language: str) -> dict[str, bool]:
-    """name -> may take `[...]`, for the names every prediction in `language` ("py" or "ts") may use."""
-    generic, plain = (_TS_GENERIC, _TS_PLAIN) if language == "ts" else (_PY_GENERIC, _PY_PLAIN)
-    return {**{n: False for n in plain.split()}, **{n: True for n in generic.split()}}
+    """name -> may take `[...]`, for the names every prediction in `language` (a key: "py", "ts") may use
+    (`Language.grammar_names`)."""
+    return by_key(language).grammar_names()
 
 
 # --------------------------------------------------------------------------------------------- type vocabulary
@@ -221,7 +199,7 @@ class TypeGrammar:
         self.id_to_token = [tokenizer.id_to_token(i) or "" for i in range(tokenizer.get_vocab_size())]
         self._name_cache: dict[str, list[int] | None] = {}
         learned = {n: n in vocab.generic for n, c in vocab.names.items() if c >= min_name_count}
-        self.tries = {lang: self.build_trie({**learned, **builtin_names(lang)}) for lang in ("py", "ts")}
+        self.tries = {lang.key: self.build_trie({**learned, **lang.grammar_names()}) for lang in languages()}
 
     # names -> tries
     def name_ids(self, names: list[str]) -> list[list[int] | None]:

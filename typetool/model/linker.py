@@ -32,7 +32,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from typetool.typenames import PYTHON_BUILTIN_TYPES, TS_BUILTIN_TYPES, is_stdlib_name, name_words
+from typetool.languages import by_key, key_of_input
+from typetool.typenames import name_words
 
 LINKER_FILE = "linker.safetensors"
 LINKER_META = "linker.json"
@@ -65,7 +66,7 @@ class Slot:
     @classmethod
     def parse(cls, text: str) -> Slot:
         head, _, rest = text.partition("\n")
-        language = "ts" if head.startswith("<ts>") else "py"
+        language = key_of_input(head)
         m = _HEAD_RE.match(head)
         kind, var = (m.group(2), m.group(3) or "") if m else ("variable", "")
         if kind in ("property", "field"):
@@ -88,11 +89,11 @@ def candidate_names(names: Sequence[str], language: str) -> list[str]:
 @lru_cache(maxsize=4096)
 def _candidates(names: tuple[str, ...], language: str) -> tuple[str, ...]:
     """`candidate_names`, memoized: the slots of one function share their scope names."""
-    builtin = TS_BUILTIN_TYPES if language == "ts" else PYTHON_BUILTIN_TYPES
+    standard = by_key(language).is_standard_type
     out = []
     for n in dict.fromkeys(names):
         bare = n.lstrip("_$")
-        if "." in n or not bare[:1].isupper() or n in builtin or (language == "py" and is_stdlib_name(n)):
+        if "." in n or not bare[:1].isupper() or standard(n):
             continue
         out.append(n)
     return tuple(out)
@@ -257,9 +258,8 @@ def combiner_row(beam_logp: float | None, name_logp: float, is_link: bool, beam_
 
 
 def _builtin_only(t: str, language: str) -> bool:
-    builtin = TS_BUILTIN_TYPES if language == "ts" else PYTHON_BUILTIN_TYPES
-    return all(n in builtin or n == "None" or (language == "py" and is_stdlib_name(n))
-               for n in _TYPE_NAME_RE.findall(t))
+    standard = by_key(language).is_standard_type
+    return all(n == "None" or standard(n) for n in _TYPE_NAME_RE.findall(t))
 
 
 _TYPE_NAME_RE = re.compile(r"[A-Za-z_$][\w.$]*")
@@ -327,7 +327,8 @@ class Linker:
 
 
 def linked_text(slot: Slot, name: str) -> str:
-    return f"{name} | None" if slot.language == "py" and slot.kind == "param" and slot.default_none else name
+    optional = slot.kind == "param" and slot.default_none and by_key(slot.language).optional_default
+    return f"{name} | None" if optional else name
 
 
 # -- fitting -----------------------------------------------------------------------------------------------------

@@ -18,10 +18,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from typetool.languages import by_key
 from typetool.model.linker import DEFAULT_NONE_RE
 from typetool.typenames import name_words
 
-_SLOT_RE = re.compile(r"<(py|ts)> param (\w+) of")
+_SLOT_RE = re.compile(r"<(\w+)> param (\w+) of")
 
 
 def linked_type(text: str, scope_names: Sequence[str]) -> str | None:
@@ -29,7 +30,11 @@ def linked_type(text: str, scope_names: Sequence[str]) -> str | None:
     m = _SLOT_RE.match(text)
     if m is None:
         return None
-    language, var = m.group(1), m.group(2).strip("_")
+    try:
+        language = by_key(m.group(1))
+    except KeyError:
+        return None
+    var = m.group(2).strip("_")
     joined = var.lower().replace("_", "")
     last = [w for w in var.lower().split("_") if w][-1:] or [""]
     hits = []
@@ -42,6 +47,6 @@ def linked_type(text: str, scope_names: Sequence[str]) -> str | None:
             hits.append(name)
     if len(hits) != 1:
         return None
-    if language == "py" and DEFAULT_NONE_RE.search(text):
+    if language.optional_default and DEFAULT_NONE_RE.search(text):
         return hits[0] + " | None"
     return hits[0]

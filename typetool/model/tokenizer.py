@@ -14,8 +14,12 @@ from pathlib import Path
 
 from tokenizers import Regex, Tokenizer, models, pre_tokenizers, trainers
 
-PAD, EOS, UNK, PY, TS = "<pad>", "</s>", "<unk>", "<py>", "<ts>"
-SPECIALS = [PAD, EOS, UNK, PY, TS]  # ids 0..4; T5 uses pad (0) as the decoder start token
+from typetool.languages import key_of_input, languages
+
+PAD, EOS, UNK = "<pad>", "</s>", "<unk>"
+# ids 0..2, then each language's slice tag `<key>` in registry order (`<py>` 3, `<ts>` 4); T5 uses pad (0) as
+# the decoder start token
+SPECIALS = [PAD, EOS, UNK, *(f"<{language.key}>" for language in languages())]
 ELLIPSIS = "..."
 PAD_ID, EOS_ID, UNK_ID = 0, 1, 2
 _ALPHABET = [chr(c) for c in range(33, 127)]  # every printable ASCII char is a token: identifiers never <unk>
@@ -31,7 +35,7 @@ def new_tokenizer() -> Tokenizer:
 
 
 def train_tokenizer(texts: Iterable[str], vocab_size: int = 8000, min_frequency: int = 2) -> Tokenizer:
-    """BPE over `texts` (slices and type strings); the special tokens get ids 0..4 and `...` one token."""
+    """BPE over `texts` (slices and type strings); the special tokens get the first ids and `...` one token."""
     tok = new_tokenizer()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=SPECIALS,
                                   initial_alphabet=_ALPHABET, show_progress=False)
@@ -57,8 +61,8 @@ def encode_targets(tok: Tokenizer, types: list[str]) -> list[list[int]]:
 
 
 def py_or_ts(text: str) -> str:
-    """The language tag an input starts with: "ts" for `<ts>`, else "py"."""
-    return "ts" if text.lstrip().startswith(TS) else "py"
+    """The key of the language whose tag (`<py>`, `<ts>`) an input starts with (`languages.key_of_input`)."""
+    return key_of_input(text)
 
 
 def corpus_texts(records: Iterable[dict[str, str]]) -> Iterator[str]:

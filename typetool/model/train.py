@@ -425,9 +425,9 @@ def train(train_jsonl: str | Path, valid_jsonl: str | Path, out_dir: str | Path,
 
 
 def _card_language(model_dir: Path) -> str:
-    card = model_dir / "card.json"
-    data = json.loads(card.read_text(encoding="utf-8")) if card.is_file() else {}
-    return "ts" if data.get("language") == "ts" else "py"
+    from typetool.predictions import model_language
+
+    return model_language(model_dir)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,11 +35,11 @@ from typetool.corpus import (
 from typetool.python.project import PythonProject
 from typetool.python.slices import Slicer
 from typetool.python.slots import SlotSite, extract_slots
+from typetool.python.typenames import is_standard_type
 from typetool.slices import UsageSlice, render_slice
 from typetool.slots import SlotKind
 from typetool.typeexpr import names as type_names
 from typetool.typeexpr import normalize_label, parse_type
-from typetool.typenames import PYTHON_BUILTIN_TYPES, is_stdlib_name
 
 
 def download(packages: list[CorpusPackage], cache: Path) -> dict[str, Path]:
@@ -169,7 +169,7 @@ def is_user_defined(label: str) -> bool:
         used = type_names(parse_type(label))
     except ValueError:
         return False
-    return any(n not in PYTHON_BUILTIN_TYPES and not is_stdlib_name(n) for n in used)
+    return any(not is_standard_type(n) for n in used)
 
 
 def _work(args: tuple[CorpusPackage, str, bool]) -> PackageRecords:

@@ -13,7 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import networkx as nx
+
     from typetool.diagnostics import Diagnostic
+    from typetool.ide import LanguageAdapter
+    from typetool.metrics import LabelledSites
     from typetool.outcomes import FileOutcome, SlotOutcome, WriteMode, WriteOptions
     from typetool.python.project import PythonProject
     from typetool.slices import UsageSlice
@@ -80,6 +84,77 @@ class PythonLanguage:
 
         return strip_file(path, shown, mode, cwd, options)
 
+    def graph_scope(self, file: Path, project_root: Path | None) -> list[Path]:
+        from typetool.sources import find_project_root
+
+        if project_root is not None:
+            return [project_root, file]
+        if (file.parent / "__init__.py").exists():
+            # the file's top-level package (not its siblings: find_project_root is the directory above it)
+            root = find_project_root(file)
+            return [root / file.resolve().relative_to(root).parts[0], file]
+        return [file]
+
+    def graph(self, project: object, files: Sequence[str]) -> nx.MultiDiGraph:
+        from typetool.python.project import PythonProject
+
+        assert isinstance(project, PythonProject)
+        return project.graph(only=files)
+
+    corpus_name = "python"
+    baselines = ("autotyping",)
+
+    def build_corpus(self, packages: Path | None, cache: Path | None, out: Path, workers: int,
+                     code_imports_only: bool) -> str:
+        from typetool.corpus import default_package_list
+        from typetool.python.corpus import build
+
+        stats = build(packages if packages is not None else default_package_list(),
+                      cache if cache is not None else Path(".cache/packages"), out, workers=workers,
+                      code_imports_only=code_imports_only)
+        table = stats.table()
+        if stats.dropped_dupes:
+            table += "\ndropped duplicates: " + ", ".join(f"{k} {v}" for k, v in stats.dropped_dupes.most_common())
+        return table
+
+    def measure_candidates(self, names: Sequence[str], cache: Path | None, workers: int) -> str:
+        from typetool.python.candidates import measure, table
+
+        return table(measure(names, cache if cache is not None else Path(".cache/candidates"), workers))
+
+    def dev_sources(self, package_list: Path | None, sources: Path | None) -> list[tuple[str, Path]]:
+        from typetool.corpus import default_package_list, read_package_list
+
+        root = sources or Path(".cache/packages/src")
+        return [(p.requirement, root / p.key) for p in read_package_list(package_list or default_package_list())
+                if p.split == "dev"]
+
+    def is_user_defined(self, label: str) -> bool:
+        from typetool.python.corpus import is_user_defined
+
+        return is_user_defined(label)
+
+    def labelled(self, project: object | None, paths: Sequence[Path], code_imports_only: bool,
+                 baselines: frozenset[str]) -> LabelledSites:
+        from typetool.python.evaluation import labelled
+        from typetool.python.project import PythonProject
+
+        assert project is None or isinstance(project, PythonProject)
+        return labelled(project, paths, code_imports_only, baselines)
+
+    default_model = "typetool-py-compact"
+    optional_default = True
+
+    def grammar_names(self) -> dict[str, bool]:
+        from typetool.python.typenames import grammar_names
+
+        return grammar_names()
+
+    def is_standard_type(self, name: str) -> bool:
+        from typetool.python.typenames import is_standard_type
+
+        return is_standard_type(name)
+
     def display_type(self, t: str) -> str:
         return t
 
@@ -103,6 +178,14 @@ class PythonLanguage:
 
     def admits(self, kind: str, model_input: str, type_str: str) -> bool:
         return True
+
+    # the editor (typetool.ide)
+    editor_ids: Mapping[str, str] = {"python": ""}  # an untitled Python buffer keeps its name
+
+    def editor(self) -> LanguageAdapter:
+        from typetool.python.editor import ADAPTER
+
+        return ADAPTER
 
 
 LANGUAGE = PythonLanguage()

@@ -31,9 +31,9 @@ from typetool.ts.project import TsProject
 from typetool.ts.slices import TsSlicer
 from typetool.ts.slots import TsSlotSite, extract_ts_slots
 from typetool.ts.typeexpr import normalize_ts_label
+from typetool.ts.typenames import TS_BUILTIN_TYPES
 from typetool.typeexpr import names as type_names
 from typetool.typeexpr import parse_type
-from typetool.typenames import TS_BUILTIN_TYPES
 
 
 def is_user_defined_ts(label: str) -> bool:

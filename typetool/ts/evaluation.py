@@ -5,7 +5,7 @@ form; an annotation the form cannot express stays in, as its raw text, and count
 predictor), gives the literal/default heuristic's answer per slot, and runs the TypeScript compiler's
 "infer from usage" code fix (typescript@5.9.3, `getCombinedCodeFix(..., "inferFromUsage")`) on a stripped copy
 of the files, matching each `: T` it inserts to the slot whose insertion point it is.
-Does not: run the model (`evaluation.evaluate_records` does, for both languages in one table).
+Does not: run the model or score (`typetool.evaluation.evaluate_records` does, for every language alike).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from typetool.metrics import LabelledSites
 from typetool.slices import UsageSlice
 from typetool.ts.corpus import TsLabelled, ts_labelled_slices
 from typetool.ts.project import TsProject
@@ -62,9 +63,25 @@ def ts_heuristic_type(s: UsageSlice) -> str | None:
     return None
 
 
+BASELINES = ("tsc-infer",)
+
+
 def ts_items(project: TsProject) -> list[TsLabelled]:
     items, _, _ = ts_labelled_slices(project)
     return items
+
+
+def labelled(project: TsProject | None, paths: Sequence[Path], baselines: frozenset[str]) -> LabelledSites:
+    """`Language.labelled` for TypeScript: the heuristic always, the compiler's inferFromUsage when asked for
+    (run with the tsconfig.json and package.json of the one directory named, else of the working directory).
+    A label the shared form cannot express stays as its raw annotation text (a miss for every predictor)."""
+    items = ts_items(project) if project is not None else []
+    out = LabelledSites([i.slice for i in items], [i.label or i.raw for i in items])
+    out.baselines["heuristic"] = [[t] if (t := ts_heuristic_type(i.slice)) else [] for i in items]
+    if "tsc-infer" in baselines and project is not None:
+        root = paths[0] if len(paths) == 1 and paths[0].is_dir() else Path.cwd()
+        out.baselines["tsc-infer"] = tsc_predictions(project, root, items)
+    return out
 
 
 def tsc_predictions(project: TsProject, root: Path, items: Sequence[TsLabelled],

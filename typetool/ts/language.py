@@ -15,7 +15,11 @@ from typing import TYPE_CHECKING
 from typetool.ts.parse import JS_SUFFIXES, TS_SUFFIXES, is_declaration_file, is_typescript
 
 if TYPE_CHECKING:
+    import networkx as nx
+
     from typetool.diagnostics import Diagnostic
+    from typetool.ide import LanguageAdapter
+    from typetool.metrics import LabelledSites
     from typetool.outcomes import FileOutcome, SlotOutcome, WriteMode, WriteOptions
     from typetool.slices import UsageSlice
     from typetool.slots import Annotation, SlotKind
@@ -85,6 +89,60 @@ class TypeScriptLanguage:
 
         return strip_ts_file(path, shown, mode, cwd, options.max_bytes)
 
+    def graph_scope(self, file: Path, project_root: Path | None) -> list[Path]:
+        return [project_root, file] if project_root is not None else [file.parent]
+
+    def graph(self, project: object, files: Sequence[str]) -> nx.MultiDiGraph:
+        from typetool.ts.project import TsProject
+
+        assert isinstance(project, TsProject)
+        return project.graph(only=files)
+
+    corpus_name = "typescript"
+    baselines = ("tsc-infer",)
+
+    def build_corpus(self, packages: Path | None, cache: Path | None, out: Path, workers: int,
+                     code_imports_only: bool) -> str:
+        from typetool.ts.corpus import build_ts
+
+        return build_ts(packages, cache, out, workers=workers).table()
+
+    def measure_candidates(self, names: Sequence[str], cache: Path | None, workers: int) -> str:
+        raise NotImplementedError("measuring TypeScript candidates: not yet (issue 19)")
+
+    def dev_sources(self, package_list: Path | None, sources: Path | None) -> list[tuple[str, Path]]:
+        from typetool.ts.npm import default_cache, default_package_list, read_package_list
+
+        root = sources or default_cache() / "src"
+        return [(p.spec, root / p.key) for p in read_package_list(package_list or default_package_list())
+                if p.split == "dev"]
+
+    def is_user_defined(self, label: str) -> bool:
+        from typetool.ts.corpus import is_user_defined_ts
+
+        return is_user_defined_ts(label)
+
+    def labelled(self, project: object | None, paths: Sequence[Path], code_imports_only: bool,
+                 baselines: frozenset[str]) -> LabelledSites:
+        from typetool.ts.evaluation import labelled
+        from typetool.ts.project import TsProject
+
+        assert project is None or isinstance(project, TsProject)
+        return labelled(project, paths, baselines)
+
+    default_model = "typetool-ts-compact"
+    optional_default = False
+
+    def grammar_names(self) -> dict[str, bool]:
+        from typetool.ts.typenames import grammar_names
+
+        return grammar_names()
+
+    def is_standard_type(self, name: str) -> bool:
+        from typetool.ts.typenames import TS_BUILTIN_TYPES
+
+        return name in TS_BUILTIN_TYPES
+
     def display_type(self, t: str) -> str:
         from typetool.ts.typeexpr import to_ts
         from typetool.typeexpr import parse_type
@@ -116,6 +174,14 @@ class TypeScriptLanguage:
         from typetool.ts.slices import allowed_in_input
 
         return allowed_in_input(kind, model_input, type_str)
+
+    # the editor (typetool.ide)
+    editor_ids: Mapping[str, str] = {"typescript": ".ts", "typescriptreact": ".tsx"}
+
+    def editor(self) -> LanguageAdapter:
+        from typetool.ts.editor import ADAPTER
+
+        return ADAPTER
 
 
 LANGUAGE = TypeScriptLanguage()
