@@ -76,3 +76,15 @@ def test_write_splits_caps_every_package_of_a_split(tmp_path: Path) -> None:
     assert stats.capped["giant"] == 5000 - 900 and stats.capped["huge"] == 3000 - by_package["huge"]
     table = stats.table()
     assert "huge" in table and "capped" in table.splitlines()[0]
+
+
+def test_the_shipped_python_list_is_the_round_two_corpus() -> None:
+    """Issue 19: 100+ training packages, a dev-eval of 12+ packages, every package in one split (the reader
+    refuses a package listed twice), and no training package sharing its code base with a dev-eval one."""
+    from typetool.corpus import default_package_list, read_package_list
+
+    packages = read_package_list(default_package_list())
+    by_split = {s: {p.name for p in packages if p.split == s} for s in ("train", "calib", "dev")}
+    assert len(by_split["train"]) >= 100 and len(by_split["dev"]) >= 12 and len(by_split["calib"]) >= 6
+    assert {"libcst", "structlog", "markdown-it-py", "hatchling"} <= by_split["dev"]
+    assert not {"hatch", "opentelemetry-api"} & (by_split["train"] | by_split["calib"])

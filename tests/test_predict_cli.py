@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 EXAMPLE = Path(__file__).parent / "data" / "projects" / "inventory"
 
 
@@ -49,3 +51,44 @@ def test_evaluate_reports_model_and_baselines(tiny_model: Path, tmp_path: Path) 
     assert 0.0 <= row["exact"] <= row["top5"] <= 1.0
     assert (tmp_path / "reliability.html").read_text().count("<svg") == 1
     assert [p["epsilon"] for p in data["pac"]] == [0.05, 0.1, 0.2]
+
+
+def test_evaluate_over_several_packages_reports_macro_micro_and_each_package(tiny_model: Path) -> None:
+    """Each PATH is a package: the headline is the macro figure (each rate averaged over the packages), beside
+    the micro one (over sites) and one row per package (issue 19)."""
+    pkg = Path(__file__).resolve().parent.parent / "typetool"
+    paths = [pkg / "model", pkg / "python"]
+    proc = run("evaluate", *map(str, paths), "--model", str(tiny_model), "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert set(data["packages"]) == {"model", "python"}
+    for predictor in ("model", "most-frequent", "heuristic"):
+        rows = [data["packages"][p][predictor]["all (param+return)"] for p in ("model", "python")]
+        macro, micro = data["macro"][predictor]["all (param+return)"], data["metrics"][predictor]["all (param+return)"]
+        assert macro["packages"] == 2 and macro["n"] == micro["n"] == rows[0]["n"] + rows[1]["n"]
+        for rate in ("exact", "precision", "coverage", "parametric", "top5"):
+            assert abs(macro[rate] - (rows[0][rate] + rows[1][rate]) / 2) < 1e-9
+            weighted = (rows[0][rate] * rows[0]["n"] + rows[1][rate] * rows[1]["n"]) / micro["n"]
+            if rate != "precision":  # precision's denominator is the answered sites
+                assert abs(micro[rate] - weighted) < 1e-9
+    text = run("evaluate", *map(str, paths), "--model", str(tiny_model)).stdout
+    assert "macro (each rate averaged over 2 packages)" in text and "per package (param+return)" in text
+
+
+def test_evaluate_is_strict_by_default(monkeypatch: pytest.MonkeyPatch, tiny_model: Path) -> None:
+    """The strict protocol (imports only annotations used are gone) is the default; `--lenient` keeps them."""
+    from typer.testing import CliRunner
+
+    from typetool import evaluation
+    from typetool.cli import app
+
+    seen: list[bool] = []
+
+    def fake(paths: object, predictor: object, **kw: object) -> list[object]:
+        seen.append(bool(kw["code_imports_only"]))
+        raise SystemExit(0)
+
+    monkeypatch.setattr(evaluation, "run_evaluations", fake)
+    for extra in ([], ["--lenient"], ["--strict"]):
+        CliRunner().invoke(app, ["evaluate", str(EXAMPLE), "--model", str(tiny_model), *extra])
+    assert seen == [True, False, True]

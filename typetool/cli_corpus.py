@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -35,14 +36,15 @@ def build_command(
     workers: Annotated[int, typer.Option(help="Processes (one package each).")] = 2,
     language: Annotated[str, typer.Option("--language", help="python (pinned wheels, one pip call) or "
                                           "typescript (pinned npm tarballs, one npm pack call).")] = "python",
-    code_imports_only: Annotated[bool, typer.Option(
-        "--code-imports-only", help="Python: leave out of the scope names the imports used only in annotations "
-        "(as if the code had never been annotated); the stricter strip-and-recover. Python only.")] = False,
+    strict: Annotated[bool, typer.Option(
+        "--strict/--lenient", help="The protocol. Strict (the default): slices look like those of code that was "
+        "never annotated, so the imports that only annotations used leave the names in scope (Python). "
+        "Lenient: every import stays.")] = True,
 ) -> None:
     """Download the pinned packages (one call, cached) and turn every annotated slot into a record."""
     from typetool import corpus
 
-    typer.echo(_language(language).build_corpus(packages, cache, out, workers, code_imports_only))
+    typer.echo(_language(language).build_corpus(packages, cache, out, workers, strict))
     typer.echo(corpus.summary(out))
 
 
@@ -53,10 +55,17 @@ def measure_command(
                                                 ".cache/candidates).")] = None,
     workers: Annotated[int, typer.Option(help="Processes (one package each).")] = 2,
     language: Annotated[str, typer.Option("--language", help="python or typescript.")] = "python",
+    min_sites: Annotated[int | None, typer.Option(
+        "--min-annotated-sites", help="The fewest annotated parameter and return sites a package needs (default: "
+        "300, enough for a stable per-package figure on dev-eval; training takes smaller packages too).")] = None,
 ) -> None:
     """Measure candidate packages against the corpus rule (typed, annotated share, generated code) and print
     one row per package with its verdict, to choose and pin a corpus by a rule rather than by hand."""
-    typer.echo(_language(language).measure_candidates(names, cache, workers))
+    try:
+        typer.echo(_language(language).measure_candidates(names, cache, workers, min_sites))
+    except (RuntimeError, subprocess.CalledProcessError) as exc:  # the download failed: say why, no traceback
+        typer.echo(f"typetool corpus measure: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 @corpus_app.command("stats")

@@ -115,7 +115,9 @@ def predict_command(
 
 
 def evaluate_command(
-    paths: Annotated[list[Path], typer.Argument(help="Annotated Python code to strip and recover.")],
+    paths: Annotated[list[Path] | None, typer.Argument(
+        help="Annotated code to strip and recover; each PATH counts as one package (the headline is the mean "
+        "over packages).")] = None,
     format: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.text,
     model: ModelOpt = None,
     device: DeviceOpt = "cpu",
@@ -130,25 +132,51 @@ def evaluate_command(
                                                     "diagram (reliability.html) here.")] = None,
     tsc: Annotated[bool, typer.Option("--tsc/--no-tsc", help="Also run TypeScript's own inferFromUsage code fix "
                                       "on TypeScript files (needs `npm ci --prefix tools/tsc-infer`).")] = False,
-    code_imports_only: Annotated[bool, typer.Option(
-        "--code-imports-only", help="Python: leave out of the names in scope the imports used only by "
-        "annotations, as if the code had never been annotated (a stricter strip-and-recover).")] = False,
+    strict: Annotated[bool, typer.Option(
+        "--strict/--lenient", help="The protocol. Strict (the default): stripped code looks like code that was "
+        "never annotated, so the imports (and `if TYPE_CHECKING:` imports) that only annotations used leave the "
+        "names in scope (Python). Lenient: every import stays, as strip-and-recover usually does.")] = True,
+    dev_eval: Annotated[bool, typer.Option(
+        "--dev-eval", help="Evaluate the pinned dev-eval packages of every language (their sources as `corpus "
+        "build` unpacked them), with the model of each language: the yardstick every model change is judged "
+        "on.")] = False,
 ) -> None:
     """Strip-and-recover on annotated code: exact match, precision, coverage, parametric match and top-5 of
     the model beside the baselines (most frequent type per kind, literal/default heuristic, autotyping for
     Python, the TypeScript compiler's inferFromUsage for TypeScript), one table per language."""
     from typetool.evaluation import run_evaluations
 
+    paths = list(paths or [])
+    if dev_eval:
+        paths += _dev_eval_sources()
+    if not paths:
+        raise typer.BadParameter("give the code to evaluate (PATH...) or --dev-eval", param_hint="PATH")
     require_existing(paths)
     predictor = load_predictor(model, device, epsilon, delta, precision)
     results = run_evaluations(paths, predictor, batch_size=batch_size, autotyping=autotyping,
-                              report_dir=report_dir, tsc=tsc, code_imports_only=code_imports_only)
+                              report_dir=report_dir, tsc=tsc, code_imports_only=strict)
     report(results[0].diagnostics, quiet=True)
     if format == OutputFormat.json:
         payload = results[0].as_json() if len(results) == 1 else {"results": [r.as_json() for r in results]}
         sys.stdout.write(json.dumps(payload, indent=1) + "\n")
     else:
         out.print("\n\n".join(r.text() for r in results), markup=False)
+
+
+def _dev_eval_sources() -> list[Path]:
+    """The unpacked sources of every language's pinned dev-eval packages; a usage error naming the command that
+    fetches them when one is missing."""
+    from typetool.languages import languages
+
+    found: list[Path] = []
+    for lang in languages():
+        for spec, src in lang.dev_sources(None, None):
+            if not src.is_dir():
+                raise typer.BadParameter(
+                    f"the {lang.name} dev-eval package {spec} is not unpacked at {src}: run `typetool corpus build "
+                    f"--language {lang.corpus_name}` first", param_hint="--dev-eval")
+            found.append(src)
+    return found
 
 
 def train_command(
@@ -219,9 +247,9 @@ def ship_command(
         "--link-held", help="JSONL of training packages the model never trained on (scripts/holdout.py): fit the "
         "learned name linker (its name model on the corpus's train split less those packages, its combiner on "
         "the model's beam over them). Without it, the rule links are measured on the calibration split.")] = None,
-    strict_corpus: Annotated[Path | None, typer.Option(
-        "--strict-corpus", help="A corpus built with `corpus build --code-imports-only`: its dev split is also "
-        "evaluated, for the model card.")] = None,
+    lenient_corpus: Annotated[Path | None, typer.Option(
+        "--lenient-corpus", help="A corpus built with `corpus build --lenient` (imports kept): its dev split is "
+        "also evaluated, for the model card's lenient figures beside the strict ones.")] = None,
 ) -> None:
     """Copy a trained model into models/NAME, fit its name linker, calibrate it, evaluate it on dev-eval and
     write its model card."""
@@ -231,7 +259,7 @@ def ship_command(
     # the repository's models/ (where the wheel's typetool/models/ comes from), never an installed package
     ship(run_dir, REPO_MODELS_DIR / name, corpus_dir, None, sources, autotyping,
          log=lambda line: out.print(line, markup=False), note=note, link_held=link_held,
-         strict_corpus=strict_corpus)
+         lenient_corpus=lenient_corpus)
 
 
 def annotate_command(

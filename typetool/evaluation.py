@@ -34,6 +34,7 @@ from typetool.predsets import (
     prediction_set,
 )
 from typetool.slices import render_slice
+from typetool.sources import relpath_for
 from typetool.typeexpr import hole_count, parse_type, size, to_str
 
 EPSILONS = (0.05, 0.1, 0.2)
@@ -301,7 +302,9 @@ class EvaluationResult:
         return {
             "language": by_key(self.language).name,
             "n": self.n_sites,
-            "metrics": self.report.as_json(),
+            "metrics": self.report.as_json(),  # micro: over all sites
+            "packages": {name: report.as_json() for name, report in sorted(self.report.packages.items())},
+            "macro": self.report.macro(),  # each rate's mean over the packages
             "pac": [vars(p) for p in self.pac],
             "calibration": {
                 name: {"ece": r.ece, "brier": r.brier, "n": r.n}
@@ -310,7 +313,14 @@ class EvaluationResult:
         }
 
     def text(self) -> str:
-        lines = [f"{by_key(self.language).name}: {self.n_sites} annotated sites", "", self.report.table(), ""]
+        lines = [f"{by_key(self.language).name}: {self.n_sites} annotated sites", ""]
+        n_packages = len(self.report.packages)
+        if n_packages > 1:
+            lines += [f"macro (each rate averaged over {n_packages} packages):", self.report.macro_table(), "",
+                      "micro (over all sites):"]
+        lines += [self.report.table(), ""]
+        if n_packages > 1:
+            lines += ["per package (param+return):", self.report.package_table(), ""]
         if self.pac:
             lines.append(f"{'epsilon':>8} {'delta':>6} {'tau':>9} {'miscov':>7} {'holes':>6} {'exact(written)':>15} "
                          f"{'full':>6} {'partial':>8} {'none':>6}")
@@ -342,14 +352,15 @@ def evaluate_records(predictor: TypePredictor, records: Sequence[Record], batch_
     kinds = [r.kind for r in records]
     if language is None:
         language = records[0].language if records else default_language().key
-    for kind, gold, ranked in zip(kinds, golds, outputs.ranked):
-        rep.add("model", kind, gold, ranked, common, language)
-    for kind, gold in zip(kinds, golds):
+    packages = [r.package for r in records]
+    for kind, gold, ranked, package in zip(kinds, golds, outputs.ranked, packages):
+        rep.add("model", kind, gold, ranked, common, language, package)
+    for kind, gold, package in zip(kinds, golds, packages):
         mf = priors_by_kind.get(kind)
-        rep.add("most-frequent", kind, gold, [mf] if mf else [], common, language)
+        rep.add("most-frequent", kind, gold, [mf] if mf else [], common, language, package)
     for name, preds in (extra or {}).items():
-        for kind, gold, ranked in zip(kinds, golds, preds):
-            rep.add(name, kind, gold, ranked, common, language)
+        for kind, gold, ranked, package in zip(kinds, golds, preds, packages):
+            rep.add(name, kind, gold, ranked, common, language, package)
     pac_rows: list[PacRow] = []
     calibration = predictor.calibration
     if calibration is not None:
@@ -418,12 +429,14 @@ def run_evaluations(paths: Sequence[Path], predictor: TypePredictor, batch_size:
 
     project = load_project(paths)
     diagnostics = list(project.diagnostics)
+    roots = [(relpath_for(p, Path.cwd()), p.name or str(p)) for p in paths] if len(paths) > 1 else []
     wanted = baselines | {name for name, on in (("autotyping", autotyping), ("tsc-infer", tsc)) if on}
     present = [lang for lang in languages() if (part := project.part(lang.key)) is not None and part.modules]
     results: list[EvaluationResult] = []
     for lang in present or [default_language()]:
         sites = lang.labelled(project.part(lang.key), paths, code_imports_only, wanted)
-        records = [Record(render_slice(s), tuple(s.scope_names), label, s.slot.kind.value, s.slot.id)
+        records = [Record(render_slice(s), tuple(s.scope_names), label, s.slot.kind.value, s.slot.id,
+                          _package_of(s.slot.file, roots))
                    for s, label in zip(sites.slices, sites.labels)]
         results.append(evaluate_records(predictor.for_language(lang.key), records, batch_size, sites.baselines,
                                         language=lang.key))
@@ -432,6 +445,14 @@ def run_evaluations(paths: Sequence[Path], predictor: TypePredictor, batch_size:
         if report_dir is not None:
             write_report(result, report_dir if i == 0 else report_dir / by_key(result.language).name.lower())
     return results
+
+
+def _package_of(relpath: str, roots: Sequence[tuple[str, str]]) -> str:
+    """The package of a file in a live evaluation: the named path it lies under (each PATH a package), or ""."""
+    for root, name in roots:
+        if relpath == root or relpath.startswith(root.rstrip("/") + "/"):
+            return name
+    return ""
 
 
 def write_report(result: EvaluationResult, report_dir: Path) -> None:

@@ -93,9 +93,11 @@ class Language(Protocol):
         the language's own), write the train/calib/dev JSONL into `out`; returns the per-package table."""
         ...
 
-    def measure_candidates(self, names: Sequence[str], cache: Path | None, workers: int) -> str:
+    def measure_candidates(self, names: Sequence[str], cache: Path | None, workers: int, min_sites: int | None
+                           ) -> str:
         """Fetch the newest release of each candidate package and print, per package, what the corpus rule reads
-        (typed, annotated share, generated code) and whether it passes."""
+        (sources, annotated share, generated code) and whether it passes (`min_sites`: the fewest annotated
+        parameter and return sites; None: the wing's default)."""
         ...
 
     def dev_sources(self, package_list: Path | None, sources: Path | None) -> list[tuple[str, Path]]:

@@ -69,39 +69,84 @@ def same_outer(a: str, b: str) -> bool:
         return False
 
 
+RATES = ("exact", "precision", "coverage", "parametric", "top5")
+GROUPS = ("all (param+return)", "param", "return", "common", "rare", "user-defined", "builtin/stdlib", "variable",
+          "attribute")
+Rows = dict[str, dict[str, dict[str, float | int]]]  # predictor -> group -> {"n", rates...}
+
+
 @dataclass
 class Report:
-    """Metrics per predictor and per group (all, param, return, variable, attribute, common, rare, ...)."""
+    """Metrics per predictor and per group (all, param, return, variable, attribute, common, rare, ...), over
+    all sites (micro), and the same per package when the sites name theirs (`packages`), from which the macro
+    figures (each rate's mean over the packages) are computed: the headline of a dev-eval of several packages,
+    which no one package can dominate."""
 
     tallies: dict[str, dict[str, Tally]] = field(default_factory=dict)
+    packages: dict[str, Report] = field(default_factory=dict)
 
     def add(self, predictor: str, kind: str, gold: str, ranked: list[str], common_types: set[str],
-            language: str = "py") -> None:
-        groups = self.tallies.setdefault(predictor, {})
+            language: str = "py", package: str = "") -> None:
         keys = [kind]
         if kind in ("param", "return"):
             keys.append("all (param+return)")
             keys.append("common" if is_common(gold, common_types) else "rare")
             keys.append("user-defined" if by_key(language).is_user_defined(gold) else "builtin/stdlib")
-        for key in keys:
-            groups.setdefault(key, Tally()).add(gold, ranked)
+        reports = [self, self.packages.setdefault(package, Report())] if package else [self]
+        for report in reports:
+            groups = report.tallies.setdefault(predictor, {})
+            for key in keys:
+                groups.setdefault(key, Tally()).add(gold, ranked)
 
-    def as_json(self) -> dict[str, dict[str, dict[str, float | int]]]:
+    def as_json(self) -> Rows:
         return {p: {g: t.row() for g, t in groups.items()} for p, groups in self.tallies.items()}
 
-    def table(self, groups: Iterable[str] = ("all (param+return)", "param", "return", "common", "rare",
-                                             "user-defined", "builtin/stdlib", "variable", "attribute")) -> str:
-        lines = [(f"{'predictor':14} {'group':20} {'n':>6} {'exact':>7} {'prec':>7} {'cover':>7} {'param.':>7} "
-                 f"{'top5':>7}")]
-        for p, tallies in self.tallies.items():
-            for g in groups:
-                t = tallies.get(g)
+    def macro(self) -> Rows:
+        """Per predictor and group, each rate averaged over the packages with sites in the group (`n`: their
+        sites, `packages`: how many)."""
+        collected: dict[str, dict[str, list[dict[str, float | int]]]] = {}
+        for report in self.packages.values():
+            for p, groups in report.tallies.items():
+                for g, t in groups.items():
+                    if t.n:
+                        collected.setdefault(p, {}).setdefault(g, []).append(t.row())
+        return {p: {g: {"n": sum(int(r["n"]) for r in rows), "packages": len(rows),
+                        **{k: sum(float(r[k]) for r in rows) / len(rows) for k in RATES}}
+                    for g, rows in groups.items()} for p, groups in collected.items()}
+
+    def table(self, groups: Iterable[str] = GROUPS) -> str:
+        """The micro figures (over all sites)."""
+        return format_rows(self.as_json(), groups)
+
+    def macro_table(self, groups: Iterable[str] = GROUPS) -> str:
+        return format_rows(self.macro(), groups)
+
+    def package_table(self, group: str = "all (param+return)") -> str:
+        """One line per package and predictor, for one group."""
+        lines = [(f"{'package':28} {'predictor':14} {'n':>6} {'exact':>7} {'prec':>7} {'cover':>7} {'param.':>7} "
+                  f"{'top5':>7}")]
+        for name in sorted(self.packages):
+            for p, groups in self.packages[name].tallies.items():
+                t = groups.get(group)
                 if t is None or t.n == 0:
                     continue
                 r = t.row()
-                lines.append(f"{p:14} {g:20} {r['n']:6d} {100 * r['exact']:6.1f}% {100 * r['precision']:6.1f}% "
-                             f"{100 * r['coverage']:6.1f}% {100 * r['parametric']:6.1f}% {100 * r['top5']:6.1f}%")
+                lines.append(f"{name[:28]:28} {p:14} {r['n']:6d} " + " ".join(f"{100 * float(r[k]):6.1f}%"
+                                                                             for k in RATES))
         return "\n".join(lines)
+
+
+def format_rows(rows: Rows, groups: Iterable[str] = GROUPS) -> str:
+    lines = [(f"{'predictor':14} {'group':20} {'n':>6} {'exact':>7} {'prec':>7} {'cover':>7} {'param.':>7} "
+             f"{'top5':>7}")]
+    wanted = list(groups)
+    for p, by_group in rows.items():
+        for g in wanted:
+            r = by_group.get(g)
+            if r is None or not r["n"]:
+                continue
+            lines.append(f"{p:14} {g:20} {int(r['n']):6d} " + " ".join(f"{100 * float(r[k]):6.1f}%" for k in RATES))
+    return "\n".join(lines)
 
 
 def is_common(label: str, common_types: set[str]) -> bool:

@@ -34,7 +34,7 @@ from typetool.model.consistency import CONSISTENCY_FILE, MIN_ANNOTATED_FIT, PRED
 from typetool.model.linker import LINKER_FILE, LINKER_META
 from typetool.predictions import TypePredictor, model_language
 
-STRICT_GROUPS = ("all (param+return)", "param", "return", "user-defined")  # the stricter protocol's table
+PROTOCOL_GROUPS = ("all (param+return)", "param", "return", "user-defined")  # the lenient protocol's table
 SHIPPED_FILES = ("config.json", "generation_config.json", "model.safetensors", "tokenizer.json",
                  "type_vocab.json", "decoding.json", "card.json")
 
@@ -46,12 +46,12 @@ def _dev_sources(language: str, package_list: Path | None, sources: Path | None)
 
 def ship(run_dir: Path, model_dir: Path, corpus_dir: Path, package_list: Path | None, sources: Path | None,
          autotyping: bool = True, log: Any = print, note: str = "", link_held: Path | None = None,
-         strict_corpus: Path | None = None) -> dict[str, Any]:
+         lenient_corpus: Path | None = None) -> dict[str, Any]:
     """`package_list`/`sources`: the pinned list and unpacked sources of the model's language (None: the
     defaults, `corpus_python.txt` and .cache/packages/src, or `corpus_typescript.txt` and .cache/npm/src).
     `link_held`: a JSONL of training packages the model never trained on; given, the learned name linker is
-    fitted (`fit_linker`), else the rule links' precision is measured on the calibration split. `strict_corpus`: a
-    corpus built with `--code-imports-only`, whose dev split is also evaluated for the card."""
+    fitted (`fit_linker`), else the rule links' precision is measured on the calibration split. `lenient_corpus`:
+    a corpus built with `corpus build --lenient` (imports kept), whose dev split is also evaluated for the card."""
     language = model_language(run_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
     for name in SHIPPED_FILES:
@@ -96,22 +96,23 @@ def ship(run_dir: Path, model_dir: Path, corpus_dir: Path, package_list: Path | 
             log(f"{src}: missing, skipping the live evaluation of {spec}")
             continue
         t0 = time.perf_counter()
-        results = run_evaluations([src], predictor,
+        results = run_evaluations([src], predictor, code_imports_only=True,
                                   baselines=frozenset(by_key(language).baselines if autotyping else ()))
         per_package[spec] = next(r for r in results if r.language == language)
         log(f"{spec}: evaluated in {time.perf_counter() - t0:.0f}s")
         log(per_package[spec].report.table(groups=("all (param+return)",)))
     card = json.loads((model_dir / "card.json").read_text(encoding="utf-8")) if (model_dir / "card.json").is_file() \
         else {}
-    strict: EvaluationResult | None = None
-    if strict_corpus is not None:
-        strict = evaluate_records(predictor, records_from_jsonl(strict_corpus / "dev.jsonl"))
-        log("stricter protocol (--code-imports-only):")
-        log(strict.report.table(groups=STRICT_GROUPS))
+    lenient: EvaluationResult | None = None
+    if lenient_corpus is not None:
+        lenient = evaluate_records(predictor, records_from_jsonl(lenient_corpus / "dev.jsonl"))
+        log("lenient protocol (imports kept), macro over packages:")
+        log(lenient.report.macro_table(groups=PROTOCOL_GROUPS))
     text = model_card(model_dir.name, card, cal, overall, per_package, corpus_dir, dev_seconds, len(dev), note,
-                      language, strict)
+                      language, lenient)
     (model_dir / "README.md").write_text(text, encoding="utf-8")
     summary = {"overall": overall.as_json(), "packages": {k: v.as_json() for k, v in per_package.items()},
+               **({"lenient": lenient.as_json()} if lenient is not None else {}),
                "calibration": cal["fit"]}
     (model_dir / "eval" / "summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
     return summary
@@ -137,7 +138,7 @@ _TS_BASELINE = ("`typetool evaluate <package source> --tsc`: the model beside th
 
 def model_card(name: str, card: dict[str, Any], cal: dict[str, Any], overall: EvaluationResult,
                per_package: dict[str, EvaluationResult], corpus_dir: Path, dev_seconds: float,
-               n_dev: int, note: str = "", language: str = "py", strict: EvaluationResult | None = None) -> str:
+               n_dev: int, note: str = "", language: str = "py", lenient: EvaluationResult | None = None) -> str:
     stats = (corpus_dir / "stats.txt").read_text(encoding="utf-8") if (corpus_dir / "stats.txt").is_file() else ""
     ts = language == "ts"
     origin = ("trained from scratch" if not card.get("continued_from")
@@ -178,19 +179,26 @@ def model_card(name: str, card: dict[str, Any], cal: dict[str, Any], overall: Ev
              "stripped code. Sites from one repository are correlated: the calibration guarantee is over "
              "packages like the calibration packages, not over arbitrary code."), "",
              "```", stats.strip(), "```", "",
-             "## Dev-eval metrics (strip and recover)", "",
-             (f"{n_dev} annotated sites of the dev-eval packages; exact match over all sites (an abstention counts "
-             "as wrong), after the normalization of `typetool.typeexpr.normalize`. "
-             f"Measured with `typetool ship-model` (evaluation of the dev split took {dev_seconds:.0f}s)."), "",
-             "```", overall.report.table(), "```", ""]
-    if strict is not None:
-        lines += ["### The stricter protocol", "",
-                  ("Strip-and-recover keeps the imports, as is usual; but code that was never annotated never "
-                   "imported the classes its annotations would name. Rebuilt with `typetool corpus build "
-                   "--code-imports-only` (imports used only by annotations and import statements leave the names "
-                   "in scope; project classes a function points to stay), the same dev sites give:"), "",
-                  "```", strict.report.table(groups=STRICT_GROUPS),
-                  "```", ""]
+             "## Dev-eval metrics (strip and recover, strict protocol)", "",
+             (f"{n_dev} annotated sites of {max(len(overall.report.packages), 1)} dev-eval packages; exact match "
+             "over all sites (an abstention counts as wrong), after the normalization of "
+             "`typetool.typeexpr.normalize`. Strict protocol: the stripped code looks like code that was never "
+             "annotated (imports only annotations used are gone from the names in scope). The headline is macro: "
+             "each rate averaged over the packages, so that no package decides it; micro (over sites) and the "
+             f"per-package figures follow. Measured with `typetool ship-model` (the dev split took "
+             f"{dev_seconds:.0f}s)."), "",
+             *(["Macro (mean over packages):", "", "```", overall.report.macro_table(), "```", "",
+                "Micro (over sites):", ""] if len(overall.report.packages) > 1 else []),
+             "```", overall.report.table(), "```", "",
+             *(["Per package (param+return):", "", "```", overall.report.package_table(), "```", ""]
+               if len(overall.report.packages) > 1 else [])]
+    if lenient is not None:
+        lines += ["### The lenient protocol", "",
+                  ("Strip-and-recover as it is usually run keeps every import, although code that was never "
+                   "annotated never imported the classes its annotations would name. Rebuilt with `typetool corpus "
+                   "build --lenient`, the same dev packages give (macro, then micro):"), "",
+                  "```", lenient.report.macro_table(groups=PROTOCOL_GROUPS), "",
+                  lenient.report.table(groups=PROTOCOL_GROUPS), "```", ""]
     if per_package:
         lines += ["### Per package, live from source, with baselines", "",
                   _TS_BASELINE if ts else
@@ -281,8 +289,8 @@ def model_card(name: str, card: dict[str, Any], cal: dict[str, Any], overall: Ev
                   "- The name linker links bare classes in scope (and `C | None` for a parameter defaulting to "
                   "None), not generics of them (`list[C]`); classes of other modules only when the run loads "
                   "them. ")
-                 + "Strip-and-recover keeps imports that only annotations used, which helps it"
-                 + (" (see the stricter protocol above)." if strict is not None else ".")]
+                 + "Under the lenient protocol, imports that only annotations used stay in scope, which helps it"
+                 + (" (see the lenient protocol above)." if lenient is not None else ".")]
                 if cal.get("linker") else []),
               ("- TypeScript only; literal types, object type literals and other types without a bracket form are "
                "never predicted." if ts else "- Python only; `Literal[...]` values and `tuple[()]` are never "
@@ -300,11 +308,11 @@ def model_card(name: str, card: dict[str, Any], cal: dict[str, Any], overall: Ev
               + (f"--rename-prob {card['rename_prob']} " if card.get("rename_prob") else "")
               + ("--keep-best " if card.get("best_step") is not None else "")
               + f"--max-input-len {card.get('max_input_len', 160)}")]),
-              *_ship_lines(name, corpus_dir, cal.get("linker"), strict is not None), "```", ""]
+              *_ship_lines(name, corpus_dir, cal.get("linker"), lenient is not None), "```", ""]
     return "\n".join(lines)
 
 
-def _ship_lines(name: str, corpus_dir: Path, linker: dict[str, Any] | None, strict: bool) -> list[str]:
+def _ship_lines(name: str, corpus_dir: Path, linker: dict[str, Any] | None, lenient: bool) -> list[str]:
     """The reproduce lines that ship a trained run (with its name linker, when it has one)."""
     ship = f"typetool ship-model runs/{name} --name {name} --corpus {corpus_dir}"
     if not linker:
@@ -312,8 +320,8 @@ def _ship_lines(name: str, corpus_dir: Path, linker: dict[str, Any] | None, stri
     held = ",".join(linker.get("held_packages", []))
     return [(f"python scripts/holdout.py {corpus_dir}/train.jsonl FIT.jsonl HELD.jsonl {held}   # or the "
             "calibration split's records of those packages, when the run trained on all of train"),
-            *(["typetool corpus build --code-imports-only --out STRICT"] if strict else []),
-            ship + " --link-held HELD.jsonl" + (" --strict-corpus STRICT" if strict else "")]
+            *(["typetool corpus build --lenient --out LENIENT"] if lenient else []),
+            ship + " --link-held HELD.jsonl" + (" --lenient-corpus LENIENT" if lenient else "")]
 
 
 def _gpu_reproduce(card: dict[str, Any], corpus_dir: Path, name: str) -> list[str]:

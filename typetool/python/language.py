@@ -112,15 +112,14 @@ class PythonLanguage:
         stats = build(packages if packages is not None else default_package_list(),
                       cache if cache is not None else Path(".cache/packages"), out, workers=workers,
                       code_imports_only=code_imports_only)
-        table = stats.table()
-        if stats.dropped_dupes:
-            table += "\ndropped duplicates: " + ", ".join(f"{k} {v}" for k, v in stats.dropped_dupes.most_common())
-        return table
+        return stats.table()  # duplicates dropped and records capped are columns of the table
 
-    def measure_candidates(self, names: Sequence[str], cache: Path | None, workers: int) -> str:
-        from typetool.python.candidates import measure, table
+    def measure_candidates(self, names: Sequence[str], cache: Path | None, workers: int, min_sites: int | None
+                           ) -> str:
+        from typetool.python.candidates import MIN_ANNOTATED_SITES, measure, table
 
-        return table(measure(names, cache if cache is not None else Path(".cache/candidates"), workers))
+        rows = measure(names, cache if cache is not None else Path(".cache/candidates"), workers)
+        return table(rows, min_sites if min_sites is not None else MIN_ANNOTATED_SITES)
 
     def dev_sources(self, package_list: Path | None, sources: Path | None) -> list[tuple[str, Path]]:
         from typetool.corpus import default_package_list, read_package_list

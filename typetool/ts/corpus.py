@@ -56,9 +56,10 @@ class TsLabelled:
     slice: UsageSlice
 
 
-def ts_labelled_slices(project: TsProject) -> tuple[list[TsLabelled], int, int]:
-    """Every annotated slot of the project with its label and blind slice; (items, slots seen, annotated)."""
-    slicer = TsSlicer(project, blind=True)
+def ts_labelled_slices(project: TsProject, code_imports_only: bool = False) -> tuple[list[TsLabelled], int, int]:
+    """Every annotated slot of the project with its label and blind slice (`code_imports_only`: the strict
+    protocol's names in scope, see `TsSlicer`); (items, slots seen, annotated)."""
+    slicer = TsSlicer(project, blind=True, code_imports_only=code_imports_only)
     slots = annotated = 0
     out: list[TsLabelled] = []
     for m in project.modules.values():
@@ -80,11 +81,11 @@ def _body_hash(site: TsSlotSite) -> str | None:
     return hashlib.sha1(b" ".join(body.text.split())).hexdigest()
 
 
-def records_for_ts_package(package: NpmPackage, source_root: Path) -> PackageRecords:
+def records_for_ts_package(package: NpmPackage, source_root: Path, code_imports_only: bool = False) -> PackageRecords:
     start = time.perf_counter()
     project = TsProject.load([source_root], root=source_root)
     out = PackageRecords(package, files=len(project.modules), lines=project.line_count())
-    items, out.slots, out.annotated = ts_labelled_slices(project)
+    items, out.slots, out.annotated = ts_labelled_slices(project, code_imports_only)
     for item in items:
         s, slot = item.slice, item.site.slot
         target = item.label if item.label is not None else item.raw
@@ -99,19 +100,20 @@ def records_for_ts_package(package: NpmPackage, source_root: Path) -> PackageRec
     return out
 
 
-def _work(args: tuple[NpmPackage, str]) -> PackageRecords:
-    return records_for_ts_package(args[0], Path(args[1]))
+def _work(args: tuple[NpmPackage, str, bool]) -> PackageRecords:
+    return records_for_ts_package(args[0], Path(args[1]), args[2])
 
 
 def build_ts(package_list: Path | None = None, cache: Path | None = None, out_dir: Path = Path(".cache/corpus-ts"),
-             workers: int = 2, seed: int = 0) -> CorpusStats:
+             workers: int = 2, seed: int = 0,
+             code_imports_only: bool = False) -> CorpusStats:
     """Download (cached) and turn every annotated TypeScript slot of the pinned packages into a record."""
     package_list = package_list or default_package_list()
     packages = read_package_list(package_list)
     roots = fetch_typescript_corpus(package_list, cache or default_cache())
     results: dict[str, PackageRecords] = {}
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        for pr in pool.map(_work, [(p, str(roots[p.name])) for p in packages]):
+        for pr in pool.map(_work, [(p, str(roots[p.name]), code_imports_only) for p in packages]):
             results[pr.package.name] = pr
             reach = sum(bool(r["reachable"]) for r in pr.records)
             print(f"  {pr.package.split:5} {pr.package.name:30} {pr.files:5d} files {pr.lines:8d} lines "

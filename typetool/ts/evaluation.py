@@ -66,16 +66,17 @@ def ts_heuristic_type(s: UsageSlice) -> str | None:
 BASELINES = ("tsc-infer",)
 
 
-def ts_items(project: TsProject) -> list[TsLabelled]:
-    items, _, _ = ts_labelled_slices(project)
+def ts_items(project: TsProject, code_imports_only: bool = False) -> list[TsLabelled]:
+    items, _, _ = ts_labelled_slices(project, code_imports_only)
     return items
 
 
-def labelled(project: TsProject | None, paths: Sequence[Path], baselines: frozenset[str]) -> LabelledSites:
+def labelled(project: TsProject | None, paths: Sequence[Path], code_imports_only: bool,
+             baselines: frozenset[str]) -> LabelledSites:
     """`Language.labelled` for TypeScript: the heuristic always, the compiler's inferFromUsage when asked for
     (run with the tsconfig.json and package.json of the one directory named, else of the working directory).
     A label the shared form cannot express stays as its raw annotation text (a miss for every predictor)."""
-    items = ts_items(project) if project is not None else []
+    items = ts_items(project, code_imports_only) if project is not None else []
     out = LabelledSites([i.slice for i in items], [i.label or i.raw for i in items])
     out.baselines["heuristic"] = [[t] if (t := ts_heuristic_type(i.slice)) else [] for i in items]
     if "tsc-infer" in baselines and project is not None:

@@ -105,17 +105,14 @@ class TypeScriptLanguage:
                      code_imports_only: bool) -> str:
         from typetool.ts.corpus import build_ts
 
-        return build_ts(packages, cache, out, workers=workers).table()
+        return build_ts(packages, cache, out, workers=workers, code_imports_only=code_imports_only).table()
 
-    def measure_candidates(self, names: Sequence[str], cache: Path | None, workers: int) -> str:
-        raise NotImplementedError("measuring TypeScript candidates: not yet (issue 19)")
+    def measure_candidates(self, names: Sequence[str], cache: Path | None, workers: int, min_sites: int | None
+                           ) -> str:
+        from typetool.ts.candidates import MIN_ANNOTATED_SITES, measure, table
 
-    def dev_sources(self, package_list: Path | None, sources: Path | None) -> list[tuple[str, Path]]:
-        from typetool.ts.npm import default_cache, default_package_list, read_package_list
-
-        root = sources or default_cache() / "src"
-        return [(p.spec, root / p.key) for p in read_package_list(package_list or default_package_list())
-                if p.split == "dev"]
+        rows = measure(names, cache if cache is not None else Path(".cache/candidates-ts"), workers)
+        return table(rows, min_sites if min_sites is not None else MIN_ANNOTATED_SITES)
 
     def is_user_defined(self, label: str) -> bool:
         from typetool.ts.corpus import is_user_defined_ts
@@ -128,7 +125,7 @@ class TypeScriptLanguage:
         from typetool.ts.project import TsProject
 
         assert project is None or isinstance(project, TsProject)
-        return labelled(project, paths, baselines)
+        return labelled(project, paths, code_imports_only, baselines)
 
     default_model = "typetool-ts-compact"
     optional_default = False

@@ -146,9 +146,15 @@ class _ClassUses:
 class TsSlicer:
     """Slices for the slots of a `TsProject`."""
 
-    def __init__(self, project: TsProject, blind: bool = False) -> None:
+    def __init__(self, project: TsProject, blind: bool = False, code_imports_only: bool = False) -> None:
+        """`blind`: slice as if the code had no annotations (the corpus's and evaluation's slicer).
+        `code_imports_only`: the names in scope leave out the imports that only types use (annotations, type
+        arguments, `import` statements), as if the code had never been annotated and so never imported them
+        (the strict protocol); a use in code, a class's `extends`/`implements`, an interface or type alias
+        declaration, or an `export` counts."""
         self.project = project
         self.blind = blind
+        self.code_imports_only = code_imports_only
         self._names: dict[tuple[str, int], tuple[str, ...]] = {}
         # relpath -> the module's type-like names, and their positions
         self._candidates: dict[str, tuple[list[str], dict[str, int]]] = {}
@@ -534,7 +540,11 @@ class TsSlicer:
             found = [n for n, node in m.top_level.items() if node.type in (
                 "class_declaration", "abstract_class_declaration", "interface_declaration", "type_alias_declaration",
                 "enum_declaration")]
-            found += [i.local for i in m.imports if i.local[:1].isupper()]
+            imported = [i.local for i in m.imports if i.local[:1].isupper()]
+            if self.code_imports_only:
+                in_code = code_names(m.parsed.tree.root_node)
+                imported = [n for n in imported if n in in_code]
+            found += imported
             unique = list(dict.fromkeys(found))
             module_names = self._candidates[m.relpath] = (unique, {n: i for i, n in enumerate(unique)})
         candidates, position = module_names
@@ -551,6 +561,25 @@ class TsSlicer:
         out = tuple(chosen)[:MAX_SCOPE_NAMES]
         self._names[key] = out
         return out
+
+
+def code_names(root: Node) -> set[str]:
+    """The identifiers a module's code uses, outside `import` statements and type annotations, type arguments
+    and `as`/`satisfies` types: what stripped code would still mention."""
+    out: set[str] = set()
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        t = n.type
+        if t in _TYPE_NODES or t == "import_statement":
+            continue
+        kids = n.named_children
+        if t in ("as_expression", "satisfies_expression") and kids:
+            kids = kids[:1]
+        if t in ("identifier", "type_identifier") and n.text is not None:
+            out.add(n.text.decode("utf-8", "replace"))
+        stack.extend(kids)
+    return out
 
 
 def _return_values(fn: TsFunction) -> list[Node]:
