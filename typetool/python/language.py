@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from typetool.diagnostics import Diagnostic
     from typetool.ide import LanguageAdapter
+    from typetool.languages import Language
     from typetool.metrics import LabelledSites
     from typetool.outcomes import FileOutcome, SlotOutcome, WriteMode, WriteOptions
     from typetool.python.project import PythonProject
@@ -31,7 +32,7 @@ SUFFIXES = (".py", ".pyi")
 class PythonLanguage:
     key = "py"
     name = "Python"
-    suffixes = SUFFIXES
+    suffixes: tuple[str, ...] = SUFFIXES
 
     def analyses(self, path: str) -> bool:
         return path.endswith(SUFFIXES)
@@ -102,7 +103,7 @@ class PythonLanguage:
         return project.graph(only=files)
 
     corpus_name = "python"
-    baselines = ("autotyping",)
+    baselines: tuple[str, ...] = ("autotyping",)
 
     def build_corpus(self, packages: Path | None, cache: Path | None, out: Path, workers: int,
                      code_imports_only: bool) -> str:
@@ -187,4 +188,4 @@ class PythonLanguage:
         return ADAPTER
 
 
-LANGUAGE = PythonLanguage()
+LANGUAGE: Language = PythonLanguage()  # mypy checks the class against the interface

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from typetool.diagnostics import Diagnostic
     from typetool.ide import LanguageAdapter
+    from typetool.languages import Language
     from typetool.metrics import LabelledSites
     from typetool.outcomes import FileOutcome, SlotOutcome, WriteMode, WriteOptions
     from typetool.slices import UsageSlice
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 class TypeScriptLanguage:
     key = "ts"
     name = "TypeScript"
-    suffixes = TS_SUFFIXES
+    suffixes: tuple[str, ...] = TS_SUFFIXES
 
     def analyses(self, path: str) -> bool:
         return is_typescript(path)
@@ -99,7 +100,7 @@ class TypeScriptLanguage:
         return project.graph(only=files)
 
     corpus_name = "typescript"
-    baselines = ("tsc-infer",)
+    baselines: tuple[str, ...] = ("tsc-infer",)
 
     def build_corpus(self, packages: Path | None, cache: Path | None, out: Path, workers: int,
                      code_imports_only: bool) -> str:
@@ -113,6 +114,13 @@ class TypeScriptLanguage:
 
         rows = measure(names, cache if cache is not None else Path(".cache/candidates-ts"), workers)
         return table(rows, min_sites if min_sites is not None else MIN_ANNOTATED_SITES)
+
+    def dev_sources(self, package_list: Path | None, sources: Path | None) -> list[tuple[str, Path]]:
+        from typetool.ts.npm import default_cache, default_package_list, read_package_list
+
+        root = sources or default_cache() / "src"
+        return [(p.spec, root / p.key) for p in read_package_list(package_list or default_package_list())
+                if p.split == "dev"]
 
     def is_user_defined(self, label: str) -> bool:
         from typetool.ts.corpus import is_user_defined_ts
@@ -181,4 +189,4 @@ class TypeScriptLanguage:
         return ADAPTER
 
 
-LANGUAGE = TypeScriptLanguage()
+LANGUAGE: Language = TypeScriptLanguage()  # mypy checks the class against the interface
