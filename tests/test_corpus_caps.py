@@ -88,3 +88,16 @@ def test_the_shipped_python_list_is_the_round_two_corpus() -> None:
     assert len(by_split["train"]) >= 100 and len(by_split["dev"]) >= 12 and len(by_split["calib"]) >= 6
     assert {"libcst", "structlog", "markdown-it-py", "hatchling"} <= by_split["dev"]
     assert not {"hatch", "opentelemetry-api"} & (by_split["train"] | by_split["calib"])
+
+
+def test_the_share_holds_after_whole_files_shrink_the_split(tmp_path: Path) -> None:
+    """Big packages made of big files fall well under the cap when sampled by whole files, which shrinks the
+    split and would leave a package of small files above its share; the cap is lowered until it holds."""
+    dev = [package(f"small{i}", "dev", files=10, per_file=10) for i in range(8)]
+    dev.append(package("fine", "dev", files=1000, per_file=1))
+    dev += [package(f"chunky{i}", "dev", files=10, per_file=97) for i in range(3)]
+    assert share_cap([100] * 8 + [1000] * 4, 0.10) == 133  # 133 of fine's and 97 of each chunky's: 10.9%
+    write_splits(dev, tmp_path, seed=0)
+    written = Counter(json.loads(line)["package"] for line in (tmp_path / "dev.jsonl").read_text().splitlines())
+    assert max(written.values()) <= 0.10 * sum(written.values())
+    assert written["fine"] > 100  # lowered just enough

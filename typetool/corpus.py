@@ -161,6 +161,27 @@ def sample_files(records: list[dict[str, object]], indices: list[int], cap: int,
     return sorted(chosen)
 
 
+def _rng(seed: int, package: str) -> random.Random:
+    """Each package's own seeded generator: its sample does not depend on the other packages."""
+    return random.Random(f"{seed}:{package}")
+
+
+def _apply_share_cap(chosen: list[tuple[PackageRecords, list[int]]], share: float | None, seed: int
+                     ) -> list[list[int]]:
+    """The records each package keeps under the split's share cap. Whole files come out a little under the cap,
+    which shrinks the split and can leave a capped package just over its share: the cap is lowered until every
+    package holds at most `share` of what is kept."""
+    sizes = [len(idx) for _, idx in chosen]
+    cap = share_cap(sizes, share) if share is not None else None
+    while True:
+        kept = [sample_files(pr.records, idx, cap, _rng(seed, pr.package.name)) if cap is not None and len(idx) > cap
+                else idx for pr, idx in chosen]
+        total = sum(len(k) for k in kept)
+        if cap is None or share is None or not kept or max(len(k) for k in kept) <= share * total:
+            return kept
+        cap = min(cap - 1, int(share * total))
+
+
 def write_splits(ordered: list[PackageRecords], out_dir: Path, seed: int = 0,
                  share_caps: dict[str, float] | None = None) -> CorpusStats:
     """Write train/calib/dev JSONL: function bodies deduplicated (dev bodies first and never in train/calib, then
@@ -174,7 +195,6 @@ def write_splits(ordered: list[PackageRecords], out_dir: Path, seed: int = 0,
     kept: Counter[tuple[str, str]] = Counter()
     dropped: Counter[str] = Counter()
     capped: Counter[str] = Counter()
-    rng = random.Random(seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     files = {split: (out_dir / f"{split}.jsonl").open("w", encoding="utf-8") for split in SPLITS}
     try:
@@ -199,15 +219,12 @@ def write_splits(ordered: list[PackageRecords], out_dir: Path, seed: int = 0,
                 seen_bodies |= new_bodies
                 if pr.package.cap is not None and len(survivors) > pr.package.cap:
                     kept_n = len(survivors)
-                    survivors = sample_files(pr.records, survivors, pr.package.cap, rng)
+                    survivors = sample_files(pr.records, survivors, pr.package.cap, _rng(seed, pr.package.name))
                     capped[pr.package.name] += kept_n - len(survivors)
                 chosen.append((pr, survivors))
-            cap = share_cap([len(idx) for _, idx in chosen], caps[split]) if split in caps else None
-            for pr, idx in chosen:
-                if cap is not None and len(idx) > cap:
-                    before = len(idx)
-                    idx = sample_files(pr.records, idx, cap, rng)  # whole files: a little under the cap
-                    capped[pr.package.name] += before - len(idx)
+            final = _apply_share_cap(chosen, caps.get(split), seed)
+            for (pr, before), idx in zip(chosen, final):
+                capped[pr.package.name] += len(before) - len(idx)
                 for i in idx:
                     rec = pr.records[i]
                     files[split].write(json.dumps(rec, ensure_ascii=False) + "\n")
