@@ -57,13 +57,13 @@ def test_evaluate_over_several_packages_reports_macro_micro_and_each_package(tin
     """Each PATH is a package: the headline is the macro figure (each rate averaged over the packages), beside
     the micro one (over sites) and one row per package (issue 19)."""
     pkg = Path(__file__).resolve().parent.parent / "typetool"
-    paths = [pkg / "model", pkg / "python"]
+    paths = [pkg / "predsets.py", pkg / "calibration.py"]  # a file is a package too
     proc = run("evaluate", *map(str, paths), "--model", str(tiny_model), "--format", "json")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
-    assert set(data["packages"]) == {"model", "python"}
+    assert set(data["packages"]) == {"predsets.py", "calibration.py"}
     for predictor in ("model", "most-frequent", "heuristic"):
-        rows = [data["packages"][p][predictor]["all (param+return)"] for p in ("model", "python")]
+        rows = [data["packages"][p][predictor]["all (param+return)"] for p in ("predsets.py", "calibration.py")]
         macro, micro = data["macro"][predictor]["all (param+return)"], data["metrics"][predictor]["all (param+return)"]
         assert macro["packages"] == 2 and macro["n"] == micro["n"] == rows[0]["n"] + rows[1]["n"]
         for rate in ("exact", "precision", "coverage", "parametric", "top5"):
