@@ -3,7 +3,9 @@
 Makes two copies of the package source, strips the annotations of both with `typetool strip` (the safe
 write-back stage), then times, in the same run, `typetool annotate COPY1` (model included: load, slice,
 batched prediction, prediction sets, proven write-back) and
-`python -m autotyping --aggressive --guess-common-names COPY2`, and prints both and the ratio.
+`python -m autotyping --aggressive --guess-common-names COPY2`, and prints both and the ratio. Then annotates a
+third stripped copy that starts with the first run's prediction cache (`.typetool_cache/`, as a second run on
+unchanged code finds it) and prints that time beside the first (cold) one.
 
     python benchmarks/bench_annotate.py [--package PATH] [--model DIR] [--sites params,returns]
 """
@@ -41,7 +43,8 @@ def main() -> None:
         sys.exit(f"{a.package}: not a directory (run `typetool corpus build` for the default)")
     with tempfile.TemporaryDirectory() as tmp:
         ours, theirs = Path(tmp) / "ours" / a.package.name, Path(tmp) / "theirs" / a.package.name
-        for dest in (ours, theirs):
+        warm = Path(tmp) / "warm" / a.package.name
+        for dest in (ours, theirs, warm):
             shutil.copytree(a.package, dest, ignore=shutil.ignore_patterns("__pycache__"))
             proc = subprocess.run([sys.executable, "-m", "typetool", "strip", str(dest), "-q"], capture_output=True,
                                   text=True)
@@ -56,12 +59,24 @@ def main() -> None:
                                 str(theirs)], Path.cwd())
         if p_ours.returncode not in (0, 1):
             sys.exit(f"typetool annotate failed ({p_ours.returncode}): {p_ours.stderr[-3000:]}")
+        cache = ours / ".typetool_cache"
+        t_warm = None
+        if cache.is_dir():
+            shutil.copytree(cache, warm / ".typetool_cache")
+            t_warm, p_warm = timed([*cmd[:4], str(warm), *cmd[5:]], Path.cwd())
+            if p_warm.returncode not in (0, 1):
+                sys.exit(f"typetool annotate (warm) failed ({p_warm.returncode}): {p_warm.stderr[-3000:]}")
         if p_auto.returncode != 0:
             print(f"autotyping exited {p_auto.returncode}: {p_auto.stderr[-1000:]}")
         print(f"package: {a.package} ({files} files, {lines} lines, annotations stripped)")
         print(f"typetool annotate: {t_ours:8.2f} s  ({lines / t_ours:,.0f} lines/s)")
         print(f"autotyping:        {t_auto:8.2f} s  ({lines / t_auto:,.0f} lines/s)")
         print(f"ratio autotyping / typetool: {t_auto / t_ours:.2f} (above 1: typetool is faster)")
+        if t_warm is not None:
+            print(f"typetool annotate again, unchanged code, warm cache: {t_warm:8.2f} s "
+                  f"({100 * t_warm / t_ours:.0f}% of the cold run)")
+        else:
+            print("no prediction cache was written (TYPETOOL_NO_CACHE set?)")
         print(p_ours.stderr[-1500:])
 
 

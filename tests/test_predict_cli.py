@@ -56,11 +56,13 @@ def test_evaluate_reports_model_and_baselines(tiny_model: Path, tmp_path: Path) 
 def test_evaluate_over_several_packages_reports_macro_micro_and_each_package(tiny_model: Path) -> None:
     """Each PATH is a package: the headline is the macro figure (each rate averaged over the packages), beside
     the micro one (over sites) and one row per package (issue 19)."""
+    from typetool.evaluation import run_evaluations
+    from typetool.predictions import TypePredictor
+
     pkg = Path(__file__).resolve().parent.parent / "typetool"
     paths = [pkg / "predsets.py", pkg / "calibration.py"]  # a file is a package too
-    proc = run("evaluate", *map(str, paths), "--model", str(tiny_model), "--format", "json")
-    assert proc.returncode == 0, proc.stderr
-    data = json.loads(proc.stdout)
+    (result,) = run_evaluations(paths, TypePredictor(tiny_model))
+    data = json.loads(json.dumps(result.as_json()))
     assert set(data["packages"]) == {"predsets.py", "calibration.py"}
     for predictor in ("model", "most-frequent", "heuristic"):
         rows = [data["packages"][p][predictor]["all (param+return)"] for p in ("predsets.py", "calibration.py")]
@@ -71,7 +73,7 @@ def test_evaluate_over_several_packages_reports_macro_micro_and_each_package(tin
             weighted = (rows[0][rate] * rows[0]["n"] + rows[1][rate] * rows[1]["n"]) / micro["n"]
             if rate != "precision":  # precision's denominator is the answered sites
                 assert abs(micro[rate] - weighted) < 1e-9
-    text = run("evaluate", *map(str, paths), "--model", str(tiny_model)).stdout
+    text = result.text()
     assert "macro (each rate averaged over 2 packages)" in text and "per package (param+return)" in text
 
 

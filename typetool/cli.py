@@ -133,6 +133,21 @@ def graph(
     sys.stdout.write(dump_graph(language.graph(project, [rel]), rel))
 
 
+cache_app = typer.Typer(help="The prediction cache (.typetool_cache/ beside pyproject.toml).", no_args_is_help=True)
+
+
+@cache_app.command("clean")
+def cache_clean(
+    paths: Annotated[list[Path] | None, typer.Argument(
+        help="A path of the project whose cache to remove (default: the current directory).")] = None,
+) -> None:
+    """Remove the prediction cache that runs over PATH use (`annotate`, `predict` and `check` rebuild it)."""
+    from typetool.predcache import cache_root, clean
+
+    directory = cache_root(paths or [Path(".")])
+    sys.stdout.write(f"removed {directory}\n" if clean(directory) else f"no prediction cache at {directory}\n")
+
+
 # The commands live in their own modules (each a thin front end over typetool.pipeline); registered here.
 app.command("annotate")(annotate_command)
 app.command("predict")(predict_command)
@@ -145,6 +160,7 @@ app.command("train")(train_command)
 app.command("calibrate")(calibrate_command)
 app.command("ship-model")(ship_command)
 app.add_typer(corpus_app, name="corpus")
+app.add_typer(cache_app, name="cache")
 
 
 def main() -> None:

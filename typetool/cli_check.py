@@ -25,8 +25,10 @@ from typetool.cli_common import (
     KINDS_HELP,
     PRECISION_HELP,
     MaxFileSizeOpt,
+    NoCacheOpt,
     err,
     load_predictor,
+    open_cache,
     parse_kinds,
     progress_bar,
     report,
@@ -83,6 +85,7 @@ def check_command(
                                                   "in pyproject.toml, else fp32.")] = None,
     batch_size: Annotated[int | None, typer.Option("--batch-size", min=1)] = None,
     max_file_size: MaxFileSizeOpt = None,
+    no_cache: NoCacheOpt = False,
     exit_zero: Annotated[bool, typer.Option(
         "--exit-zero", help="Exit 0 even when there are findings (e.g. to upload SARIF in a later step).")]
     = False,
@@ -122,6 +125,7 @@ def check_command(
     def get_predictor() -> TypePredictor:
         predictor: TypePredictor = load_predictor(model_dir, settings.device, settings.epsilon, settings.delta,
                                                     settings.precision)
+        open_cache(predictor, targets, no_cache)
         return predictor
 
     try:

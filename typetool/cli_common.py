@@ -124,6 +124,22 @@ def progress_bar(total: int, label: str) -> Progress:
                     console=err, transient=True, disable=total < 200 or not err.is_terminal)
 
 
+NoCacheOpt = Annotated[bool, typer.Option(
+    "--no-cache", help="Neither read nor write the prediction cache (.typetool_cache/ beside pyproject.toml, or in "
+    "the directory named): run the model on every slot.")]
+
+
+def open_cache(predictor: TypePredictor, paths: Sequence[Path], no_cache: bool) -> None:
+    """Give `predictor` the run's prediction cache (`predcache`), unless `no_cache` or TYPETOOL_NO_CACHE is set;
+    a cache that fails says so once on stderr and the run goes on without it."""
+    from typetool.predcache import PredictionCache, cache_root
+
+    if no_cache or os.environ.get("TYPETOOL_NO_CACHE"):
+        return
+    predictor.use_cache(PredictionCache(cache_root(paths), warn=lambda m: err.print(m, style="yellow",
+                                                                                    markup=False)))
+
+
 def load_predictor(model: Path | None, device: str, epsilon: float, delta: float, precision: str = "fp32"
                    ) -> TypePredictor:
     from typetool.predictions import ModelNotFound, TypePredictor

@@ -17,10 +17,12 @@ from typetool.cli_common import (
     DeviceOpt,
     MaxFileSizeOpt,
     ModelOpt,
+    NoCacheOpt,
     OutputFormat,
     PrecisionOpt,
     err,
     load_predictor,
+    open_cache,
     out,
     parse_kinds,
     progress_bar,
@@ -49,6 +51,7 @@ def predict_command(
     all_slots: Annotated[bool, typer.Option("--all", help="Also predict slots that have an annotation (one "
                                             "pass, no plan).")] = False,
     max_file_size: MaxFileSizeOpt = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Predict a type for every unannotated slot: top-k candidates with calibrated confidence and the partial
     type (holes `?`) that `typetool apply` will write. Reads [tool.typetool] as `annotate` does and makes the same
@@ -72,6 +75,7 @@ def predict_command(
     limit = int(settings.max_file_size * 1e6)
     predictor = load_predictor(Path(settings.model) if settings.model else None, settings.device,
                                settings.epsilon, settings.delta, settings.precision)
+    open_cache(predictor, paths, no_cache)
     with progress_bar(1000, "predicting") as bar:
         task = bar.add_task("reading", total=None)
 
@@ -282,6 +286,7 @@ def annotate_command(
                                                        "py310 and later X | None, list[int].")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing annotations.")] = False,
     max_file_size: MaxFileSizeOpt = None,
+    no_cache: NoCacheOpt = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only report errors.")] = False,
 ) -> None:
     """Predict and write annotations: full types where the model is sure, types with `Any` holes where it is
@@ -306,6 +311,7 @@ def annotate_command(
     kinds = parse_kinds(settings.sites)
     predictor = load_predictor(Path(settings.model) if settings.model else None, settings.device,
                                settings.epsilon, settings.delta, settings.precision)
+    open_cache(predictor, paths, no_cache)
     mode = WriteMode.from_flags(diff, check)
     with progress_bar(1000, "annotating") as bar:
         task = bar.add_task("reading", total=None)

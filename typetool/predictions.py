@@ -31,6 +31,7 @@ from typetool.typeexpr import TypeNode, hole_count, parse_type, to_str
 if TYPE_CHECKING:
     from typetool.model.consistency import Consistency, Key
     from typetool.model.decoder import Candidate
+    from typetool.predcache import PredictionCache
 
 # The shipped models live in two places: inside the installed package (a wheel force-includes the repository's
 # models/<name> as typetool/models/<name>, see pyproject.toml), and in the repository's models/ (a source
@@ -170,6 +171,7 @@ class TypePredictor:
         self._others: dict[str, TypePredictor] = {}
         self._prior_cache: dict[str, float] = {}
         self._memo: dict[tuple[str, tuple[str, ...], int, int], list[Candidate]] | None = None
+        self.store: PredictionCache | None = None  # the prediction cache on disk, when a front end opened one
         cal_path = self.model_dir / "calibration.json"
         self.calibration: dict[str, Any] | None = (
             json.loads(cal_path.read_text(encoding="utf-8")) if cal_path.is_file() else None)
@@ -179,6 +181,20 @@ class TypePredictor:
         # training counts of whole type strings: calibration buckets by type frequency
         self.type_counts: dict[str, int] = {str(k): int(v) for k, v in
                                             (data.get("type_counts") or data.get("types") or {}).items()}
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """What this model's candidates depend on (`predcache.model_fingerprint`): the key of its cache entries."""
+        from typetool.predcache import model_fingerprint
+
+        return model_fingerprint(self.model_dir, self.device, self.precision)
+
+    def use_cache(self, store: PredictionCache | None) -> None:
+        """Read and write the model's candidates through `store` (None: no cache), for this predictor and those
+        of the other languages."""
+        self.store = store
+        for other in self._others.values():
+            other.store = store
 
     @cached_property
     def calibrator(self) -> Calibrator | None:
@@ -251,6 +267,7 @@ class TypePredictor:
                                                            self.precision)
             if self._memo is not None:
                 other._memo = {}
+            other.store = self.store
         return other
 
     def predict(self, slices: Sequence[UsageSlice], top_k: int = 5, batch_size: int = 64,
@@ -285,23 +302,33 @@ class TypePredictor:
         stage = self.consistency if consistency else None
         union = keep if keep is not None else (max(top_k, KEEP) if stage is not None else top_k)
         memo = self._memo
-        memo_keys = [(t, tuple(s), top_k, union) for t, s in zip(texts, scopes)] if memo is not None else []
-        todo = [i for i, k in enumerate(memo_keys) if k not in memo] if memo is not None else range(len(texts))
-        if memo is not None and progress is not None and len(todo) < len(texts):
+        slot_keys = [(t, tuple(s), top_k, union) for t, s in zip(texts, scopes)]
+        todo = [i for i, k in enumerate(slot_keys) if memo is None or k not in memo]
+        if progress is not None and len(todo) < len(texts):
             progress(len(texts) - len(todo))  # remembered from an earlier round
-        fresh: list[list[Candidate]] = []
+        found: dict[int, list[Candidate]] = {}
+        store = self.store
+        if store is not None and todo:  # the prediction cache on disk (`predcache`)
+            cached = store.get(self.fingerprint, [slot_keys[i] for i in todo])
+            found.update((todo[j], cands) for j, cands in cached.items())
+            todo = [i for i in todo if i not in found]
+            if progress is not None and cached:
+                progress(len(cached))
         step = max(batch_size * 4, 1)
         for start in range(0, len(todo), step):
             idx = todo[start:start + step]
-            fresh.extend(self.predictor.predict([texts[i] for i in idx], [list(scopes[i]) for i in idx],
-                                                top_k=top_k, batch_size=batch_size, keep=union))
+            fresh = self.predictor.predict([texts[i] for i in idx], [list(scopes[i]) for i in idx],
+                                           top_k=top_k, batch_size=batch_size, keep=union)
+            found.update(zip(idx, fresh))
+            if store is not None:
+                store.put(self.fingerprint, [(slot_keys[i], cands) for i, cands in zip(idx, fresh)])
             if progress is not None:
                 progress(len(idx))
         if memo is None:
-            raw = fresh
+            raw = [found[i] for i in range(len(texts))]
         else:
-            memo.update(zip((memo_keys[i] for i in todo), fresh))
-            raw = [list(memo[k]) for k in memo_keys]
+            memo.update((slot_keys[i], cands) for i, cands in found.items())
+            raw = [list(memo[k]) for k in slot_keys]
         if stage is not None:  # over the first KEEP candidates, as fitted; any further ones follow unchanged
             from typetool.model.decoder import rescored
 

@@ -35,7 +35,6 @@ from typetool.ts.typenames import TS_BUILTIN_TYPES
 from typetool.typeexpr import names as type_names
 from typetool.typeexpr import parse_type
 
-
 # The largest share of a split one package may hold (see `corpus.SHARE_CAPS`), wider than Python's 4% and 10%:
 # the rule of `corpus measure` passes 30 training and 9 dev-eval packages, not the 60+ the yardstick issue hoped
 # for, and with 9 packages no one can be held to a tenth (each is a ninth on average), while 4% of 30 training
