@@ -26,8 +26,6 @@ from typetool.sources import relpath_for
 from typetool.typeexpr import normalize_label
 from typetool.writeback import strip_paths  # the safe write-back stage
 
-BASELINES = ("autotyping",)
-
 
 def labelled(project: PythonProject | None, paths: Sequence[Path], code_imports_only: bool,
              baselines: frozenset[str]) -> LabelledSites:

@@ -63,9 +63,6 @@ def ts_heuristic_type(s: UsageSlice) -> str | None:
     return None
 
 
-BASELINES = ("tsc-infer",)
-
-
 def ts_items(project: TsProject, code_imports_only: bool = False) -> list[TsLabelled]:
     items, _, _ = ts_labelled_slices(project, code_imports_only)
     return items
