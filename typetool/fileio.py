@@ -1,9 +1,11 @@
 """Writing files safely, for every language: the bytes a text becomes in its file's encoding (`encode_like`), the
-atomic, hash-checked write (`atomic_write`), the unified diff shown to the user (`file_diff`), and the isolation
-each file's rewrite runs in (`isolated`: its own thread with a large stack; whatever goes wrong is that file's
-outcome) and across worker processes (`map_jobs`).
+atomic, hash-checked write (`atomic_write`), the diff and write of proven bytes every writer ends with
+(`write_result`, `deliver`), the unified diff shown to the user (`file_diff`), and the isolation each file's
+rewrite runs in (`isolated`: its own thread with a large stack; whatever goes wrong is that file's outcome) and
+across worker processes (`map_jobs`).
 
-Does not: decide what to write (the languages' writers) or prove it (they do, before calling `atomic_write`).
+Does not: decide what to write (the languages' writers) or prove it (they do, before calling `write_result`;
+`deliver` is given bytes a writer already proved).
 """
 
 from __future__ import annotations
@@ -147,6 +149,15 @@ def write_result(src: SourceFile, shown: str, old: str, new: str, slots: tuple[S
         if isinstance(back, Diagnostic) or not decodes_back(back):
             diags.append(diag(shown, UNSAFE, detail="the encoded result does not decode back to the same text"))
             return FileOutcome(shown, FileStatus.FAILED, slots=slots, diagnostics=tuple(diags))
+    return deliver(src, shown, old, new, data, slots, diags, mode)
+
+
+def deliver(src: SourceFile, shown: str, old: str, new: str, data: bytes, slots: tuple[SlotOutcome, ...],
+            diags: list[Diagnostic], mode: WriteMode) -> FileOutcome:
+    """The last step of every write, once the rewrite is proven and encoded (`data`, the bytes of `new`): show the
+    diff from `old` (`mode`) and write `data` atomically over `src` (refused when the file no longer has the hash
+    `src` was read with). `write_result` calls it right after the proof; `writeback.write_plan` calls it later
+    with the bytes a plan proved, on the file read again."""
     diff = file_diff(old, new, shown) if mode.shows_diff else None
     if mode.writes:
         try:
@@ -155,7 +166,7 @@ def write_result(src: SourceFile, shown: str, old: str, new: str, slots: tuple[S
             diags.append(diag_of(shown, exc))
             return FileOutcome(shown, FileStatus.REFUSED, slots=slots, diagnostics=tuple(diags))
     return FileOutcome(shown, FileStatus.CHANGED, written=mode.writes, diff=diff, slots=slots,
-                       diagnostics=tuple(diags), data=data)
+                       diagnostics=tuple(diags), data=data, text=new)
 
 
 def file_diff(old: str, new: str, shown: str) -> str:

@@ -121,6 +121,9 @@ class FileOutcome:
     # the proven result as it is (or would be) on disk, for a CHANGED file: what a run that iterates to its
     # fixpoint (`pipeline.annotate`) reads in its next round without writing
     data: bytes | None = field(default=None, repr=False, compare=False)
+    # the text `data` encodes (the writer's result before encoding), for the diff of a plan carried out later
+    # (`writeback.write_plan`)
+    text: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def changed_slots(self) -> int:

@@ -24,11 +24,13 @@ from typetool.workspace import Workspace
 from typetool.writeback import (
     FileStatus,
     Predictions,
+    ProofMemo,
     RunResult,
     SlotStatus,
     WriteMode,
     WriteOptions,
     apply_predictions,
+    write_plan,
 )
 
 if TYPE_CHECKING:
@@ -204,14 +206,17 @@ slices the writes changed (`TypePredictor.remembering`), at a tenth of the first
 @dataclass
 class Plan:
     """`plan_project`'s output: the project as first read, each slot's prediction (`predictions`: the one the
-    plan writes, for a slot it writes), the plan's outcome (`RunResult` in check mode: nothing written) and the
-    rounds it took to reach the fixpoint."""
+    plan writes, for a slot it writes), the plan's outcome (`RunResult` in check mode: nothing written, each
+    changed file's proven bytes in its `FileOutcome.data`), the rounds it took to reach the fixpoint, and how
+    many file plans it proved (`proofs`) and took from an earlier round instead (`reused`)."""
 
     project: Workspace
     predictions: list[Prediction]
     chosen: list[Prediction]  # the predictions given to write-back (those with something to write)
     run: RunResult
     rounds: int
+    proofs: int = 0
+    reused: int = 0
 
 
 def plan_project(paths: Sequence[Path], predictor: TypePredictor, options: WriteOptions | None = None,
@@ -223,11 +228,14 @@ def plan_project(paths: Sequence[Path], predictor: TypePredictor, options: Write
 
     Each round predicts the project as the previous rounds' planned writes left it (read from memory through
     `sources.overlay`, nothing written), and plans every prediction kept so far on the original files. The run
-    stops when a round writes no slot the previous one did not (or after `max_rounds`).
+    stops when a round writes no slot the previous one did not (or after `max_rounds`). A file whose writer input
+    is the same as in an earlier round (its records, the same file on disk, the same options and name index)
+    keeps that round's outcome instead of being rewritten and proven again (`writeback.ProofMemo`).
     """
     from typetool.sources import overlay
 
     options = options or WriteOptions()
+    memo = ProofMemo()
     stage = stage or (lambda label, total: None)
     with predictor.remembering():
         stage("reading and parsing", None)
@@ -251,7 +259,7 @@ def plan_project(paths: Sequence[Path], predictor: TypePredictor, options: Write
                 else:
                     chosen.pop(p.slot.id, None)
             stage("planning the writes" if rounds == 1 else f"round {rounds}: planning", None)
-            plan = _apply(project, list(chosen.values()), predictor, WriteMode.CHECK, options)
+            plan = _apply(project, list(chosen.values()), predictor, WriteMode.CHECK, options, memo)
             now = {o.slot_id: o.annotation for f in plan.files for o in f.slots if o.status == SlotStatus.WRITTEN}
             if now.items() <= written.items() or rounds >= max_rounds:
                 break
@@ -263,7 +271,8 @@ def plan_project(paths: Sequence[Path], predictor: TypePredictor, options: Write
                 preds = predict_project(load_project(paths, max_bytes=max_bytes), predictor, kinds, True,
                                         batch_size, progress=progress, stage=stage,
                                         label=f"round {rounds}: predicting", top_k=top_k)
-    return Plan(project, [chosen.get(sid) or p for sid, p in latest.items()], list(chosen.values()), plan, rounds)
+    return Plan(project, [chosen.get(sid) or p for sid, p in latest.items()], list(chosen.values()), plan, rounds,
+                memo.misses, memo.hits)
 
 
 def annotate(paths: Sequence[Path], predictor: TypePredictor, mode: WriteMode = WriteMode.WRITE,
@@ -271,19 +280,20 @@ def annotate(paths: Sequence[Path], predictor: TypePredictor, mode: WriteMode = 
              progress: Callable[[int], None] | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
              max_rounds: int = MAX_ROUNDS, stage: Stage | None = None) -> AnnotateOutcome:
     """Slice, predict, build prediction sets and write them back safely (or diff/check), as one run that
-    reaches its fixpoint (`plan_project`): a second run on the result writes nothing. The final plan is applied
-    once, on the files as read at the start (hash-checked, proven and written atomically as always)."""
+    reaches its fixpoint (`plan_project`): a second run on the result writes nothing. The final plan is carried
+    out once, on the files as read at the start: each changed file gets the bytes the plan proved, written
+    atomically if its hash is still the one read at the start (`writeback.write_plan`)."""
     options = options or WriteOptions()
     plan = plan_project(paths, predictor, options, kinds, batch_size, progress, max_bytes, max_rounds, stage)
     run = plan.run
     if mode != WriteMode.CHECK:
         if stage is not None:
             stage("writing" if mode.writes else "diffing", None)
-        run = _apply(plan.project, plan.chosen, predictor, mode, options)
+        run = write_plan(prediction_records(plan.project, plan.chosen), plan.run, mode, options)
     run = RunResult(run.mode, run.files, tuple(plan.project.diagnostics) + run.diagnostics)
     return AnnotateOutcome(plan.predictions, run, plan.rounds)
 
 
 def _apply(project: Workspace, preds: Sequence[Prediction], predictor: TypePredictor, mode: WriteMode,
-           options: WriteOptions) -> RunResult:
-    return apply_predictions(prediction_records(project, preds), mode, options)
+           options: WriteOptions, memo: ProofMemo | None = None) -> RunResult:
+    return apply_predictions(prediction_records(project, preds), mode, options, memo=memo)
