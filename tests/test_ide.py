@@ -246,6 +246,9 @@ class FakePredictor:
         self.epsilon, self.delta, self.calibrated, self.model_dir = 0.1, 0.1, False, Path("fake")
         self.calls: list[int] = []
 
+    def reset_thresholds(self) -> None:
+        """(A fake has no thresholds derived from epsilon and delta.)"""
+
     def predict(self, slices: list[UsageSlice], batch_size: int = 64, consistency: bool = True
                 ) -> list[Prediction]:
         assert not consistency, "the editor predicts slot by slot: no consistency stage"

@@ -51,6 +51,19 @@ def test_evaluate_reports_model_and_baselines(tiny_model: Path, tmp_path: Path) 
     assert 0.0 <= row["exact"] <= row["top5"] <= 1.0
     assert (tmp_path / "reliability.html").read_text().count("<svg") == 1
     assert [p["epsilon"] for p in data["pac"]] == [0.05, 0.1, 0.2]
+    # the written guarantee (the default): what is written, and the wrong share among it, per epsilon; on the
+    # calibration sites a looser epsilon never writes less (its accepted rules include the stricter one's)
+    assert {p["guarantee"] for p in data["pac"]} == {"written"}
+    for p in data["pac"]:
+        assert 0.0 <= p["written"] <= 1.0 and 0.0 <= p["wrong_written"] <= 1.0
+        assert abs(p["written"] - p["written_full"] - p["written_partial"]) < 1e-9
+        assert set(p["rules"]) == {"param", "return", "variable+attribute"}
+    for group in ("param", "return", "variable+attribute"):
+        counts = [(p["rules"][group] or {"written": 0})["written"] for p in data["pac"]]
+        assert counts == sorted(counts), (group, counts)
+    marginal = run("evaluate", str(src), "--model", str(tiny_model), "--format", "json", "--guarantee", "sites")
+    assert marginal.returncode == 0, marginal.stderr
+    assert {p["guarantee"] for p in json.loads(marginal.stdout)["pac"]} == {"sites"}
 
 
 def test_evaluate_over_several_packages_reports_macro_micro_and_each_package(tiny_model: Path) -> None:

@@ -211,6 +211,9 @@ class FakePredictor:
         self.epsilon, self.delta, self.calibrated, self.model_dir = 0.1, 0.1, False, Path(f"fake-{language}")
         self.calls: list[int] = []
 
+    def reset_thresholds(self) -> None:
+        """(A fake has no thresholds derived from epsilon and delta.)"""
+
     def for_language(self, language: str) -> FakePredictor:
         if language == self.language:
             return self

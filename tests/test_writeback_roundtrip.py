@@ -40,7 +40,7 @@ from typetool.writeback import SlotStatus, WriteOptions
 
 SITE = Path(pytest.__file__).resolve().parent.parent
 PACKAGES = ("click", "typer", "httpx2", "httpcore2", "markdown_it", "rich", "pydantic", "anyio", "cattrs", "_pytest")
-MAX_BYTES = 12_000  # the test samples the smaller files; the script takes them all
+MAX_BYTES = 8_000  # the test samples the smaller files (312 of them); the script takes them all
 OPTIONS = WriteOptions(unsafe_fixes=True, target_version=(3, 12))
 
 
@@ -163,6 +163,6 @@ def test_roundtrip_on_installed_packages() -> None:
     assert differs == []
     assert unexplained == []
     slots = sum(totals.values())
-    assert slots > 5000
+    assert slots > 3000
     assert totals["exact"] / slots > 0.9, totals
     assert exact_files / len(files) > 0.5

@@ -124,6 +124,10 @@ def progress_bar(total: int, label: str) -> Progress:
                     console=err, transient=True, disable=total < 200 or not err.is_terminal)
 
 
+GuaranteeOpt = Annotated[str | None, typer.Option(
+    "--guarantee", help="What epsilon bounds: `written` (at most epsilon of the written annotations miss the "
+    "true type) or `sites` (the marginal guarantee: sets cover the true type at all but epsilon of all sites). "
+    "Default: guarantee in \\[tool.typetool], else written. See docs/guarantees.md.")]
 NoCacheOpt = Annotated[bool, typer.Option(
     "--no-cache", help="Neither read nor write the prediction cache (.typetool_cache/ beside pyproject.toml, or in "
     "the directory named): run the model on every slot.")]
@@ -140,8 +144,8 @@ def open_cache(predictor: TypePredictor, paths: Sequence[Path], no_cache: bool) 
                                                                                     markup=False)))
 
 
-def load_predictor(model: Path | None, device: str, epsilon: float, delta: float, precision: str = "fp32"
-                   ) -> TypePredictor:
+def load_predictor(model: Path | None, device: str, epsilon: float, delta: float, precision: str = "fp32",
+                   guarantee: str = "written") -> TypePredictor:
     from typetool.predictions import ModelNotFound, TypePredictor
     from typetool.settings import PRECISIONS, SettingsError, check_device
 
@@ -157,7 +161,8 @@ def load_predictor(model: Path | None, device: str, epsilon: float, delta: float
         err.print(f"typetool: {exc}", style="red", markup=False)
         raise typer.Exit(EXIT_USAGE) from None
     try:
-        return TypePredictor(model, device=device, epsilon=epsilon, delta=delta, precision=precision)
+        return TypePredictor(model, device=device, epsilon=epsilon, delta=delta, precision=precision,
+                             guarantee=guarantee)
     except ModelNotFound as exc:
         err.print(f"typetool: {exc}", style="red", markup=False)
         raise typer.Exit(EXIT_USAGE) from None

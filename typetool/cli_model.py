@@ -15,6 +15,7 @@ from typetool.cli_common import (
     KINDS_HELP,
     PRECISION_HELP,
     DeviceOpt,
+    GuaranteeOpt,
     MaxFileSizeOpt,
     ModelOpt,
     NoCacheOpt,
@@ -51,6 +52,7 @@ def predict_command(
     all_slots: Annotated[bool, typer.Option("--all", help="Also predict slots that have an annotation (one "
                                             "pass, no plan).")] = False,
     max_file_size: MaxFileSizeOpt = None,
+    guarantee: GuaranteeOpt = None,
     no_cache: NoCacheOpt = False,
 ) -> None:
     """Predict a type for every unannotated slot: top-k candidates with calibrated confidence and the partial
@@ -65,7 +67,8 @@ def predict_command(
     try:
         settings = load_settings(paths[0] if paths else None).with_overrides(
             epsilon=epsilon, delta=delta, sites=sites, model=model and str(model), device=device,
-            precision=precision, batch_size=batch_size, target_version=target_version, max_file_size=max_file_size)
+            precision=precision, batch_size=batch_size, target_version=target_version, max_file_size=max_file_size,
+            guarantee=guarantee)
         validate(settings, "options")
         target = parse_target_version(settings.target_version)
     except (SettingsError, ValueError) as exc:
@@ -74,7 +77,7 @@ def predict_command(
     kinds = parse_kinds(settings.sites)
     limit = int(settings.max_file_size * 1e6)
     predictor = load_predictor(Path(settings.model) if settings.model else None, settings.device,
-                               settings.epsilon, settings.delta, settings.precision)
+                               settings.epsilon, settings.delta, settings.precision, settings.guarantee)
     open_cache(predictor, paths, no_cache)
     with progress_bar(1000, "predicting") as bar:
         task = bar.add_task("reading", total=None)
@@ -140,6 +143,8 @@ def evaluate_command(
         "--strict/--lenient", help="The protocol. Strict (the default): stripped code looks like code that was "
         "never annotated, so the imports (and `if TYPE_CHECKING:` imports) that only annotations used leave the "
         "names in scope (Python). Lenient: every import stays, as strip-and-recover usually does.")] = True,
+    guarantee: Annotated[str, typer.Option("--guarantee", help="written or sites (docs/guarantees.md).")]
+    = "written",
     dev_eval: Annotated[bool, typer.Option(
         "--dev-eval", help="Evaluate the pinned dev-eval packages of every language (their sources as `corpus "
         "build` unpacked them), with the model of each language: the yardstick every model change is judged "
@@ -149,6 +154,7 @@ def evaluate_command(
     the model beside the baselines (most frequent type per kind, literal/default heuristic, autotyping for
     Python, the TypeScript compiler's inferFromUsage for TypeScript), one table per language."""
     from typetool.evaluation import run_evaluations
+    from typetool.settings import GUARANTEES
 
     paths = list(paths or [])
     if dev_eval:
@@ -156,7 +162,9 @@ def evaluate_command(
     if not paths:
         raise typer.BadParameter("give the code to evaluate (PATH...) or --dev-eval", param_hint="PATH")
     require_existing(paths)
-    predictor = load_predictor(model, device, epsilon, delta, precision)
+    if guarantee not in GUARANTEES:
+        raise typer.BadParameter(f"must be {' or '.join(GUARANTEES)}", param_hint="--guarantee")
+    predictor = load_predictor(model, device, epsilon, delta, precision, guarantee)
     results = run_evaluations(paths, predictor, batch_size=batch_size, autotyping=autotyping,
                               report_dir=report_dir, tsc=tsc, code_imports_only=strict)
     report(results[0].diagnostics, quiet=True)
@@ -286,6 +294,7 @@ def annotate_command(
                                                        "py310 and later X | None, list[int].")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing annotations.")] = False,
     max_file_size: MaxFileSizeOpt = None,
+    guarantee: GuaranteeOpt = None,
     no_cache: NoCacheOpt = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only report errors.")] = False,
 ) -> None:
@@ -302,7 +311,8 @@ def annotate_command(
     try:
         settings = load_settings(paths[0] if paths else None).with_overrides(
             epsilon=epsilon, delta=delta, sites=sites, model=model and str(model), device=device,
-            precision=precision, batch_size=batch_size, target_version=target_version, max_file_size=max_file_size)
+            precision=precision, batch_size=batch_size, target_version=target_version, max_file_size=max_file_size,
+            guarantee=guarantee)
         validate(settings, "options")
         target = parse_target_version(settings.target_version)
     except (SettingsError, ValueError) as exc:
@@ -310,7 +320,7 @@ def annotate_command(
         raise typer.Exit(EXIT_USAGE) from None
     kinds = parse_kinds(settings.sites)
     predictor = load_predictor(Path(settings.model) if settings.model else None, settings.device,
-                               settings.epsilon, settings.delta, settings.precision)
+                               settings.epsilon, settings.delta, settings.precision, settings.guarantee)
     open_cache(predictor, paths, no_cache)
     mode = WriteMode.from_flags(diff, check)
     with progress_bar(1000, "annotating") as bar:
@@ -331,6 +341,7 @@ def annotate_command(
                 sys.stdout.write(f.diff)
     if not quiet:
         from typetool.languages import by_key, default_language
+        from typetool.predictions import ModelNotFound
 
         languages = outcome.languages or [default_language().key]
         title = f"typetool annotate: {' and '.join(by_key(lang).name for lang in languages)} " \
@@ -345,4 +356,11 @@ def annotate_command(
                 continue  # (a refused file's reason is printed above the table)
             table.add_row(key, *(str(c[key]) for c in columns))
         err.print(table)
+        for lang in languages:
+            try:
+                sentence = predictor.for_language(lang).guarantee_sentence()
+            except ModelNotFound:
+                continue
+            err.print(f"{by_key(lang).name}: {sentence}" if len(languages) > 1 else sentence, markup=False,
+                      soft_wrap=True)
     raise typer.Exit(outcome.run.exit_code)

@@ -11,6 +11,7 @@ Does not: train, or write to user files.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from collections import Counter
@@ -28,11 +29,12 @@ from typetool.predictions import TypePredictor, canonical, normalizer
 from typetool.predsets import (
     DEFAULT_MAX_HOLES,
     TAU_GRID,
-    choose_tau,
     first_covering_index,
     node_costs,
     prediction_set,
 )
+from typetool.selective import site_stats, stats_to_json
+from typetool.settings import GUARANTEES
 from typetool.slices import render_slice
 from typetool.sources import relpath_for
 from typetool.typeexpr import hole_count, parse_type, size, to_str
@@ -257,12 +259,17 @@ def calibrate(predictor: TypePredictor, records: Sequence[Record], batch_size: i
     calibrator = fit(top_logp, priors, [type_counts.get(t, 0) for t in top_types], correct)
     firsts = first_covering(outputs, records)
     before = reliability([math.exp(v) for v in top_logp], correct)
-    after = reliability([calibrator.prob(a, b, type_counts.get(t, 0))
-                         for a, b, t in zip(top_logp, priors, top_types)], correct)
+    confidences = [calibrator.prob(a, b, type_counts.get(t, 0)) for a, b, t in zip(top_logp, priors, top_types)]
+    after = reliability(confidences, correct)
+    # what the nested sets do along the tau grid at each site, beside its calibrated confidence: the write
+    # rules of the guarantee on written annotations are chosen from these (`typetool.selective`)
+    stats = [site_stats(nc, _truth(r.target, r.language), conf if ranked else 0.0, r.kind)
+             for nc, r, conf, ranked in zip(outputs.costs, records, confidences, outputs.ranked)]
     data: dict[str, Any] = {
         "confidence": calibrator.to_json(),
         "pac": {"taus": list(TAU_GRID), "max_holes": DEFAULT_MAX_HOLES, "first_covering": firsts,
                 "n": len(records), "packages": sorted(set(packages))},
+        "selective": stats_to_json(stats),
         "fit": {"n": len(records), "top1_accuracy": sum(correct) / max(len(correct), 1),
                 "ece_before": before.ece, "ece_after": after.ece, "brier_before": before.brier,
                 "brier_after": after.brier},
@@ -270,21 +277,35 @@ def calibrate(predictor: TypePredictor, records: Sequence[Record], batch_size: i
     (predictor.model_dir / "calibration.json").write_text(json.dumps(data) + "\n", encoding="utf-8")
     predictor.calibration = data
     predictor.__dict__.pop("calibrator", None)
-    predictor.__dict__.pop("tau", None)
+    predictor.reset_thresholds()
     return data
 
 
 @dataclass
 class PacRow:
+    """What the prediction sets write at one epsilon, over the parameter and return sites: `miscoverage` over all
+    of them (a site left alone is covered); `written` the share where something is written (a full type or one
+    with holes) and `wrong_written` the share of those whose written type misses the true type (the `written`
+    guarantee bounds it); per package as well (`packages`: name -> (written, wrong_written, sites)), with their
+    mean (`macro_*`) and the worst package."""
+
     epsilon: float
     delta: float
-    tau: float | None
+    tau: float | None  # the marginal guarantee's tau; under the written guarantee, the parameters' rule's tau
     miscoverage: float
     hole_fraction: float
     written_exact: float  # exact match of the written type (a type with holes is not exact), over all sites
     written_full: float  # share of sites written without holes
     written_partial: float
     left_alone: float
+    guarantee: str = "sites"
+    written: float = 0.0
+    wrong_written: float = 0.0
+    macro_written: float = 0.0
+    macro_wrong_written: float = 0.0
+    max_wrong_written: float = 0.0
+    packages: dict[str, tuple[float, float, int]] = field(default_factory=dict)
+    rules: dict[str, dict[str, float | int] | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -297,6 +318,7 @@ class EvaluationResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     heuristic_only_gain: float | None = None
     language: str = "py"
+    pac_alternative: list[PacRow] = field(default_factory=list)  # the same under the other guarantee
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -306,6 +328,7 @@ class EvaluationResult:
             "packages": {name: report.as_json() for name, report in sorted(self.report.packages.items())},
             "macro": self.report.macro(),  # each rate's mean over the packages
             "pac": [vars(p) for p in self.pac],
+            "pac_alternative": [vars(p) for p in self.pac_alternative],
             "calibration": {
                 name: {"ece": r.ece, "brier": r.brier, "n": r.n}
                 for name, r in (("raw", self.calibration_before), ("calibrated", self.calibration_after))
@@ -321,20 +344,37 @@ class EvaluationResult:
         lines += [self.report.table(), ""]
         if n_packages > 1:
             lines += ["per package (param+return):", self.report.package_table(), ""]
-        if self.pac:
-            lines.append(f"{'epsilon':>8} {'delta':>6} {'tau':>9} {'miscov':>7} {'holes':>6} {'exact(written)':>15} "
-                         f"{'full':>6} {'partial':>8} {'none':>6}")
-            for p in self.pac:
-                tau = f"{p.tau:.2e}" if p.tau is not None else "n/a"
-                lines.append(f"{p.epsilon:8.2f} {p.delta:6.2f} {tau:>9} {100 * p.miscoverage:6.1f}% "
-                             f"{100 * p.hole_fraction:5.1f}% {100 * p.written_exact:14.1f}% "
-                             f"{100 * p.written_full:5.1f}% {100 * p.written_partial:7.1f}% "
-                             f"{100 * p.left_alone:5.1f}%")
-            lines.append("")
+        for rows in (self.pac, self.pac_alternative):
+            if rows:
+                lines += pac_table(rows)
         for name, r in (("raw", self.calibration_before), ("calibrated", self.calibration_after)):
             if r is not None:
                 lines.append(f"confidence ({name}): ECE {r.ece:.3f}  Brier {r.brier:.3f}  n {r.n}")
         return "\n".join(lines)
+
+
+def pac_table(rows: Sequence[PacRow]) -> list[str]:
+    """`PacRow`s (one guarantee, several epsilons) as text lines, with the per-package written and wrong shares."""
+    lines = [f"prediction sets on parameter and return sites, guarantee: {rows[0].guarantee} "
+             "(wrong/written: share of the written annotations that miss the true type)",
+             f"{'epsilon':>8} {'delta':>6} {'written':>8} {'wrong/written':>14} {'macro written':>14} "
+             f"{'macro wrong':>12} {'worst pkg':>10} {'miscov':>7} {'holes':>6} {'exact':>6} {'full':>6} "
+             f"{'partial':>8}"]
+    for p in rows:
+        lines.append(f"{p.epsilon:8.2f} {p.delta:6.2f} {100 * p.written:7.1f}% {100 * p.wrong_written:13.1f}% "
+                     f"{100 * p.macro_written:13.1f}% {100 * p.macro_wrong_written:11.1f}% "
+                     f"{100 * p.max_wrong_written:9.1f}% {100 * p.miscoverage:6.1f}% "
+                     f"{100 * p.hole_fraction:5.1f}% {100 * p.written_exact:5.1f}% "
+                     f"{100 * p.written_full:5.1f}% {100 * p.written_partial:7.1f}%")
+    lines.append("")
+    if len(rows[0].packages) > 1:
+        lines.append("written / wrong among written, per package, at each epsilon:")
+        for name in rows[0].packages:
+            cells = "  ".join(f"{100 * p.packages[name][0]:5.1f}% / {100 * p.packages[name][1]:4.1f}%"
+                              for p in rows if name in p.packages)
+            lines.append(f"  {name:<28} {cells}")
+        lines.append("")
+    return lines
 
 
 def evaluate_records(predictor: TypePredictor, records: Sequence[Record], batch_size: int = 64,
@@ -362,51 +402,93 @@ def evaluate_records(predictor: TypePredictor, records: Sequence[Record], batch_
         for kind, gold, ranked, package in zip(kinds, golds, preds, packages):
             rep.add(name, kind, gold, ranked, common, language, package)
     pac_rows: list[PacRow] = []
-    calibration = predictor.calibration
-    if calibration is not None:
-        firsts_cal = calibration["pac"]["first_covering"]
+    alternative: list[PacRow] = []
+    if predictor.calibration is not None:
+        other = copy.copy(predictor)
+        other.guarantee = next(g for g in GUARANTEES if g != predictor.guarantee)
         for eps in epsilons:
-            cal = choose_tau(firsts_cal, eps, delta, tuple(calibration["pac"]["taus"]))
-            pac_rows.append(pac_row(outputs, records, golds, eps, delta, cal.tau if cal else None))
+            pac_rows.append(pac_row(outputs, records, golds, eps, delta, predictor))
+            alternative.append(pac_row(outputs, records, golds, eps, delta, other))
+        if alternative[0].guarantee == pac_rows[0].guarantee:  # a calibration.json without per-site statistics
+            alternative = []
     before = after = None
     if outputs.ranked:
         correct = [int(bool(r) and r[0] == g) for r, g in zip(outputs.ranked, golds)]
         before = reliability([math.exp(lp[0]) if lp else 0.0 for lp in outputs.logps], correct)
         if predictor.calibrated:
             after = reliability([c[0] if c else 0.0 for c in outputs.confidences], correct)
-    return EvaluationResult(rep, pac_rows, before, after, len(records), language=language)
+    return EvaluationResult(rep, pac_rows, before, after, len(records), language=language,
+                            pac_alternative=alternative)
+
+
+PAC_KINDS = ("param", "return")
 
 
 def pac_row(outputs: ModelOutputs, records: Sequence[Record], golds: Sequence[str], eps: float, delta: float,
-            tau: float | None) -> PacRow:
-    n = len(records)
-    if tau is None or n == 0:
-        return PacRow(eps, delta, None, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
-    misses = holes_nodes = total_nodes = exact = full = part = none = 0
+            predictor: TypePredictor) -> PacRow:
+    """What `predictor`'s guarantee writes at `eps`, `delta` on the parameter and return sites of `records`, as
+    prediction decides it (`TypePredictor._one`): under the written guarantee, a site is written when its top-1
+    confidence reaches its kind's rule's floor and the set at the rule's tau is not the whole hole."""
+    view = copy.copy(predictor)
+    view.epsilon, view.delta = eps, delta
+    view.reset_thresholds()
+    rules = view.rules
+    marginal_tau = view.tau if rules is None else None
+    idx = [i for i, r in enumerate(records) if r.kind in PAC_KINDS]
+    n = len(idx)
+    rule_json = ({name: (rule.to_json() if rule is not None else None) for name, rule in rules.items()}
+                 if rules is not None else {})
+    row_tau = marginal_tau if rules is None else (pr.tau if (pr := view.rule_for("param")) is not None else None)
+    if n == 0 or (rules is None and marginal_tau is None):
+        return PacRow(eps, delta, row_tau, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, view.guarantee_in_force,
+                      rules=rule_json)
+    misses = holes_nodes = total_nodes = exact = full = part = none = wrong = 0
+    per: dict[str, list[int]] = {}  # package -> [sites, written, wrong]
     from typetool.typeexpr import contains
 
-    for nc, r, gold in zip(outputs.costs, records, golds):
+    for i in idx:
+        nc, r, gold = outputs.costs[i], records[i], golds[i]
+        counts = per.setdefault(r.package, [0, 0, 0])
+        counts[0] += 1
         truth = _truth(r.target, r.language)
         norm = normalizer(r.language)
-        if nc is None or truth is None:
-            misses += 1
+        if rules is None:
+            tau, floor = marginal_tau, 0.0
+        else:
+            rule = view.rule_for(r.kind)
+            tau, floor = (rule.tau, rule.min_confidence) if rule is not None else (None, 0.0)
+        conf = outputs.confidences[i][0] if outputs.confidences[i] else 0.0
+        if nc is None or tau is None or conf < floor:
             none += 1
+            if nc is None or truth is None:
+                misses += 1  # as before: a site with no candidate or no readable truth counts against coverage
             continue
         pt = prediction_set(nc, tau, TAU_GRID)
         total_nodes += size(nc.tree)
         kept = 0 if pt.name == "?" else size(pt) - hole_count(pt)
         holes_nodes += size(nc.tree) - kept
-        if not contains(norm(pt) if pt.name != "?" else pt, truth):
+        covered = truth is not None and contains(norm(pt) if pt.name != "?" else pt, truth)
+        if not covered:
             misses += 1
         if pt.name == "?":
             none += 1
-        elif hole_count(pt):
+            continue
+        counts[1] += 1
+        if not covered:
+            wrong += 1
+            counts[2] += 1
+        if hole_count(pt):
             part += 1
         else:
             full += 1
             exact += to_str(norm(pt)) == gold
-    return PacRow(eps, delta, tau, misses / n, holes_nodes / max(total_nodes, 1), exact / n, full / n, part / n,
-                  none / n)
+    written = full + part
+    packages = {name: (c[1] / c[0], c[2] / c[1] if c[1] else 0.0, c[0]) for name, c in sorted(per.items())}
+    return PacRow(eps, delta, row_tau, misses / n, holes_nodes / max(total_nodes, 1), exact / n, full / n, part / n,
+                  none / n, view.guarantee_in_force, written / n, wrong / written if written else 0.0,
+                  sum(v[0] for v in packages.values()) / len(packages),
+                  sum(v[1] for v in packages.values()) / len(packages), max(v[1] for v in packages.values()), packages,
+                  rule_json)
 
 
 def run_evaluation(paths: Sequence[Path], predictor: TypePredictor, batch_size: int = 64,

@@ -237,14 +237,15 @@ class EditorSettings:
         return frozenset(SITE_KINDS[p.strip()] for p in self.settings.sites.split(",") if p.strip() in SITE_KINDS)
 
     @property
-    def view_key(self) -> tuple[float, float]:
-        return (self.settings.epsilon, self.settings.delta)
+    def view_key(self) -> tuple[float, float, str]:
+        """What a prediction's set depends on besides the slice: epsilon, delta and the guarantee."""
+        return (self.settings.epsilon, self.settings.delta, self.settings.guarantee)
 
 
 # editor setting (camelCase, as VS Code spells it) -> (Settings field, accepted Python types)
 _CLIENT_KEYS: dict[str, tuple[str, tuple[type, ...]]] = {
     "model": ("model", (str,)), "device": ("device", (str,)), "precision": ("precision", (str,)),
-    "epsilon": ("epsilon", (int, float)), "delta": ("delta", (int, float)),
+    "epsilon": ("epsilon", (int, float)), "delta": ("delta", (int, float)), "guarantee": ("guarantee", (str,)),
     "targetVersion": ("target_version", (str,)), "minConfidence": ("min_confidence", (int, float)), "batchSize": ("batch_size", (int,)),
     "sites": ("sites", (str, list)),
 }
@@ -451,7 +452,7 @@ class DocumentAnalysis:
     source: SourceFile | None = None
     slicer: object | None = None  # the adapter's slicer over the document's project
     predictions: dict[str, Prediction] = field(default_factory=dict)
-    predicted_for: tuple[float, float] | None = None  # (epsilon, delta) the predictions were made with
+    predicted_for: tuple[float, float, str] | None = None  # (epsilon, delta, guarantee) the predictions were made with
     elapsed: float = 0.0  # seconds the analysis took
     language: str = "py"  # the language's key: which `LanguageAdapter` handles this document
     edit_tree: object = None  # the adapter's own parse of the text for edits (or the `EditError`), made once
@@ -626,7 +627,7 @@ class Engine:
         self.model = model or ModelState(error="typetool: the model is not loaded yet")
         self.cache_size = cache_size
         self._cache: OrderedDict[tuple[object, ...], Prediction] = OrderedDict()
-        self._views: dict[tuple[str, float, float], TypePredictor] = {}
+        self._views: dict[tuple[str, float, float, str], TypePredictor] = {}
         self._cached: dict[Hashable, object] = {}
         self.missing: dict[str, str] = {}  # language -> why there is no model for it (for the user)
         self.stats = {"predicted": 0, "cached": 0}
@@ -674,8 +675,8 @@ class Engine:
                     self.missing[language] = f"typetool: cannot load the {language} model: {type(exc).__name__}: {exc}"
                     return None
             found = copy.copy(base)
-            found.epsilon, found.delta = settings.view_key
-            found.__dict__.pop("tau", None)  # the cached tau belongs to the other epsilon/delta
+            found.epsilon, found.delta, found.guarantee = settings.view_key
+            found.reset_thresholds()  # the cached tau and rules belong to the other epsilon/delta
             if hasattr(found, "_others"):
                 found._others = {}  # this view predicts its own language only
             self._views[key] = found

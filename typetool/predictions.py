@@ -4,8 +4,11 @@ Does: runs the shipped model (`typetool.model`) batched over rendered slices wit
 re-scores each slot by its namesakes in the same run (`model/consistency.py`, when the model ships that stage
 and the caller asks for it), normalizes the candidates, turns sequence log-probs into calibrated probabilities (`calibration`, using
 log p(t | empty context) as the type-prior feature, cached per type), and builds the prediction set of the
-top-1 type at the configured epsilon/delta (`predsets`, tau from the calibration sites stored in the model
-directory). A model directory without calibration.json gives raw probabilities and full types, and says so.
+top-1 type at the configured epsilon/delta (`predsets`), and decides what may be written under the guarantee in
+force (`GUARANTEES`): by default a write rule per group of site kinds (`typetool.selective`: a confidence floor
+and a tau, chosen from the calibration sites stored in the model directory so that at most epsilon of what is
+written misses the true type), or the marginal guarantee (tau alone: at most epsilon of all sites uncovered).
+A model directory without calibration.json gives raw probabilities and full types, and says so.
 Does not: parse or slice (earlier stages) or write files (`writeback`).
 """
 
@@ -23,7 +26,9 @@ from typing import TYPE_CHECKING, Any
 from typetool.calibration import Calibrator
 from typetool.languages import by_key
 from typetool.predfile import PredictionRecord
-from typetool.predsets import DEFAULT_MAX_HOLES, NodeCosts, choose_tau, node_costs, prediction_set
+from typetool.predsets import DEFAULT_MAX_HOLES, TAU_GRID, NodeCosts, choose_tau, node_costs, prediction_set
+from typetool.selective import ALL_KINDS, WriteRule, choose_rules, kind_group, stats_from_json
+from typetool.settings import GUARANTEES
 from typetool.slices import UsageSlice, render_slice
 from typetool.slots import Annotation, Slot
 from typetool.typeexpr import TypeNode, hole_count, parse_type, to_str
@@ -131,6 +136,11 @@ class Prediction:
         }
 
 
+KIND_GROUPS: tuple[tuple[str, ...], ...] = (("param",), ("return",), ("variable", "attribute"))
+"""The groups of site kinds that get a write rule each under the `written` guarantee (delta split among them), so
+the bound holds for each group, not only on average over kinds."""
+
+
 class ModelNotFound(Exception):
     """No usable model: none at the path, or its files cannot be loaded."""
 
@@ -141,7 +151,10 @@ class TypePredictor:
     consistency: Consistency | None  # the consistency stage the model ships (`model/consistency.py`), if any
 
     def __init__(self, model_dir: Path | None = None, device: str = "cpu", epsilon: float = 0.1,
-                 delta: float = 0.1, language: str | None = None, precision: str = "fp32") -> None:
+                 delta: float = 0.1, language: str | None = None, precision: str = "fp32",
+                 guarantee: str = "written") -> None:
+        if guarantee not in GUARANTEES:
+            raise ValueError(f"guarantee must be one of {', '.join(GUARANTEES)}, not {guarantee!r}")
         self.model_dir = model_dir if model_dir is not None else default_model_dir(language or "py")
         if not (self.model_dir / "model.safetensors").is_file():
             raise ModelNotFound(f"no model at {self.model_dir} (expected model.safetensors, tokenizer.json, "
@@ -168,6 +181,7 @@ class TypePredictor:
         self.precision = precision
         self.epsilon = epsilon
         self.delta = delta
+        self.guarantee = guarantee
         self._others: dict[str, TypePredictor] = {}
         self._prior_cache: dict[str, float] = {}
         self._memo: dict[tuple[str, tuple[str, ...], int, int], list[Candidate]] | None = None
@@ -211,6 +225,59 @@ class TypePredictor:
         pac = self.calibration["pac"]
         cal = choose_tau(pac["first_covering"], self.epsilon, self.delta, tuple(pac["taus"]))
         return cal.tau if cal is not None else None
+
+    @cached_property
+    def rules(self) -> dict[str, WriteRule | None] | None:
+        """The write rule of each group of site kinds (`KIND_GROUPS`, `selective.ALL_KINDS` for the others) at this
+        epsilon and delta under the `written` guarantee; a None rule: no rule passes, nothing of that group is
+        written. None: the marginal guarantee is in force (`guarantee="sites"`, or a calibration.json made before
+        the write rules, which has no per-site statistics)."""
+        if self.guarantee != "written" or self.calibration is None or "selective" not in self.calibration:
+            return None
+        stats = stats_from_json(self.calibration["selective"])
+        taus = tuple(self.calibration["pac"].get("taus", TAU_GRID))
+        return choose_rules(stats, self.epsilon, self.delta, KIND_GROUPS, taus)
+
+    def rule_for(self, kind: str) -> WriteRule | None:
+        rules = self.rules or {}
+        name = kind_group(kind, KIND_GROUPS)
+        return rules.get(name) if name in rules else rules.get(ALL_KINDS)
+
+    @property
+    def guarantee_in_force(self) -> str:
+        """The guarantee predictions are made under: "written", "sites", or "none" (no calibration)."""
+        if self.calibration is None:
+            return "none"
+        return "written" if self.rules is not None else "sites"
+
+    def guarantee_sentence(self) -> str:
+        """The guarantee predictions are made under, in one plain sentence, with the calibration sample it rests on."""
+        eps, conf = f"{100 * self.epsilon:g}%", f"{100 * (1 - self.delta):g}%"
+        cal = self.calibration
+        if cal is None:
+            return ("No guarantee: this model has no calibration.json, so its confidences are raw probabilities and "
+                    "its types are written whole.")
+        pac = cal.get("pac", {})
+        packages = list(pac.get("packages", []))
+        sample = (f"{int(pac.get('n', 0)):,} sites of {len(packages)} packages it never trained on"
+                  + (f" ({', '.join(packages[:6])}{', ...' if len(packages) > 6 else ''})" if packages else ""))
+        if self.rules is not None:
+            silent = [name.replace("+", " and ") + "s" for name, rule in self.rules.items()
+                      if rule is None and name != ALL_KINDS]
+            return (f"Guarantee: at most {eps} of the annotations written miss the true type, for parameters, "
+                    f"returns, and variables and attributes each, with probability {conf} over the calibration "
+                    f"sample ({sample})."
+                    + (f" No rule passes for {', '.join(silent)} at this epsilon: none of them is written."
+                       if silent else ""))
+        why = "" if self.guarantee == "sites" else " (this calibration.json predates the written guarantee)"
+        return (f"Guarantee (marginal{why}): the written types, holes included, cover the true type at all but "
+                f"{eps} of all sites, a site left alone counting as covered, with probability {conf} over the "
+                f"calibration sample ({sample}).")
+
+    def reset_thresholds(self) -> None:
+        """Forget the thresholds derived from epsilon and delta (after changing them)."""
+        self.__dict__.pop("tau", None)
+        self.__dict__.pop("rules", None)
 
     @property
     def calibrated(self) -> bool:
@@ -264,7 +331,7 @@ class TypePredictor:
         other = self._others.get(language)
         if other is None:
             other = self._others[language] = TypePredictor(None, self.device, self.epsilon, self.delta, language,
-                                                           self.precision)
+                                                           self.precision, self.guarantee)
             if self._memo is not None:
                 other._memo = {}
             other.store = self.store
@@ -377,8 +444,10 @@ class TypePredictor:
                 nc = node_costs(top.type, top.token_logprobs, top.offsets)
             except ValueError:
                 nc = None
-            tau = self.tau
-            if tau is None:
+            rules = self.rules
+            rule = self.rule_for(s.slot.kind.value) if rules is not None else None
+            tau = self.tau if rules is None else rule.tau if rule is not None else None
+            if tau is None or (rule is not None and confs[0] < rule.min_confidence):
                 partial = None
             else:
                 try:

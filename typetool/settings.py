@@ -15,6 +15,11 @@ from pathlib import Path
 from typing import Any
 
 VALID_SITES = ("params", "returns", "variables", "attributes")
+GUARANTEES = ("written", "sites")
+"""What epsilon bounds (docs/guarantees.md). `written`: among the annotations written, at most epsilon miss the true
+type, with probability 1 - delta over the calibration sample (`typetool.selective`). `sites`: the prediction set
+covers the true type at all but epsilon of all sites, a site left alone counting as covered (the marginal
+guarantee of shared/design/prediction-sets.md)."""
 PRECISIONS = ("fp32", "bf16")  # the encoder's arithmetic (`model.decoder.TypeDecoder.set_precision`)
 
 
@@ -51,6 +56,7 @@ class Settings:
     batch_size: int = 64
     max_file_size: float = 2.0  # MB
     min_confidence: float = 0.5  # `typetool check`: report missing annotations at least this confident
+    guarantee: str = "written"  # written: at most epsilon of what is written is wrong; sites: marginal (docs/guarantees.md)
     source: str | None = None  # the pyproject.toml these came from
 
     def with_overrides(self, **values: Any) -> Settings:
@@ -105,6 +111,8 @@ def validate(s: Settings, where: str = "settings") -> None:
         raise SettingsError(f"{where}: max-file-size must be a positive number of MB")
     if s.device not in ("auto", "cpu", "cuda"):
         raise SettingsError(f"{where}: device must be auto, cpu or cuda")
+    if s.guarantee not in GUARANTEES:
+        raise SettingsError(f"{where}: guarantee must be {' or '.join(GUARANTEES)}, not {s.guarantee!r}")
     if s.precision not in PRECISIONS:
         raise SettingsError(f"{where}: precision must be {' or '.join(PRECISIONS)}")
     if not s.target_version.startswith("py3"):

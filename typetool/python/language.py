@@ -159,7 +159,7 @@ class PythonLanguage:
         return t
 
     any_name = "Any"
-    checks_candidates = False
+    checks_candidates = True
 
     def spell(self, t: TypeNode) -> str:
         from typetool.typeexpr import to_str
@@ -177,6 +177,16 @@ class PythonLanguage:
         return normalize_label(annotation)
 
     def admits(self, kind: str, model_input: str, type_str: str) -> bool:
+        """`None` is never the return type of a stub body (`python.slices.STUB_BODY`): that a body returns
+        nothing says nothing when the body is `...` (an overload or a protocol method declares its type).
+        Measured on the dev-eval: -> None on such bodies was most of what the written guarantee wrote wrong."""
+        if kind != "return" or type_str != "None":
+            return True
+        from typetool.python.slices import STUB_BODY
+
+        for line in model_input.split("\n"):
+            if line.startswith("evidence: "):
+                return STUB_BODY not in line[len("evidence: "):].split(" ; ")
         return True
 
     # the editor (typetool.ide)

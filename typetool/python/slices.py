@@ -34,6 +34,8 @@ from typetool.slots import SlotKind
 from typetool.treesitter import captures, text
 from typetool.typenames import name_words
 
+STUB_BODY = "stub body"
+"""A return's evidence when its function's body is only a docstring, `...` or `pass` (instead of "no return")."""
 MAX_PROJECT_NAMES = 32  # classes of other project modules a function points to, after those
 
 if TYPE_CHECKING:
@@ -344,6 +346,8 @@ class Slicer:
             evidence.append("async def")
         if not values and not fn.returns and fn.raises and not _has_yield(fn):
             evidence.append("only raises")
+        elif not fn.returns and _stub_body(fn.node):
+            evidence.append(STUB_BODY)  # an overload, a protocol method: the body says nothing of the type
         elif not values or all(v.type == "none" for v in values):
             evidence.append("returns None only" if fn.returns else "no return")
         returns: list[str] = []
@@ -663,6 +667,23 @@ def _doc_returns(doc: str) -> str | None:
                 out += " " + lines[i + 1]
             return out if len(out) <= 60 else out[:59] + "…"
     return None
+
+
+def _stub_body(node: Node) -> bool:
+    """Whether a function's body is a stub: only a docstring, `...` and `pass` (an `@overload`, a protocol or
+    abstract method, a placeholder). Its return type is declared, never inferred from such a body."""
+    body = node.child_by_field_name("body")
+    if body is None:
+        return False
+    stmts = [c for c in body.named_children if c.type != "comment"]
+    for stmt in stmts:
+        if stmt.type == "pass_statement":
+            continue
+        if stmt.type == "expression_statement" and len(stmt.named_children) == 1 and \
+                stmt.named_children[0].type in ("ellipsis", "string"):
+            continue
+        return False
+    return bool(stmts)
 
 
 def _has_yield(fn: FunctionInfo) -> bool:
