@@ -107,3 +107,23 @@ def test_evaluate_is_strict_by_default(monkeypatch: pytest.MonkeyPatch, tiny_mod
     for extra in ([], ["--lenient"], ["--strict"]):
         CliRunner().invoke(app, ["evaluate", str(EXAMPLE), "--model", str(tiny_model), *extra])
     assert seen == [True, False, True]
+
+
+def test_annotate_states_its_guarantee(tiny_model: Path, tmp_path: Path) -> None:
+    """After its table, annotate says in one sentence what epsilon bounds and on which calibration sample."""
+    import shutil
+
+    shutil.copytree(EXAMPLE, tmp_path / "p")
+    written = run("annotate", str(tmp_path / "p"), "--model", str(tiny_model), "--diff", "--no-cache")
+    assert written.returncode == 0, written.stderr
+    flat = " ".join(written.stderr.split())
+    assert "Guarantee: at most 10% of the annotations written miss the true type" in flat, flat
+    assert "with probability 90% over the calibration sample (200 sites of 1 package it never trained on: " \
+           "typetool)" in flat, flat
+    marginal = run("annotate", str(tmp_path / "p"), "--model", str(tiny_model), "--diff", "--no-cache",
+                   "--guarantee", "sites", "--epsilon", "0.2")
+    assert marginal.returncode == 0, marginal.stderr
+    assert "Guarantee (marginal): the written types, holes included, cover the true type at all but 20% of all " \
+           "sites" in " ".join(marginal.stderr.split())
+    bad = run("annotate", str(tmp_path / "p"), "--model", str(tiny_model), "--guarantee", "most")
+    assert bad.returncode == 2 and "guarantee must be written or sites" in bad.stderr

@@ -259,15 +259,17 @@ class TypePredictor:
                     "its types are written whole.")
         pac = cal.get("pac", {})
         packages = list(pac.get("packages", []))
-        sample = (f"{int(pac.get('n', 0)):,} sites of {len(packages)} packages it never trained on"
-                  + (f" ({', '.join(packages[:6])}{', ...' if len(packages) > 6 else ''})" if packages else ""))
+        sample = (f"{int(pac.get('n', 0)):,} sites of {len(packages)} package{'s' if len(packages) != 1 else ''} "
+                  "it never trained on"
+                  + (f": {', '.join(packages[:6])}{', ...' if len(packages) > 6 else ''}" if packages else ""))
         if self.rules is not None:
-            silent = [name.replace("+", " and ") + "s" for name, rule in self.rules.items()
+            names = {"param": "parameters", "return": "returns", "variable+attribute": "variables and attributes"}
+            silent = [names.get(name, name) for name, rule in self.rules.items()
                       if rule is None and name != ALL_KINDS]
             return (f"Guarantee: at most {eps} of the annotations written miss the true type, for parameters, "
                     f"returns, and variables and attributes each, with probability {conf} over the calibration "
                     f"sample ({sample})."
-                    + (f" No rule passes for {', '.join(silent)} at this epsilon: none of them is written."
+                    + (f" At this epsilon no write rule passes for {' or '.join(silent)}: none of them is written."
                        if silent else ""))
         why = "" if self.guarantee == "sites" else " (this calibration.json predates the written guarantee)"
         return (f"Guarantee (marginal{why}): the written types, holes included, cover the true type at all but "
