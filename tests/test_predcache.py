@@ -194,3 +194,45 @@ def test_an_edit_repredicts_only_the_changed_slices(tiny_model: Path, tmp_path: 
     edited, _ = predict()
     assert 0 < edited.misses < len(first) // 2  # the new function's slots and those whose slices now differ
     assert edited.hits >= len(first) - edited.misses
+
+
+# -- the second table: write-back's proven plans of files (`proofstore`, `writeback.ProofMemo`) -------------------
+
+
+def test_outcome_blobs_come_back_exactly_and_are_bounded(tmp_path: Path) -> None:
+    cache = PredictionCache(tmp_path / CACHE_DIR)
+    blobs = {f"k{i}": bytes(range(256)) * i + b"\0" for i in range(30)}
+    cache.put_outcomes(blobs.items(), max_entries=20)
+    found = cache.get_outcomes(list(blobs))
+    assert len(found) == 20 and all(found[k] == blobs[k] for k in found)
+    assert cache.get_outcomes(["missing"]) == {} and cache.get_outcomes([]) == {}
+    cache.close()
+    again = PredictionCache(tmp_path / CACHE_DIR)  # another run reads them
+    assert again.get_outcomes(list(found)) == found
+    assert again.get(FP, [key(0)]) == {}  # the tables are apart
+
+
+def test_an_old_cache_gets_the_outcomes_table(tmp_path: Path) -> None:
+    """A database made before the outcomes table existed (only `candidates`) keeps its candidates."""
+    directory = tmp_path / CACHE_DIR
+    directory.mkdir()
+    db = sqlite3.connect(directory / DATABASE)
+    db.execute("CREATE TABLE candidates (key TEXT PRIMARY KEY, value BLOB NOT NULL, used REAL NOT NULL)")
+    db.commit()
+    db.close()
+    cache = PredictionCache(directory)
+    cache.put(FP, [(key(0), cands(2))])
+    cache.put_outcomes([("k", b"v")])
+    assert cache.get_outcomes(["k"]) == {"k": b"v"} and cache.get(FP, [key(0)]) == {0: cands(2)}
+
+
+def test_a_damaged_cache_gives_no_outcome(tmp_path: Path) -> None:
+    directory = tmp_path / CACHE_DIR
+    first = PredictionCache(directory)
+    first.put_outcomes([(f"k{i}", b"x" * 5000) for i in range(100)])
+    first.close()
+    (directory / DATABASE).write_bytes(b"this is not a database" * 100)
+    warnings: list[str] = []
+    cache = PredictionCache(directory, warn=warnings.append)
+    assert cache.get_outcomes(["k1"]) == {}
+    assert len(warnings) == 1 and "rebuilt" in warnings[0]

@@ -285,3 +285,152 @@ def test_annotate_writes_what_applying_the_plan_again_writes(tiny_model: Path, t
         assert trees[0] == trees[1]
         assert runs[1].changed, "the example should get some annotations"
         assert (trees[1] != _tree(EXAMPLE.parent)) if mode.writes else all(f.diff for f in runs[1].changed)
+
+
+# -- across runs: the store of proven plans (`proofstore`, in the prediction cache's database) --------------------
+
+
+def test_a_later_run_takes_proven_plans_from_the_store(project: Path, tmp_path: Path,
+                                                       writer_calls: list[str]) -> None:
+    from typetool.predcache import PredictionCache
+
+    preds = _records(project)
+    fresh = apply_predictions(preds, WriteMode.CHECK)
+    store = PredictionCache(tmp_path / "cache")
+    first = ProofMemo(store)
+    _same(apply_predictions(preds, WriteMode.CHECK, memo=first), fresh)
+    assert (first.misses, first.stored) == (3, 0)
+    store.close()
+
+    del writer_calls[:]
+    later = ProofMemo(PredictionCache(tmp_path / "cache"))  # another run
+    _same(apply_predictions(preds, WriteMode.CHECK, memo=later), fresh)
+    assert (later.misses, later.stored, writer_calls) == (0, 3, [])
+    # and it writes what the writers write
+    run = write_plan(preds, apply_predictions(preds, WriteMode.CHECK, memo=later), WriteMode.WRITE)
+    assert [f.written for f in run.files] == [True] * 3
+    assert [(project / f.path).read_bytes() for f in run.files] == [f.data for f in fresh.files]
+
+
+def test_the_store_is_keyed_by_what_the_writer_reads(project: Path, tmp_path: Path) -> None:
+    """Other records, another file hash, other options: other keys. Another class in the package (the Python
+    writer's name index) changes the Python files' keys, not the TypeScript file's. A stored outcome is used only
+    for a file that still has the expected hash: else it is refused as stale, as by the writer."""
+    from typetool.predcache import PredictionCache
+
+    preds = _records(project)
+    store = PredictionCache(tmp_path / "cache")
+    apply_predictions(preds, WriteMode.CHECK, memo=ProofMemo(store))
+
+    def again(p: Predictions, options: WriteOptions = WriteOptions()) -> tuple[ProofMemo, RunResult]:
+        memo = ProofMemo(store)
+        run = apply_predictions(p, WriteMode.CHECK, options, memo=memo)
+        _same(run, apply_predictions(p, WriteMode.CHECK, options))
+        return memo, run
+
+    assert again(preds)[0].stored == 3
+    fewer = Predictions(preds.files, tuple(r for r in preds.predictions if "total" not in r.id))
+    memo, _ = again(fewer)
+    assert (memo.stored, memo.misses) == (2, 1)  # pkg/use.py's other records: planned, and stored
+    memo, _ = again(fewer)
+    assert (memo.stored, memo.misses) == (3, 0)
+    memo, _ = again(preds, WriteOptions(target_version=(3, 8)))
+    assert memo.misses == 3
+    assert memo.stored == 0
+
+    (project / "pkg" / "other.py").write_text("class Item:\n    pass\n", encoding="utf-8")
+    memo, run = again(preds)
+    assert (memo.misses, memo.stored) == (2, 1)  # the two Python files planned again, the TypeScript one not
+
+    (project / "web" / "app.ts").write_text(FILES["web/app.ts"] + "// edited\n", encoding="utf-8")
+    memo, run = again(preds)
+    assert run.files[2].status == FileStatus.REFUSED and run.files[2].diagnostics[0].code == STALE[0]
+
+
+def test_a_damaged_stored_plan_is_proven_again(project: Path, tmp_path: Path, writer_calls: list[str]) -> None:
+    import sqlite3
+
+    from typetool.predcache import DATABASE, PredictionCache
+
+    preds = _records(project)
+    fresh = apply_predictions(preds, WriteMode.CHECK)
+    store = PredictionCache(tmp_path / "cache")
+    apply_predictions(preds, WriteMode.CHECK, memo=ProofMemo(store))
+    store.close()
+    db = sqlite3.connect(tmp_path / "cache" / DATABASE)
+    rows = db.execute("SELECT key, value FROM outcomes ORDER BY key").fetchall()
+    assert len(rows) == 3
+    damaged = [rows[0][1][:-7], rows[1][1][:40] + bytes([rows[1][1][40] ^ 1]) + rows[1][1][41:], b"junk"]
+    for (k, _), v in zip(rows, damaged, strict=True):
+        db.execute("UPDATE outcomes SET value = ? WHERE key = ?", (v, k))
+    db.commit()
+    db.close()
+    del writer_calls[:]
+    memo = ProofMemo(PredictionCache(tmp_path / "cache"))
+    _same(apply_predictions(preds, WriteMode.CHECK, memo=memo), fresh)
+    assert (memo.misses, memo.stored, len(writer_calls)) == (3, 0, 2)
+    again = ProofMemo(PredictionCache(tmp_path / "cache"))  # stored again, sound
+    _same(apply_predictions(preds, WriteMode.CHECK, memo=again), fresh)
+    assert (again.misses, again.stored) == (0, 3)
+
+
+def test_only_proven_plans_are_stored(project: Path, tmp_path: Path) -> None:
+    from typetool import proofstore
+
+    preds = _records(project)
+    plan = apply_predictions(preds, WriteMode.CHECK)
+    for f in plan.files:
+        blob = proofstore.encode(f)
+        assert blob is not None
+        back = proofstore.decode(blob)
+        assert back == f and back is not None and back.text == f.text and back.data is None
+    refused = FileOutcome("a.py", FileStatus.REFUSED)
+    failed = FileOutcome("a.py", FileStatus.FAILED)
+    diffed = apply_predictions(preds, WriteMode.DIFF).files[0]
+    assert [proofstore.encode(f) for f in (refused, failed, diffed)] == [None] * 3
+    key = ("pkg/use.py", "pkg/use.py", "0" * 64, (("pkg/use.py::return::total::return", "int"),))
+    assert proofstore.stored_key(*key, WriteMode.CHECK, WriteOptions(), "py", "ctx") is not None
+    assert proofstore.stored_key(*key, WriteMode.CHECK, WriteOptions(verify=False), "py", "ctx") is None
+    assert proofstore.stored_key(*key, WriteMode.DIFF, WriteOptions(), "py", "ctx") is None
+    assert len({proofstore.stored_key(*key, WriteMode.CHECK, WriteOptions(), "py", c) for c in ("a", "b", None)}) == 3
+
+
+def test_the_python_index_fingerprint_covers_the_module_name_and_the_classes(project: Path) -> None:
+    files = [project / "pkg" / "use.py"]
+    before = pywb.ProjectNameIndex(files).fingerprint(files[0])
+    assert pywb.ProjectNameIndex(files).fingerprint(files[0]) == before
+    assert pywb.ProjectNameIndex(files).fingerprint(project / "pkg" / "models.py") != before
+    (project / "pkg" / "more.py").write_text("class Other:\n    pass\n", encoding="utf-8")
+    assert pywb.ProjectNameIndex(files).fingerprint(files[0]) != before
+    (project / "pkg" / "more.py").unlink()
+    (project / "pkg" / "__init__.py").unlink()  # pkg.use becomes use
+    assert pywb.ProjectNameIndex(files).fingerprint(files[0]) != before
+
+
+def test_a_warm_annotate_proves_nothing_and_writes_the_same(tiny_model: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch,
+                                                           writer_calls: list[str]) -> None:
+    """Two copies of the example: the first annotated cold, the second with the first one's cache: the same bytes,
+    and the second run hands no file to a writer."""
+    from typetool.predcache import CACHE_DIR, PredictionCache
+    from typetool.predictions import TypePredictor
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    (model / "calibration.json").unlink()
+    trees, counts = [], []
+    for name in ("cold", "warm"):
+        copy = tmp_path / name
+        shutil.copytree(EXAMPLE, copy)
+        if name == "warm":
+            shutil.copytree(tmp_path / "cold" / CACHE_DIR, copy / CACHE_DIR)
+        monkeypatch.chdir(copy)
+        predictor = TypePredictor(model)
+        predictor.use_cache(PredictionCache(copy / CACHE_DIR))
+        del writer_calls[:]
+        out = annotate([Path("inventory")], predictor, WriteMode.WRITE, WriteOptions(), frozenset(SlotKind))
+        assert out.run.exit_code == 0 and out.run.changed
+        trees.append(_tree(copy))
+        counts.append(len(writer_calls))
+    assert trees[0] == trees[1]
+    assert counts[0] > 0 and counts[1] == 0

@@ -208,7 +208,8 @@ class Plan:
     """`plan_project`'s output: the project as first read, each slot's prediction (`predictions`: the one the
     plan writes, for a slot it writes), the plan's outcome (`RunResult` in check mode: nothing written, each
     changed file's proven bytes in its `FileOutcome.data`), the rounds it took to reach the fixpoint, and how
-    many file plans it proved (`proofs`) and took from an earlier round instead (`reused`)."""
+    many file plans it proved (`proofs`), took from an earlier round instead (`reused`) or from an earlier run
+    (`stored`: the prediction cache's store of proven plans)."""
 
     project: Workspace
     predictions: list[Prediction]
@@ -217,6 +218,7 @@ class Plan:
     rounds: int
     proofs: int = 0
     reused: int = 0
+    stored: int = 0
 
 
 def plan_project(paths: Sequence[Path], predictor: TypePredictor, options: WriteOptions | None = None,
@@ -230,12 +232,13 @@ def plan_project(paths: Sequence[Path], predictor: TypePredictor, options: Write
     `sources.overlay`, nothing written), and plans every prediction kept so far on the original files. The run
     stops when a round writes no slot the previous one did not (or after `max_rounds`). A file whose writer input
     is the same as in an earlier round (its records, the same file on disk, the same options and name index)
-    keeps that round's outcome instead of being rewritten and proven again (`writeback.ProofMemo`).
+    keeps that round's outcome instead of being rewritten and proven again (`writeback.ProofMemo`); with the
+    predictor's prediction cache (`predictor.store`), so does one whose input an earlier run proved.
     """
     from typetool.sources import overlay
 
     options = options or WriteOptions()
-    memo = ProofMemo()
+    memo = ProofMemo(getattr(predictor, "store", None))
     stage = stage or (lambda label, total: None)
     with predictor.remembering():
         stage("reading and parsing", None)
@@ -272,7 +275,7 @@ def plan_project(paths: Sequence[Path], predictor: TypePredictor, options: Write
                                         batch_size, progress=progress, stage=stage,
                                         label=f"round {rounds}: predicting", top_k=top_k)
     return Plan(project, [chosen.get(sid) or p for sid, p in latest.items()], list(chosen.values()), plan, rounds,
-                memo.misses, memo.hits)
+                memo.misses, memo.hits, memo.stored)
 
 
 def annotate(paths: Sequence[Path], predictor: TypePredictor, mode: WriteMode = WriteMode.WRITE,

@@ -10,6 +10,9 @@ new model or a new typetool never reads old entries. One SQLite database (the st
 transactions, safe when two runs share it), bounded in entries (the least recently used go first); a database
 that cannot be read (truncated, corrupt) is set aside with a warning and rebuilt; a directory that cannot be
 written turns the cache off with a warning. The directory holds a `.gitignore` of `*`, as ruff's and mypy's do.
+A second table holds write-back's proven plans of files (`get_outcomes`, `put_outcomes`: opaque blobs by digest,
+bounded and evicted the same way), which `writeback.ProofMemo` keys and encodes, so that a run over files and
+predictions that did not change does not rewrite and prove them again.
 Does not: cache parsing or slices (fast, and they depend on the whole project), or the editor's predictions
 (`ide.Engine` keeps its own in memory).
 """
@@ -33,6 +36,7 @@ CACHE_DIR = ".typetool_cache"
 DATABASE = "predictions.sqlite"
 MAX_ENTRIES = 400_000  # about 0.5 KB each: some 200 MB at most
 SCHEMA = 1
+MAX_OUTCOMES = 20_000  # a file's proven plan: its rewritten text, compressed (7 KB on average on tomlkit)
 Key = tuple[str, tuple[str, ...], int, int]  # rendered slice, scope names, top_k, candidates kept
 
 
@@ -123,6 +127,8 @@ class PredictionCache:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("CREATE TABLE IF NOT EXISTS candidates (key TEXT PRIMARY KEY, value BLOB NOT NULL, "
                        "used REAL NOT NULL)")
+            db.execute("CREATE TABLE IF NOT EXISTS outcomes (key TEXT PRIMARY KEY, value BLOB NOT NULL, "
+                       "used REAL NOT NULL)")
             db.execute("SELECT count(*) FROM candidates").fetchone()  # reads the pages: a damaged file fails here
         except sqlite3.Error:
             db.close()
@@ -201,6 +207,53 @@ class PredictionCache:
             if count > self.max_entries:  # the least recently used go
                 db.execute("DELETE FROM candidates WHERE key IN (SELECT key FROM candidates ORDER BY used "
                            "LIMIT ?)", (count - self.max_entries,))
+            db.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            self._set_aside(exc)
+        except sqlite3.Error as exc:
+            self._turn_off(exc)
+
+    def get_outcomes(self, keys: Sequence[str]) -> dict[str, bytes]:
+        """The blobs stored under those of `keys` that the outcomes table has (`writeback.ProofMemo`)."""
+        db = self._connect()
+        if db is None or not keys:
+            return {}
+        found: dict[str, bytes] = {}
+        try:
+            for start in range(0, len(keys), 500):
+                chunk = list(keys[start:start + 500])
+                rows = db.execute(f"SELECT key, value FROM outcomes WHERE key IN ({','.join('?' * len(chunk))})",
+                                  chunk).fetchall()
+                found.update((str(k), bytes(v)) for k, v in rows)
+            if found:
+                now = time.time()
+                db.execute("BEGIN")
+                db.executemany("UPDATE outcomes SET used = ? WHERE key = ?", [(now, k) for k in found])
+                db.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            self._set_aside(exc)
+            return {}
+        except sqlite3.Error as exc:
+            self._turn_off(exc)
+            return {}
+        return found
+
+    def put_outcomes(self, items: Iterable[tuple[str, bytes]], max_entries: int = MAX_OUTCOMES) -> None:
+        """Store blobs by key in the outcomes table (the least recently used go beyond `max_entries`)."""
+        db = self._connect()
+        if db is None:
+            return
+        now = time.time()
+        rows = [(k, v, now) for k, v in items]
+        if not rows:
+            return
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany("INSERT OR REPLACE INTO outcomes (key, value, used) VALUES (?, ?, ?)", rows)
+            (count,) = db.execute("SELECT count(*) FROM outcomes").fetchone()
+            if count > max_entries:
+                db.execute("DELETE FROM outcomes WHERE key IN (SELECT key FROM outcomes ORDER BY used LIMIT ?)",
+                           (count - max_entries,))
             db.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
             self._set_aside(exc)

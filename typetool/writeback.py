@@ -20,11 +20,14 @@ The vocabulary (`WriteMode`, `WriteOptions`, the outcomes) is `typetool.outcomes
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import Protocol
 
+from typetool import proofstore
 from typetool.diagnostics import Diagnostic, Severity
-from typetool.fileio import deliver, isolated, map_jobs
+from typetool.fileio import deliver, encode_like, isolated, map_jobs
 from typetool.languages import default_language, language_claiming, source_suffixes
 from typetool.messages import BAD_SLOT_ID, CONFLICT, NO_HASH, STALE
 from typetool.outcomes import (
@@ -61,7 +64,17 @@ IndexKey = tuple[object, ...] | None
 """What a name index was built from: ("given", the caller's index), (language key, the files it was built over),
 or None (no language: none)."""
 
-MemoKey = tuple[object, ...]
+MemoKey = tuple[str, Path, Path, "str | None", tuple[tuple[str, str], ...], WriteMode, WriteOptions, IndexKey]
+"""A file's input to its writer: (path relative to the root, root, working directory, expected hash, records' slot
+ids and types, mode, options, name index)."""
+
+
+class OutcomeStore(Protocol):
+    """Where a `ProofMemo` keeps proven outcomes across runs (`predcache.PredictionCache`): blobs by key."""
+
+    def get_outcomes(self, keys: Sequence[str]) -> dict[str, bytes]: ...
+
+    def put_outcomes(self, items: Iterable[tuple[str, bytes]]) -> None: ...
 
 
 class ProofMemo:
@@ -74,13 +87,87 @@ class ProofMemo:
     (identified by the language and the files it was built over: the same index object is handed out again). The
     files on disk are taken as constant for the memo's life: one planning run; the write that follows the plan
     checks each file's hash again (`write_plan`). Only for modes that write nothing.
+
+    With a `store`, check-mode outcomes also outlive the run (`typetool.proofstore`): an input not seen in this
+    run is looked up there, by a key that adds the writer code's fingerprint and what the language's writer reads
+    besides its arguments (the name index's `fingerprint` of the file; a language whose name index is None has a
+    writer that reads nothing else, as TypeScript's; an index without a fingerprint, or a file of no language,
+    is never stored). A stored outcome is used only once the file is read again and has the expected hash (its
+    text is then encoded as the file is, as the writer does).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, store: OutcomeStore | None = None) -> None:
         self.outcomes: dict[MemoKey, FileOutcome] = {}
         self.indexes: dict[IndexKey, object | None] = {}
-        self.hits = 0
-        self.misses = 0
+        self.store = store
+        self.hits = 0  # inputs seen earlier in the run
+        self.stored = 0  # inputs found in the store
+        self.misses = 0  # inputs handed to their writer
+
+    def recall(self, tasks: Sequence[tuple[MemoKey, _Task]], todo: list[int]) -> tuple[list[int], dict[int, str]]:
+        """Take from the store the outcomes of `todo` (indexes in `tasks`) it holds; return those left to prove,
+        and the store keys of those of them that may be stored."""
+        if self.store is None:
+            return todo, {}
+        keys: dict[int, str] = {}
+        for i in todo:
+            key = _stored_key(*tasks[i])
+            if key is not None:
+                keys[i] = key
+        found = self.store.get_outcomes(list(keys.values())) if keys else {}
+        left = []
+        for i in todo:
+            blob = found.get(keys[i]) if i in keys else None
+            outcome = _stored_outcome(blob, tasks[i][1]) if blob is not None else None
+            if outcome is None:
+                left.append(i)
+                continue
+            self.outcomes[tasks[i][0]] = outcome
+            self.stored += 1
+        return left, {i: keys[i] for i in left if i in keys}
+
+    def keep(self, items: Iterable[tuple[str, FileOutcome]]) -> None:
+        """Store the outcomes that may be stored (`proofstore.encode`), by their store keys."""
+        if self.store is None:
+            return
+        blobs = [(key, blob) for key, outcome in items if (blob := proofstore.encode(outcome)) is not None]
+        if blobs:
+            self.store.put_outcomes(blobs)
+
+
+def _stored_key(key: MemoKey, task: _Task) -> str | None:
+    """The store key of a task (`proofstore.stored_key`), or None when its outcome is not to be stored."""
+    rel, root, _, expected, records, mode, options, _ = key
+    index = task[6]
+    language = language_claiming(rel)
+    if language is None:
+        return None
+    context: str | None = None
+    if index is not None:
+        fingerprint = getattr(index, "fingerprint", None)
+        if not callable(fingerprint):
+            return None
+        context = str(fingerprint(root / rel))
+    return proofstore.stored_key(rel, _shown(rel, root), expected, records, mode, options, language.key, context)
+
+
+def _stored_outcome(blob: bytes, task: _Task) -> FileOutcome | None:
+    """A stored outcome for `task`'s file, if the blob is sound: the file read again and refused as its writer
+    would refuse it (stale, unreadable), else the outcome, with the bytes of the proven text in the file's
+    encoding (as the writer encodes it)."""
+    rel, _, expected, _, options, root, _ = task
+    stored = proofstore.decode(blob)
+    if stored is None or stored.path != _shown(rel, root):
+        return None
+    src = _checked_source(rel, expected, options, root)
+    if isinstance(src, FileOutcome):
+        return src
+    if stored.text is None:
+        return stored
+    try:
+        return replace(stored, data=encode_like(src, stored.text))
+    except UnicodeError:
+        return None
 
 
 def apply_predictions(predictions: Predictions, mode: WriteMode = WriteMode.WRITE,
@@ -100,9 +187,11 @@ def apply_predictions(predictions: Predictions, mode: WriteMode = WriteMode.WRIT
         return RunResult(mode, tuple(map_jobs(_apply_task, [t for _, t in tasks], jobs)), ())
     todo = [i for i, (key, _) in enumerate(tasks) if key not in memo.outcomes]
     memo.hits += len(tasks) - len(todo)
+    todo, keys = memo.recall(tasks, todo)
     memo.misses += len(todo)
     for i, done in zip(todo, map_jobs(_apply_task, [tasks[i][1] for i in todo], jobs), strict=True):
         memo.outcomes[tasks[i][0]] = done
+    memo.keep((key, memo.outcomes[tasks[i][0]]) for i, key in keys.items())
     return RunResult(mode, tuple(memo.outcomes[key] for key, _ in tasks), ())
 
 

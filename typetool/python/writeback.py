@@ -1628,6 +1628,18 @@ class ProjectNameIndex:
             self._table = self._build()
         return self._table.get(name, [])
 
+    def fingerprint(self, path: Path) -> str:
+        """A digest of what `apply_file` reads for the file at `path` besides the file itself and its arguments:
+        the file's module name and this index's table (the modules of each class name, in order: all a lookup
+        returns), for a store of proven rewrites (`writeback.ProofMemo`)."""
+        import hashlib
+        import json
+
+        if self._table is None:
+            self._table = self._build()
+        state = [_module_name(path), sorted(self._table.items())]
+        return hashlib.sha256(json.dumps(state).encode("utf-8", "surrogatepass")).hexdigest()
+
     def _build(self) -> dict[str, list[str]]:
         from typetool.python.project import module_name_for
 
@@ -1682,7 +1694,8 @@ def apply_file(src: SourceFile, shown: str, rel: str, types: Mapping[str, str], 
                mode: WriteMode, options: WriteOptions, index: NameIndex | None) -> FileOutcome:
     """Write `types` (slot id -> type string) into one Python file read and hash-checked by the core
     (`bad`: the outcomes of records the core already refused, reported with this file's). The core runs it
-    isolated (`typetool.fileio.isolated`)."""
+    isolated (`typetool.fileio.isolated`). Besides its arguments it reads the file's module name (from the
+    packages around it on disk) and the index: `ProjectNameIndex.fingerprint` covers both."""
     module_name = _module_name(src.path)
 
     def run(text: str | cst.Module) -> Rewrite:
