@@ -1619,9 +1619,10 @@ class ProjectNameIndex:
             roots.add((root / rel.parts[0], True) if len(rel.parts) > 1 else (root, False))
         self.roots = tuple(sorted(roots))
         self._table: dict[str, list[str]] | None = None
+        self._digest: str | None = None  # of the table, for `fingerprint`
 
     def __getstate__(self) -> dict[str, object]:
-        return {"roots": self.roots, "_table": None}
+        return {"roots": self.roots, "_table": None, "_digest": None}
 
     def __call__(self, name: str) -> Sequence[str]:
         if self._table is None:
@@ -1635,10 +1636,13 @@ class ProjectNameIndex:
         import hashlib
         import json
 
-        if self._table is None:
-            self._table = self._build()
-        state = [_module_name(path), sorted(self._table.items())]
-        return hashlib.sha256(json.dumps(state).encode("utf-8", "surrogatepass")).hexdigest()
+        if self._digest is None:
+            if self._table is None:
+                self._table = self._build()
+            table = json.dumps(sorted(self._table.items())).encode("utf-8", "surrogatepass")
+            self._digest = hashlib.sha256(table).hexdigest()
+        return hashlib.sha256(json.dumps([_module_name(path), self._digest]).encode("utf-8", "surrogatepass")
+                              ).hexdigest()
 
     def _build(self) -> dict[str, list[str]]:
         from typetool.python.project import module_name_for
