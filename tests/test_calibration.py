@@ -57,3 +57,37 @@ def test_reliability_diagram_is_self_contained_html() -> None:
     logp, prior, counts, y = overconfident_data(500, 4)
     page = reliability_html({"raw": reliability([math.exp(v) for v in logp], y)}, "dev-eval")
     assert page.startswith("<!doctype html>") and "<svg" in page and "ECE" in page
+
+
+def test_margin_and_kind_features_are_learned_and_round_trip() -> None:
+    """Sites where the top type is far ahead of its rivals, and returns, are right more often at the same
+    log-probability: the fit finds both effects and separates the sites better than logp alone (issue 18)."""
+    from typetool.calibration import margins
+
+    rng = random.Random(9)
+    logp, prior, margin, kinds, y = [], [], [], [], []
+    for _ in range(8000):
+        lp = -rng.random() * 3
+        m = rng.uniform(-1, 6)
+        kind = rng.choice(("param", "return"))
+        z = 0.5 * lp + 0.8 * m - 1.5 + (1.0 if kind == "return" else 0.0)
+        logp.append(lp), prior.append(-5.0), margin.append(m), kinds.append(kind)
+        y.append(int(rng.random() < 1 / (1 + math.exp(-z))))
+    p = fit_platt(logp, prior, y, x3=margin, kinds=kinds)
+    assert p.w3 == pytest.approx(0.8, abs=0.1)
+    offsets = dict(p.kind_bias)
+    assert len(offsets) == 1  # one offset per kind but the reference one
+    (name, value), = offsets.items()
+    assert value == pytest.approx(1.0 if name == "return" else -1.0, abs=0.2)
+    cal = fit(logp, prior, [50] * len(y), y, margin=margin, kinds=kinds)
+    plain = fit(logp, prior, [50] * len(y), y)
+    rich = reliability([cal.prob(a, b, 50, m, k) for a, b, m, k in zip(logp, prior, margin, kinds)], y)
+    poor = reliability([plain.prob(a, b, 50) for a, b in zip(logp, prior)], y)
+    assert rich.brier < poor.brier - 0.01
+    again = Calibrator.from_json(cal.to_json())
+    assert again.prob(-1.0, -2.0, 50, 2.0, "return") == pytest.approx(cal.prob(-1.0, -2.0, 50, 2.0, "return"))
+    old = {"edges": [1, 10], "scalers": [{"w1": 1.0, "w2": 0.0, "b": 0.0}] * 3}  # a calibration.json of before
+    # its margin and kind weights are 0: sigmoid(log p) whatever the margin and kind
+    assert Calibrator.from_json(old).prob(-1.0, -2.0, 5, 3.0, "return") == pytest.approx(1 / (1 + math.exp(1.0)))
+    assert margins([-0.1, -2.0, -3.0]) == pytest.approx([1.9, -1.9, -2.9])
+    assert margins([-0.5]) == [10.0]

@@ -1,9 +1,12 @@
-"""Calibrated confidence (CASENT-style Platt scaling) and how to measure it.
+"""Calibrated confidence (CASENT-style Platt scaling, with features that separate) and how to measure it.
 
-Does: fits p'(t|x) = sigmoid(w1 * log p(t|x) + w2 * log p(t|empty context) + b), with (w1, w2, b) shared
-within buckets of training-type frequency (unseen, rare, common, very common), on held-out calibration
-packages; measures expected calibration error (15 equal-width bins), Brier score and reliability curves, and
-draws a reliability diagram (self-contained HTML with inline SVG).
+Does: fits p'(t|x) = sigmoid(w1 * log p(t|x) + w2 * log p(t|empty context) + w3 * margin + b + b_kind), where
+the margin is log p(t|x) minus the best other candidate's (clipped to +-MARGIN_CAP: how far ahead of its rivals
+a type is, which says more about a site than its own probability) and b_kind an offset per kind of site (a return
+is easier than a parameter); the weights are shared within buckets of training-type frequency (unseen, rare,
+common, very common), fitted on held-out calibration packages; measures expected calibration error (15
+equal-width bins), Brier score and reliability curves, and draws a reliability diagram (self-contained HTML with
+inline SVG). A calibration.json from before the margin and kind features reads with those weights at 0.
 Does not: decode or choose holes (`typetool.predsets`).
 """
 
@@ -23,14 +26,30 @@ BUCKET_EDGES = (1, 10, 100, 1000)  # training count: [0,1) unseen, [1,10), [10,1
 MIN_BUCKET = 80  # fewer calibration sites than this: the bucket uses the global fit
 
 
+MARGIN_CAP = 10.0
+"""Margins are clipped to [-MARGIN_CAP, MARGIN_CAP]; a lone candidate has margin MARGIN_CAP."""
+
+
+def margins(logps: Sequence[float]) -> list[float]:
+    """Each candidate's log-probability minus the best other candidate's, clipped."""
+    out: list[float] = []
+    for i, lp in enumerate(logps):
+        rival = max((v for j, v in enumerate(logps) if j != i), default=None)
+        m = MARGIN_CAP if rival is None else lp - rival
+        out.append(min(max(m, -MARGIN_CAP), MARGIN_CAP))
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class Platt:
     w1: float
     w2: float
     b: float
+    w3: float = 0.0  # the margin's weight
+    kind_bias: tuple[tuple[str, float], ...] = ()  # offsets per site kind (a kind not listed: 0)
 
-    def __call__(self, logp: float, logp_prior: float) -> float:
-        z = self.w1 * logp + self.w2 * logp_prior + self.b
+    def __call__(self, logp: float, logp_prior: float, margin: float = 0.0, kind: str = "") -> float:
+        z = self.w1 * logp + self.w2 * logp_prior + self.w3 * margin + self.b + dict(self.kind_bias).get(kind, 0.0)
         return 1.0 / (1.0 + math.exp(-z)) if z > -50 else 0.0
 
 
@@ -47,16 +66,18 @@ class Calibrator:
                 return i
         return len(self.edges)
 
-    def prob(self, logp: float, logp_prior: float, train_count: int) -> float:
-        return self.scalers[self.bucket(train_count)](logp, logp_prior)
+    def prob(self, logp: float, logp_prior: float, train_count: int, margin: float = 0.0, kind: str = "") -> float:
+        return self.scalers[self.bucket(train_count)](logp, logp_prior, margin, kind)
 
     def to_json(self) -> dict[str, object]:
         return {"kind": "platt-by-frequency-bucket", "edges": list(self.edges),
-                "scalers": [asdict(s) for s in self.scalers]}
+                "scalers": [{**asdict(s), "kind_bias": [list(kb) for kb in s.kind_bias]} for s in self.scalers]}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Calibrator:
-        scalers = tuple(Platt(**s) for s in data["scalers"])
+        scalers = tuple(Platt(float(s["w1"]), float(s["w2"]), float(s["b"]), float(s.get("w3", 0.0)),
+                              tuple((str(k), float(v)) for k, v in s.get("kind_bias", ())))
+                        for s in data["scalers"])
         edges = tuple(int(e) for e in data["edges"])
         return cls(scalers, edges)
 
@@ -68,22 +89,29 @@ class Calibrator:
 
 
 def fit_platt(x1: Sequence[float], x2: Sequence[float], y: Sequence[int], l2: float = 1e-2,
-              iterations: int = 50) -> Platt:
-    """Logistic regression by damped Newton steps (halved until the penalised NLL decreases), small L2."""
-    X = np.column_stack([np.asarray(x1, float), np.asarray(x2, float), np.ones(len(y))])  # (n, 3)
+              iterations: int = 50, x3: Sequence[float] | None = None, kinds: Sequence[str] | None = None) -> Platt:
+    """Logistic regression by damped Newton steps (halved until the penalised NLL decreases), small L2 (not on the
+    intercept). `x3`: the margins; `kinds`: each site's kind, one offset per kind but the most common."""
+    n = len(y)
+    names = sorted(set(kinds or ()), key=lambda k: (-list(kinds or ()).count(k), k))[1:]
+    columns = [np.asarray(x1, float), np.asarray(x2, float),
+               np.asarray(x3, float) if x3 is not None else np.zeros(n)]
+    columns += [np.asarray([1.0 if k == name else 0.0 for k in (kinds or ())]) for name in names]
+    X = np.column_stack([*columns, np.ones(n)])
+    d = X.shape[1]
     t = np.asarray(y, float)  # (n,)
-    reg = np.diag([l2, l2, 0.0])
+    reg = np.diag([l2] * (d - 1) + [0.0])
 
     def loss(w: np.ndarray) -> float:
         z = X @ w
         return float(np.sum(np.logaddexp(0, z) - t * z) + 0.5 * w @ reg @ w)
 
-    w = np.zeros(3)
+    w = np.zeros(d)
     current = loss(w)
     for _ in range(iterations):
         p = 1.0 / (1.0 + np.exp(-np.clip(X @ w, -30, 30)))
         grad = X.T @ (p - t) + reg @ w
-        hess = X.T @ (X * (p * (1 - p))[:, None]) + reg + 1e-9 * np.eye(3)
+        hess = X.T @ (X * (p * (1 - p))[:, None]) + reg + 1e-9 * np.eye(d)
         step = np.linalg.solve(hess, grad)
         scale = 1.0
         while scale > 1e-4:
@@ -97,13 +125,15 @@ def fit_platt(x1: Sequence[float], x2: Sequence[float], y: Sequence[int], l2: fl
         w, improvement, current = candidate, current - value, value
         if improvement < 1e-10:
             break
-    return Platt(float(w[0]), float(w[1]), float(w[2]))
+    return Platt(float(w[0]), float(w[1]), float(w[-1]), float(w[2]),
+                 tuple((name, float(w[3 + i])) for i, name in enumerate(names)))
 
 
 def fit(logp: Sequence[float], logp_prior: Sequence[float], train_counts: Sequence[int],
-        correct: Sequence[int], edges: tuple[int, ...] = BUCKET_EDGES) -> Calibrator:
+        correct: Sequence[int], edges: tuple[int, ...] = BUCKET_EDGES, margin: Sequence[float] | None = None,
+        kinds: Sequence[str] | None = None) -> Calibrator:
     """Fit one scaler per frequency bucket (the global scaler where a bucket has too few sites)."""
-    overall = fit_platt(logp, logp_prior, correct)
+    overall = fit_platt(logp, logp_prior, correct, x3=margin, kinds=kinds)
     probe = Calibrator((overall,) * (len(edges) + 1), edges)
     buckets = [probe.bucket(c) for c in train_counts]
     scalers = []
@@ -113,7 +143,9 @@ def fit(logp: Sequence[float], logp_prior: Sequence[float], train_counts: Sequen
         if len(idx) < MIN_BUCKET or len(set(ys)) < 2:
             scalers.append(overall)
         else:
-            scalers.append(fit_platt([logp[i] for i in idx], [logp_prior[i] for i in idx], ys))
+            scalers.append(fit_platt([logp[i] for i in idx], [logp_prior[i] for i in idx], ys,
+                                     x3=[margin[i] for i in idx] if margin is not None else None,
+                                     kinds=[kinds[i] for i in idx] if kinds is not None else None))
     return Calibrator(tuple(scalers), edges)
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from typetool.calibration import Reliability, fit, reliability, reliability_html
+from typetool.calibration import Reliability, fit, margins, reliability, reliability_html
 from typetool.diagnostics import Diagnostic
 from typetool.languages import by_key, default_language, languages
 from typetool.metrics import Report, common_type_names
@@ -123,7 +123,7 @@ def run_model(predictor: TypePredictor, records: Sequence[Record], batch_size: i
         logps = [c.score for c in cands]
         out.ranked.append(types)
         out.logps.append(logps)
-        out.confidences.append(predictor.confidences(types, logps) if types else [])
+        out.confidences.append(predictor.confidences(types, logps, r.kind) if types else [])
         nc = None
         if cands:
             try:
@@ -256,10 +256,14 @@ def calibrate(predictor: TypePredictor, records: Sequence[Record], batch_size: i
     top_logp = [lp[0] if lp else -50.0 for lp in outputs.logps]
     correct = [int(bool(t) and t == canonical(r.target, r.language)) for t, r in zip(top_types, records)]
     priors = predictor.prior_logp([t or "None" for t in top_types])
-    calibrator = fit(top_logp, priors, [type_counts.get(t, 0) for t in top_types], correct)
+    top_margin = [margins(lp)[0] if lp else 0.0 for lp in outputs.logps]
+    kinds = [r.kind for r in records]
+    calibrator = fit(top_logp, priors, [type_counts.get(t, 0) for t in top_types], correct, margin=top_margin,
+                     kinds=kinds)
     firsts = first_covering(outputs, records)
     before = reliability([math.exp(v) for v in top_logp], correct)
-    confidences = [calibrator.prob(a, b, type_counts.get(t, 0)) for a, b, t in zip(top_logp, priors, top_types)]
+    confidences = [calibrator.prob(a, b, type_counts.get(t, 0), m, k)
+                   for a, b, t, m, k in zip(top_logp, priors, top_types, top_margin, kinds)]
     after = reliability(confidences, correct)
     # what the nested sets do along the tau grid at each site, beside its calibrated confidence: the write
     # rules of the guarantee on written annotations are chosen from these (`typetool.selective`)

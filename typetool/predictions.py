@@ -23,7 +23,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from typetool.calibration import Calibrator
+from typetool.calibration import Calibrator, margins
 from typetool.languages import by_key
 from typetool.predfile import PredictionRecord
 from typetool.predsets import DEFAULT_MAX_HOLES, TAU_GRID, NodeCosts, choose_tau, node_costs, prediction_set
@@ -299,12 +299,15 @@ class TypePredictor:
                 self._prior_cache[t] = s if math.isfinite(s) else -50.0
         return [self._prior_cache[t] for t in types]
 
-    def confidences(self, types: Sequence[str], logps: Sequence[float]) -> list[float]:
+    def confidences(self, types: Sequence[str], logps: Sequence[float], kind: str = "") -> list[float]:
+        """The calibrated probability that each candidate is the type, from its log-probability, its prior, its
+        margin over the best other candidate and the site's `kind` (`calibration.Calibrator`)."""
         cal = self.calibrator
         if cal is None:
             return [math.exp(lp) for lp in logps]
         priors = self.prior_logp(types)
-        return [cal.prob(lp, pr, self.type_counts.get(t, 0)) for t, lp, pr in zip(types, logps, priors)]
+        return [cal.prob(lp, pr, self.type_counts.get(t, 0), m, kind)
+                for t, lp, pr, m in zip(types, logps, priors, margins(logps))]
 
     @contextmanager
     def remembering(self) -> Iterator[None]:
@@ -435,7 +438,7 @@ class TypePredictor:
         if not cands:
             return Prediction(s.slot, (), None, 0, 0.0, evidence)
         types = [canonical(c.type, self.language) for c in cands]
-        confs = self.confidences(types, [c.score for c in cands])
+        confs = self.confidences(types, [c.score for c in cands], s.slot.kind.value)
         scored = tuple(Scored(t, c.score, p) for t, c, p in zip(types, cands, confs))
         top = cands[0]
         partial: str | None = types[0]
