@@ -1,5 +1,6 @@
-"""A stub body (`...`, `pass`, a docstring: overloads, protocol and abstract methods) says nothing of its return
-type: its return slice reads `stub body`, not `no return`, and `None` is never a candidate for it."""
+"""A stub body (`...`, with at most a docstring: overloads, protocol and abstract methods) says nothing of its
+return type: its return slice reads `stub body`, not `no return`, and `None` is never a candidate for it. A body of
+`pass` or a docstring alone is a real no-op (it returns None) and reads `no return`."""
 
 from __future__ import annotations
 
@@ -17,9 +18,16 @@ class P(Protocol):
 
     def name(self):
         """The name."""
+        ...
 
     async def close(self):
+        ...
+
+    def hook(self):
         pass
+
+    def documented(self):
+        """Does nothing."""
 
 class C:
     def run(self):
@@ -45,6 +53,7 @@ def test_stub_bodies_read_stub_body_and_never_get_none(tmp_path: Path) -> None:
     assert "stub body" in evidence["P.close"] and "async def" in evidence["P.close"]
     assert "stub body" in evidence["C.f"] and "stub body" in evidence["C.f@2"]
     assert "no return" in evidence["C.run"] and "only raises" in evidence["C.abstract"]
+    assert "no return" in evidence["P.hook"] and "no return" in evidence["P.documented"]
     assert not any("stub body" in e or "no return" in e for e in evidence["C.f@3"])
     texts = {s.slot.scope: render_slice(s) for s in run.slices if s.slot.kind.value == "return"}
     assert not LANGUAGE.admits("return", texts["P.close"], "None")

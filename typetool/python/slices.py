@@ -35,7 +35,8 @@ from typetool.treesitter import captures, text
 from typetool.typenames import name_words
 
 STUB_BODY = "stub body"
-"""A return's evidence when its function's body is only a docstring, `...` or `pass` (instead of "no return")."""
+"""A return's evidence when its function's body is `...` (and at most a docstring or `pass`), instead of "no
+return"."""
 MAX_PROJECT_NAMES = 32  # classes of other project modules a function points to, after those
 
 if TYPE_CHECKING:
@@ -670,20 +671,22 @@ def _doc_returns(doc: str) -> str | None:
 
 
 def _stub_body(node: Node) -> bool:
-    """Whether a function's body is a stub: only a docstring, `...` and `pass` (an `@overload`, a protocol or
-    abstract method, a placeholder). Its return type is declared, never inferred from such a body."""
+    """Whether a function's body is a declaration stub: `...` with nothing else but a docstring or `pass` (an
+    `@overload`, a protocol or abstract method). Its return type is declared, never inferred from the body. A body
+    of `pass` or a docstring alone is a real no-op that returns None (libcst's visitor hooks), not a stub."""
     body = node.child_by_field_name("body")
     if body is None:
         return False
-    stmts = [c for c in body.named_children if c.type != "comment"]
-    for stmt in stmts:
-        if stmt.type == "pass_statement":
+    ellipsis = False
+    for stmt in body.named_children:
+        if stmt.type in ("comment", "pass_statement"):
             continue
         if stmt.type == "expression_statement" and len(stmt.named_children) == 1 and \
                 stmt.named_children[0].type in ("ellipsis", "string"):
+            ellipsis = ellipsis or stmt.named_children[0].type == "ellipsis"
             continue
         return False
-    return bool(stmts)
+    return ellipsis
 
 
 def _has_yield(fn: FunctionInfo) -> bool:
