@@ -161,13 +161,8 @@ class PredictionCache:
             self.misses += len(keys)
             return {}
         digests = [_digest(fingerprint, k) for k in keys]
-        found: dict[str, bytes] = {}
         try:
-            for start in range(0, len(digests), 500):
-                chunk = digests[start:start + 500]
-                rows = db.execute(f"SELECT key, value FROM candidates WHERE key IN ({','.join('?' * len(chunk))})",
-                                  chunk).fetchall()
-                found.update((str(k), bytes(v)) for k, v in rows)
+            found = self._fetch(db, "candidates", digests)
             out: dict[int, list[Candidate]] = {}
             for i, d in enumerate(digests):
                 if d in found:
@@ -175,11 +170,7 @@ class PredictionCache:
                         out[i] = _decode(found[d])
                     except (ValueError, TypeError, zlib.error):  # a damaged entry: computed again, overwritten
                         continue
-            if out:
-                now = time.time()
-                db.execute("BEGIN")
-                db.executemany("UPDATE candidates SET used = ? WHERE key = ?", [(now, digests[i]) for i in out])
-                db.execute("COMMIT")
+            self._touch(db, "candidates", [digests[i] for i in out])
         except sqlite3.DatabaseError as exc:
             self._set_aside(exc)
             self.misses += len(keys)
@@ -193,43 +184,16 @@ class PredictionCache:
         return out
 
     def put(self, fingerprint: str, items: Iterable[tuple[Key, Sequence[Candidate]]]) -> None:
-        db = self._connect()
-        if db is None:
-            return
-        now = time.time()
-        rows = [(_digest(fingerprint, k), _encode(c), now) for k, c in items]
-        if not rows:
-            return
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            db.executemany("INSERT OR REPLACE INTO candidates (key, value, used) VALUES (?, ?, ?)", rows)
-            (count,) = db.execute("SELECT count(*) FROM candidates").fetchone()
-            if count > self.max_entries:  # the least recently used go
-                db.execute("DELETE FROM candidates WHERE key IN (SELECT key FROM candidates ORDER BY used "
-                           "LIMIT ?)", (count - self.max_entries,))
-            db.execute("COMMIT")
-        except sqlite3.DatabaseError as exc:
-            self._set_aside(exc)
-        except sqlite3.Error as exc:
-            self._turn_off(exc)
+        self._store("candidates", [(_digest(fingerprint, k), _encode(c)) for k, c in items], self.max_entries)
 
     def get_outcomes(self, keys: Sequence[str]) -> dict[str, bytes]:
         """The blobs stored under those of `keys` that the outcomes table has (`writeback.ProofMemo`)."""
         db = self._connect()
         if db is None or not keys:
             return {}
-        found: dict[str, bytes] = {}
         try:
-            for start in range(0, len(keys), 500):
-                chunk = list(keys[start:start + 500])
-                rows = db.execute(f"SELECT key, value FROM outcomes WHERE key IN ({','.join('?' * len(chunk))})",
-                                  chunk).fetchall()
-                found.update((str(k), bytes(v)) for k, v in rows)
-            if found:
-                now = time.time()
-                db.execute("BEGIN")
-                db.executemany("UPDATE outcomes SET used = ? WHERE key = ?", [(now, k) for k in found])
-                db.execute("COMMIT")
+            found = self._fetch(db, "outcomes", keys)
+            self._touch(db, "outcomes", list(found))
         except sqlite3.DatabaseError as exc:
             self._set_aside(exc)
             return {}
@@ -240,19 +204,42 @@ class PredictionCache:
 
     def put_outcomes(self, items: Iterable[tuple[str, bytes]], max_entries: int = MAX_OUTCOMES) -> None:
         """Store blobs by key in the outcomes table (the least recently used go beyond `max_entries`)."""
+        self._store("outcomes", list(items), max_entries)
+
+    @staticmethod
+    def _fetch(db: sqlite3.Connection, table: str, keys: Sequence[str]) -> dict[str, bytes]:
+        """The values of `table` under those of `keys` it has (raises sqlite3.Error)."""
+        found: dict[str, bytes] = {}
+        for start in range(0, len(keys), 500):
+            chunk = list(keys[start:start + 500])
+            rows = db.execute(f"SELECT key, value FROM {table} WHERE key IN ({','.join('?' * len(chunk))})",
+                              chunk).fetchall()
+            found.update((str(k), bytes(v)) for k, v in rows)
+        return found
+
+    @staticmethod
+    def _touch(db: sqlite3.Connection, table: str, keys: Sequence[str]) -> None:
+        """Mark `keys` of `table` as used now (raises sqlite3.Error)."""
+        if keys:
+            now = time.time()
+            db.execute("BEGIN")
+            db.executemany(f"UPDATE {table} SET used = ? WHERE key = ?", [(now, k) for k in keys])
+            db.execute("COMMIT")
+
+    def _store(self, table: str, items: Sequence[tuple[str, bytes]], max_entries: int) -> None:
+        """Insert or replace `items` (key, value) in `table`; beyond `max_entries` the least recently used go. A
+        damaged file is set aside, an unusable one turns the cache off."""
         db = self._connect()
-        if db is None:
+        if db is None or not items:
             return
         now = time.time()
-        rows = [(k, v, now) for k, v in items]
-        if not rows:
-            return
         try:
             db.execute("BEGIN IMMEDIATE")
-            db.executemany("INSERT OR REPLACE INTO outcomes (key, value, used) VALUES (?, ?, ?)", rows)
-            (count,) = db.execute("SELECT count(*) FROM outcomes").fetchone()
+            db.executemany(f"INSERT OR REPLACE INTO {table} (key, value, used) VALUES (?, ?, ?)",
+                           [(k, v, now) for k, v in items])
+            (count,) = db.execute(f"SELECT count(*) FROM {table}").fetchone()
             if count > max_entries:
-                db.execute("DELETE FROM outcomes WHERE key IN (SELECT key FROM outcomes ORDER BY used LIMIT ?)",
+                db.execute(f"DELETE FROM {table} WHERE key IN (SELECT key FROM {table} ORDER BY used LIMIT ?)",
                            (count - max_entries,))
             db.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
