@@ -445,13 +445,12 @@ def pac_row(outputs: ModelOutputs, records: Sequence[Record], golds: Sequence[st
     view.epsilon, view.delta = eps, delta
     view.reset_thresholds()
     rules = view.rules
-    marginal_tau = view.tau if rules is None else None
     idx = [i for i, r in enumerate(records) if r.kind in PAC_KINDS]
     n = len(idx)
     rule_json = ({name: (rule.to_json() if rule is not None else None) for name, rule in rules.items()}
                  if rules is not None else {})
-    row_tau = marginal_tau if rules is None else (pr.tau if (pr := view.rule_for("param")) is not None else None)
-    if n == 0 or (rules is None and marginal_tau is None):
+    row_tau = view.write_threshold("param")[0]
+    if n == 0 or (rules is None and view.tau is None):
         return PacRow(eps, delta, row_tau, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, view.guarantee_in_force,
                       rules=rule_json)
     misses = holes_nodes = total_nodes = exact = full = part = none = wrong = 0
@@ -464,11 +463,7 @@ def pac_row(outputs: ModelOutputs, records: Sequence[Record], golds: Sequence[st
         counts[0] += 1
         truth = _truth(r.target, r.language)
         norm = normalizer(r.language)
-        if rules is None:
-            tau, floor = marginal_tau, 0.0
-        else:
-            rule = view.rule_for(r.kind)
-            tau, floor = (rule.tau, rule.min_confidence) if rule is not None else (None, 0.0)
+        tau, floor = view.write_threshold(r.kind)
         conf = outputs.confidences[i][0] if outputs.confidences[i] else 0.0
         if nc is None or tau is None or conf < floor:
             none += 1

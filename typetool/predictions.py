@@ -238,6 +238,14 @@ class TypePredictor:
         taus = tuple(self.calibration["pac"].get("taus", TAU_GRID))
         return choose_rules(stats, self.epsilon, self.delta, KIND_GROUPS, taus)
 
+    def write_threshold(self, kind: str) -> tuple[float | None, float]:
+        """(tau, confidence floor) under which a site of `kind` is written: its kind's write rule under the written
+        guarantee, tau alone (floor 0) under the marginal one; tau None: nothing of that kind is written."""
+        if self.rules is None:
+            return self.tau, 0.0
+        rule = self.rule_for(kind)
+        return (rule.tau, rule.min_confidence) if rule is not None else (None, 0.0)
+
     def rule_for(self, kind: str) -> WriteRule | None:
         rules = self.rules or {}
         name = kind_group(kind, KIND_GROUPS)
@@ -449,10 +457,8 @@ class TypePredictor:
                 nc = node_costs(top.type, top.token_logprobs, top.offsets)
             except ValueError:
                 nc = None
-            rules = self.rules
-            rule = self.rule_for(s.slot.kind.value) if rules is not None else None
-            tau = self.tau if rules is None else rule.tau if rule is not None else None
-            if tau is None or (rule is not None and confs[0] < rule.min_confidence):
+            tau, floor = self.write_threshold(s.slot.kind.value)
+            if tau is None or confs[0] < floor:
                 partial = None
             else:
                 try:
