@@ -29,7 +29,6 @@ from typetool.predictions import TypePredictor, canonical, normalizer
 from typetool.predsets import (
     DEFAULT_MAX_HOLES,
     TAU_GRID,
-    first_covering_index,
     node_costs,
     prediction_set,
 )
@@ -139,18 +138,6 @@ def _truth(target: str, language: str = "py") -> Any:
         return normalizer(language)(parse_type(target))
     except ValueError:
         return None
-
-
-def first_covering(outputs: ModelOutputs, records: Sequence[Record], max_holes: int = DEFAULT_MAX_HOLES) -> list[int]:
-    result: list[int] = []
-    for nc, r in zip(outputs.costs, records):
-        truth = _truth(r.target, r.language)
-        if nc is None or truth is None:
-            result.append(len(TAU_GRID))
-            continue
-        # the decoded tree is compared normalized, as the truth is
-        result.append(first_covering_index(nc, truth, TAU_GRID, max_holes))
-    return result
 
 
 def fit_link_prob(predictor: TypePredictor, records: Sequence[Record], batch_size: int = 64) -> dict[str, Any]:
@@ -268,7 +255,6 @@ def calibrate(predictor: TypePredictor, records: Sequence[Record], batch_size: i
     kinds = [r.kind for r in records]
     calibrator = fit(top_logp, priors, [type_counts.get(t, 0) for t in top_types], correct,
                      margin=top_margin if "margin" in features else None, kinds=kinds if "kind" in features else None)
-    firsts = first_covering(outputs, records)
     before = reliability([math.exp(v) for v in top_logp], correct)
     confidences = [calibrator.prob(a, b, type_counts.get(t, 0), m, k)
                    for a, b, t, m, k in zip(top_logp, priors, top_types, top_margin, kinds)]
@@ -277,6 +263,7 @@ def calibrate(predictor: TypePredictor, records: Sequence[Record], batch_size: i
     # rules of the guarantee on written annotations are chosen from these (`typetool.selective`)
     stats = [site_stats(nc, _truth(r.target, r.language), conf if ranked else 0.0, r.kind)
              for nc, r, conf, ranked in zip(outputs.costs, records, confidences, outputs.ranked)]
+    firsts = [s.first_covering for s in stats]  # what `first_covering` gives, without the sets a second time
     data: dict[str, Any] = {
         "confidence": calibrator.to_json(),
         "pac": {"taus": list(TAU_GRID), "max_holes": DEFAULT_MAX_HOLES, "first_covering": firsts,
