@@ -5,9 +5,10 @@ write-back stage), then times, in the same run, `typetool annotate COPY1` (model
 batched prediction, prediction sets, proven write-back) and
 `python -m autotyping --aggressive --guess-common-names COPY2`, and prints both and the ratio. Then annotates a
 third stripped copy that starts with the first run's prediction cache (`.typetool_cache/`, as a second run on
-unchanged code finds it) and prints that time beside the first (cold) one.
+unchanged code finds it) and prints that time beside the first (cold) one. With `--no-engine-too`, also times
+`typetool annotate --no-engine` (the model alone: no checker engine, no gate) on a fourth copy, cold.
 
-    python benchmarks/bench_annotate.py [--package PATH] [--model DIR] [--sites params,returns]
+    python benchmarks/bench_annotate.py [--package PATH] [--model DIR] [--sites params,returns] [--no-engine-too]
 """
 
 from __future__ import annotations
@@ -38,13 +39,15 @@ def main() -> None:
     ap.add_argument("--package", type=Path, default=default, help="package source directory")
     ap.add_argument("--model", type=Path, default=None)
     ap.add_argument("--sites", default="params,returns")
+    ap.add_argument("--no-engine-too", action="store_true", help="also time annotate --no-engine")
     a = ap.parse_args()
     if not a.package.is_dir():
         sys.exit(f"{a.package}: not a directory (run `typetool corpus build` for the default)")
     with tempfile.TemporaryDirectory() as tmp:
         ours, theirs = Path(tmp) / "ours" / a.package.name, Path(tmp) / "theirs" / a.package.name
         warm = Path(tmp) / "warm" / a.package.name
-        for dest in (ours, theirs, warm):
+        alone = Path(tmp) / "alone" / a.package.name
+        for dest in (ours, theirs, warm, *([alone] if a.no_engine_too else [])):
             shutil.copytree(a.package, dest, ignore=shutil.ignore_patterns("__pycache__"))
             proc = subprocess.run([sys.executable, "-m", "typetool", "strip", str(dest), "-q"], capture_output=True,
                                   text=True)
@@ -66,6 +69,11 @@ def main() -> None:
             t_warm, p_warm = timed([*cmd[:4], str(warm), *cmd[5:]], Path.cwd())
             if p_warm.returncode not in (0, 1):
                 sys.exit(f"typetool annotate (warm) failed ({p_warm.returncode}): {p_warm.stderr[-3000:]}")
+        t_alone = None
+        if a.no_engine_too:
+            t_alone, p_alone = timed([*cmd[:4], str(alone), *cmd[5:], "--no-engine"], Path.cwd())
+            if p_alone.returncode not in (0, 1):
+                sys.exit(f"typetool annotate --no-engine failed ({p_alone.returncode}): {p_alone.stderr[-3000:]}")
         if p_auto.returncode != 0:
             print(f"autotyping exited {p_auto.returncode}: {p_auto.stderr[-1000:]}")
         print(f"package: {a.package} ({files} files, {lines} lines, annotations stripped)")
@@ -77,6 +85,9 @@ def main() -> None:
                   f"({100 * t_warm / t_ours:.0f}% of the cold run)")
         else:
             print("no prediction cache was written (TYPETOOL_NO_CACHE set?)")
+        if t_alone is not None:
+            print(f"typetool annotate --no-engine (model alone, no gate), cold: {t_alone:8.2f} s "
+                  f"(the engine and the gate cost {t_ours - t_alone:+.2f} s)")
         print(p_ours.stderr[-1500:])
 
 

@@ -68,7 +68,7 @@ def test_annotate_real_package_is_safe_and_idempotent(uncalibrated_model: Path, 
     first = run("annotate", "pluggy", "--model", str(uncalibrated_model), "--sites",
                 "params,returns,variables,attributes", cwd=work)
     assert first.returncode == 0, first.stderr
-    assert "Traceback" not in first.stderr
+    assert "Traceback (most recent call last)" not in first.stderr
     changed = 0
     for path, before in stripped.items():
         after = path.read_text(encoding="utf-8")
@@ -81,5 +81,7 @@ def test_annotate_real_package_is_safe_and_idempotent(uncalibrated_model: Path, 
                  "params,returns,variables,attributes", cwd=work)
     assert second.returncode == 0, second.stderr
     assert {p: p.read_bytes() for p in stripped} == snapshot
-    check = run("annotate", "pluggy", "--model", str(uncalibrated_model), "--check", cwd=work)
+    # the same sites: the gate's verdict on a slot depends on what else is planned beside it
+    check = run("annotate", "pluggy", "--model", str(uncalibrated_model), "--sites",
+                "params,returns,variables,attributes", "--check", cwd=work)
     assert check.returncode == 0, check.stderr

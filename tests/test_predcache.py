@@ -136,7 +136,8 @@ def test_a_hit_writes_what_a_miss_writes(tiny_model: Path, tmp_path: Path) -> No
     for name in ("cold", "warm"):
         copies.append(tmp_path / name / "inventory")
         shutil.copytree(EXAMPLE, copies[-1])
-    args = ["--model", str(model), "--sites", "params,returns,variables,attributes", "--epsilon", "0.4"]
+    # --no-gate: the checker engine would leave out most of the tiny model's types, and this is about the cache
+    args = ["--model", str(model), "--sites", "params,returns,variables,attributes", "--epsilon", "0.4", "--no-gate"]
     assert run("annotate", "inventory", *args, cwd=copies[0].parent).returncode == 0
     shutil.copytree(copies[0] / CACHE_DIR, copies[1] / CACHE_DIR)
     assert run("annotate", "inventory", *args, cwd=copies[1].parent).returncode == 0

@@ -164,6 +164,8 @@ app.add_typer(cache_app, name="cache")
 
 
 def main() -> None:
+    from typetool.languages import EngineError
+
     """Entry point: run the app, turning unexpected exceptions into exit code 123 with a short message."""
     try:
         rc = app(standalone_mode=False)
@@ -183,6 +185,9 @@ def main() -> None:
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(EXIT_OK)
+    except EngineError as exc:  # raised before anything is written: the files are as they were
+        err.print(f"typetool: {exc}; no file was changed", style="red", markup=False)
+        sys.exit(EXIT_USAGE)
     except Exception as exc:  # noqa: BLE001 - the one place internal errors are caught
         err.print(f"typetool: internal error: {type(exc).__name__}: {exc}", style="red", markup=False)
         if os.environ.get("TYPETOOL_DEBUG"):

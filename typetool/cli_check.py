@@ -24,6 +24,7 @@ from typetool.cli_common import (
     EXIT_USAGE,
     KINDS_HELP,
     PRECISION_HELP,
+    EngineOpt,
     GuaranteeOpt,
     MaxFileSizeOpt,
     NoCacheOpt,
@@ -87,6 +88,7 @@ def check_command(
     batch_size: Annotated[int | None, typer.Option("--batch-size", min=1)] = None,
     max_file_size: MaxFileSizeOpt = None,
     guarantee: GuaranteeOpt = None,
+    engine: EngineOpt = None,
     no_cache: NoCacheOpt = False,
     exit_zero: Annotated[bool, typer.Option(
         "--exit-zero", help="Exit 0 even when there are findings (e.g. to upload SARIF in a later step).")]
@@ -105,7 +107,7 @@ def check_command(
         settings = load_settings(targets[0]).with_overrides(
             epsilon=epsilon, delta=delta, sites=sites, model=model and str(model), device=device,
             precision=precision, batch_size=batch_size, min_confidence=min_confidence,
-            max_file_size=max_file_size, guarantee=guarantee)
+            max_file_size=max_file_size, guarantee=guarantee, engine=engine)
         validate(settings, "options")
         if not 0.0 <= float(settings.min_confidence) <= 1.0:
             raise SettingsError(f"{settings.source or 'options'}: min-confidence must be between 0 and 1")
@@ -126,7 +128,7 @@ def check_command(
 
     def get_predictor() -> TypePredictor:
         predictor: TypePredictor = load_predictor(model_dir, settings.device, settings.epsilon, settings.delta,
-                                                    settings.precision, settings.guarantee)
+                                                    settings.precision, settings.guarantee, settings.engine)
         open_cache(predictor, targets, no_cache)
         return predictor
 

@@ -128,6 +128,14 @@ GuaranteeOpt = Annotated[str | None, typer.Option(
     "--guarantee", help="What epsilon bounds: `written` (at most epsilon of the written annotations miss the "
     "true type) or `sites` (the marginal guarantee: sets cover the true type at all but epsilon of all sites). "
     "Default: guarantee in \\[tool.typetool], else written. See docs/guarantees.md.")]
+EngineOpt = Annotated[bool | None, typer.Option(
+    "--engine/--no-engine", help="Run the checker engine (pyrefly, for Python) whose inferred types the engine "
+    "stage weighs against the model's; --no-engine: model-only predictions. Default: engine in "
+    "\\[tool.typetool], else on.", show_default=False)]
+GateOpt = Annotated[bool | None, typer.Option(
+    "--gate/--no-gate", help="Check the planned annotations with the checker engine and leave out each one with "
+    "which it reports a new error (needs the engine). Default: gate in \\[tool.typetool], else on.",
+    show_default=False)]
 NoCacheOpt = Annotated[bool, typer.Option(
     "--no-cache", help="Neither read nor write the prediction cache (.typetool_cache/ beside pyproject.toml, or in "
     "the directory named): run the model on every slot.")]
@@ -145,7 +153,7 @@ def open_cache(predictor: TypePredictor, paths: Sequence[Path], no_cache: bool) 
 
 
 def load_predictor(model: Path | None, device: str, epsilon: float, delta: float, precision: str = "fp32",
-                   guarantee: str = "written") -> TypePredictor:
+                   guarantee: str = "written", engine: bool = True) -> TypePredictor:
     from typetool.predictions import ModelNotFound, TypePredictor
     from typetool.settings import PRECISIONS, SettingsError, check_device
 
@@ -161,8 +169,10 @@ def load_predictor(model: Path | None, device: str, epsilon: float, delta: float
         err.print(f"typetool: {exc}", style="red", markup=False)
         raise typer.Exit(EXIT_USAGE) from None
     try:
-        return TypePredictor(model, device=device, epsilon=epsilon, delta=delta, precision=precision,
-                             guarantee=guarantee)
+        predictor = TypePredictor(model, device=device, epsilon=epsilon, delta=delta, precision=precision,
+                                  guarantee=guarantee)
+        predictor.use_engine = engine
+        return predictor
     except ModelNotFound as exc:
         err.print(f"typetool: {exc}", style="red", markup=False)
         raise typer.Exit(EXIT_USAGE) from None

@@ -15,6 +15,8 @@ from typetool.cli_common import (
     KINDS_HELP,
     PRECISION_HELP,
     DeviceOpt,
+    EngineOpt,
+    GateOpt,
     GuaranteeOpt,
     MaxFileSizeOpt,
     ModelOpt,
@@ -53,6 +55,8 @@ def predict_command(
                                             "pass, no plan).")] = False,
     max_file_size: MaxFileSizeOpt = None,
     guarantee: GuaranteeOpt = None,
+    engine: EngineOpt = None,
+    gate: GateOpt = None,
     no_cache: NoCacheOpt = False,
 ) -> None:
     """Predict a type for every unannotated slot: top-k candidates with calibrated confidence and the partial
@@ -68,7 +72,7 @@ def predict_command(
         settings = load_settings(paths[0] if paths else None).with_overrides(
             epsilon=epsilon, delta=delta, sites=sites, model=model and str(model), device=device,
             precision=precision, batch_size=batch_size, target_version=target_version, max_file_size=max_file_size,
-            guarantee=guarantee)
+            guarantee=guarantee, engine=engine, gate=gate)
         validate(settings, "options")
         target = parse_target_version(settings.target_version)
     except (SettingsError, ValueError) as exc:
@@ -77,7 +81,8 @@ def predict_command(
     kinds = parse_kinds(settings.sites)
     limit = int(settings.max_file_size * 1e6)
     predictor = load_predictor(Path(settings.model) if settings.model else None, settings.device,
-                               settings.epsilon, settings.delta, settings.precision, settings.guarantee)
+                               settings.epsilon, settings.delta, settings.precision, settings.guarantee,
+                               settings.engine)
     open_cache(predictor, paths, no_cache)
     with progress_bar(1000, "predicting") as bar:
         task = bar.add_task("reading", total=None)
@@ -95,7 +100,8 @@ def predict_command(
                                       progress=lambda k: bar.advance(task, k))
         else:
             plan = plan_project(paths, predictor, WriteOptions(target_version=target, max_bytes=limit), kinds,
-                                settings.batch_size, lambda k: bar.advance(task, k), limit, stage=stage, top_k=top_k)
+                                settings.batch_size, lambda k: bar.advance(task, k), limit, stage=stage, top_k=top_k,
+                                gate=settings.gate)
             project, preds = plan.project, plan.predictions
     report(project.diagnostics)
     from typetool.messages import READ_FAILURES
@@ -149,6 +155,9 @@ def evaluate_command(
         "--dev-eval", help="Evaluate the pinned dev-eval packages of every language (their sources as `corpus "
         "build` unpacked them), with the model of each language: the yardstick every model change is judged "
         "on.")] = False,
+    engine: Annotated[bool, typer.Option(
+        "--engine/--no-engine", help="Run the checker engine (pyrefly, on the stripped Python code) for the engine "
+        "stage, and report it alone as a baseline; --no-engine: the model alone.")] = True,
 ) -> None:
     """Strip-and-recover on annotated code: exact match, precision, coverage, parametric match and top-5 of
     the model beside the baselines (most frequent type per kind, literal/default heuristic, autotyping for
@@ -166,7 +175,7 @@ def evaluate_command(
         raise typer.BadParameter(f"must be {' or '.join(GUARANTEES)}", param_hint="--guarantee")
     predictor = load_predictor(model, device, epsilon, delta, precision, guarantee)
     results = run_evaluations(paths, predictor, batch_size=batch_size, autotyping=autotyping,
-                              report_dir=report_dir, tsc=tsc, code_imports_only=strict)
+                              report_dir=report_dir, tsc=tsc, code_imports_only=strict, engine=engine)
     report(results[0].diagnostics, quiet=True)
     if format == OutputFormat.json:
         payload = results[0].as_json() if len(results) == 1 else {"results": [r.as_json() for r in results]}
@@ -295,6 +304,8 @@ def annotate_command(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing annotations.")] = False,
     max_file_size: MaxFileSizeOpt = None,
     guarantee: GuaranteeOpt = None,
+    engine: EngineOpt = None,
+    gate: GateOpt = None,
     no_cache: NoCacheOpt = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only report errors.")] = False,
 ) -> None:
@@ -312,7 +323,7 @@ def annotate_command(
         settings = load_settings(paths[0] if paths else None).with_overrides(
             epsilon=epsilon, delta=delta, sites=sites, model=model and str(model), device=device,
             precision=precision, batch_size=batch_size, target_version=target_version, max_file_size=max_file_size,
-            guarantee=guarantee)
+            guarantee=guarantee, engine=engine, gate=gate)
         validate(settings, "options")
         target = parse_target_version(settings.target_version)
     except (SettingsError, ValueError) as exc:
@@ -320,7 +331,8 @@ def annotate_command(
         raise typer.Exit(EXIT_USAGE) from None
     kinds = parse_kinds(settings.sites)
     predictor = load_predictor(Path(settings.model) if settings.model else None, settings.device,
-                               settings.epsilon, settings.delta, settings.precision, settings.guarantee)
+                               settings.epsilon, settings.delta, settings.precision, settings.guarantee,
+                               settings.engine)
     open_cache(predictor, paths, no_cache)
     mode = WriteMode.from_flags(diff, check)
     with progress_bar(1000, "annotating") as bar:
@@ -333,7 +345,7 @@ def annotate_command(
         outcome = annotate(paths, predictor, mode, WriteOptions(target_version=target, overwrite=overwrite,
                                                                 max_bytes=limit),
                            kinds, settings.batch_size, progress=lambda k: bar.advance(task, k), max_bytes=limit,
-                           stage=stage)
+                           stage=stage, gate=settings.gate)
     report(outcome.run.all_diagnostics, quiet)
     if mode.shows_diff:
         for f in outcome.run.files:

@@ -37,6 +37,7 @@ from typetool.settings import GUARANTEES
 from typetool.slices import render_slice
 from typetool.sources import relpath_for
 from typetool.typeexpr import hole_count, parse_type, size, to_str
+from typetool.workspace import Workspace
 
 EPSILONS = (0.05, 0.1, 0.2)
 
@@ -51,6 +52,7 @@ class Record:
     kind: str
     id: str
     package: str = ""
+    engine: str = ""  # the checker engine's inferred type at this slot ("" : none, or not run)
 
     @property
     def language(self) -> str:
@@ -63,7 +65,7 @@ def records_from_jsonl(path: Path, limit: int | None = None) -> list[Record]:
         for line in f:
             r = json.loads(line)
             out.append(Record(r["input"], tuple(r.get("names", ())), r["target"], r["kind"], r["id"],
-                              r.get("package", "")))
+                              r.get("package", ""), r.get("engine") or ""))
             if limit is not None and len(out) >= limit:
                 break
     return out
@@ -113,7 +115,8 @@ def run_model(predictor: TypePredictor, records: Sequence[Record], batch_size: i
     """The model's candidates for `records` as prediction makes them, each package a run of its own (the
     consistency stage groups namesakes by package); `keep`/`consistency` as `TypePredictor.candidates`."""
     raw = predictor.candidates([r.input for r in records], [r.names for r in records], [r.package for r in records],
-                               top_k, batch_size, consistency=consistency, keep=keep)
+                               top_k, batch_size, consistency=consistency, keep=keep,
+                               engine=[r.engine or None for r in records], kinds=[r.kind for r in records])
     out = ModelOutputs()
     predictor.prefetch_priors(c.type for cands in raw for c in cands)
     for cands, r in zip(raw, records):
@@ -229,6 +232,59 @@ def fit_consistency(predictor: TypePredictor, held: Sequence[Record], batch_size
     if log is not None:
         log(f"consistency: fitted on {len(held)} sites: {info}")
     return info
+
+
+def fit_engine(predictor: TypePredictor, held: Sequence[Record], batch_size: int = 64,
+               log: Any = None) -> dict[str, Any]:
+    """Fit the engine stage (`model/engine_stage.py`) on the consistency stage's output over `held` (records of
+    packages the T5 never trained on, each with the engine's type, `Record.engine`) and save it beside the model;
+    returns its figures. Calibration must follow, on other records."""
+    from typetool.model.consistency import KEEP
+    from typetool.model.engine_stage import fit
+
+    predictor.engine_stage = None
+    raw = predictor.candidates([r.input for r in held], [r.names for r in held], [r.package for r in held],
+                               batch_size=batch_size, keep=KEEP)
+    ranked: list[list[tuple[str, float]]] = []
+    engines: list[str | None] = []
+    for r, cands in zip(held, raw):
+        by_type: dict[str, float] = {}
+        for c in cands:
+            by_type.setdefault(canonical(c.type, r.language), c.score)
+        ranked.append(list(by_type.items()))
+        e = canonical(r.engine, r.language) if r.engine else None
+        engines.append(e if e and predictor.engine_usable(e, r.input, r.names, list(by_type), r.kind) is not False
+                       else None)
+    stage = fit(ranked, engines, [r.kind for r in held], [canonical(r.target, r.language) for r in held])
+    stage.save(predictor.model_dir)
+    predictor.engine_stage = stage
+    info = dict(stage.fit_report, weights=[round(w, 4) for w in stage.weights])
+    if log is not None:
+        log(f"engine stage: fitted on {len(held)} sites: {info}")
+    return info
+
+
+def live_records(paths: Sequence[Path], code_imports_only: bool = True, engine: bool = True,
+                 baselines: frozenset[str] = frozenset(), project: Workspace | None = None
+                 ) -> list[tuple[str, list[Record], dict[str, list[list[str]]]]]:
+    """The labelled records of annotated code under `paths` (each PATH a package when there are several), per
+    language present in registry order (none present: the default language, no records): (language key,
+    records, the baselines' answers), with the engine's type in each record when `engine` (the language's
+    checker engine on the stripped code, for the engine stage). `project`: `paths` already loaded."""
+    from typetool.pipeline import load_project
+
+    project = project if project is not None else load_project(paths)
+    roots = [(relpath_for(p, Path.cwd()), p.name or str(p)) for p in paths] if len(paths) > 1 else []
+    wanted = baselines | ({"engine"} if engine else frozenset())
+    present = [lang for lang in languages() if (part := project.part(lang.key)) is not None and part.modules]
+    out: list[tuple[str, list[Record], dict[str, list[list[str]]]]] = []
+    for lang in present or [default_language()]:
+        sites = lang.labelled(project.part(lang.key), paths, code_imports_only, wanted)
+        found: list[str | None] = sites.engine or [None] * len(sites.labels)
+        out.append((lang.key, [Record(render_slice(s), tuple(s.scope_names), label, s.slot.kind.value, s.slot.id,
+                                      _package_of(s.slot.file, roots), e or "")
+                               for s, label, e in zip(sites.slices, sites.labels, found)], sites.baselines))
+    return out
 
 
 CALIBRATION_FEATURES = ("margin",)
@@ -494,7 +550,8 @@ def run_evaluation(paths: Sequence[Path], predictor: TypePredictor, batch_size: 
 
 def run_evaluations(paths: Sequence[Path], predictor: TypePredictor, batch_size: int = 64,
                     autotyping: bool = False, report_dir: Path | None = None, tsc: bool = False,
-                    code_imports_only: bool = False, baselines: frozenset[str] = frozenset()) -> list[EvaluationResult]:
+                    code_imports_only: bool = False, baselines: frozenset[str] = frozenset(),
+                    engine: bool = True) -> list[EvaluationResult]:
     """`typetool evaluate PATH...`: live strip-and-recover on annotated code, one result per language present
     (in registry order; with no annotated code, one empty result of the default language), each by the model of
     its language, beside the language's heuristic and the baselines asked for by name (`baselines`, each
@@ -504,18 +561,10 @@ def run_evaluations(paths: Sequence[Path], predictor: TypePredictor, batch_size:
     from typetool.pipeline import load_project
 
     project = load_project(paths)
-    diagnostics = list(project.diagnostics)
-    roots = [(relpath_for(p, Path.cwd()), p.name or str(p)) for p in paths] if len(paths) > 1 else []
     wanted = baselines | {name for name, on in (("autotyping", autotyping), ("tsc-infer", tsc)) if on}
-    present = [lang for lang in languages() if (part := project.part(lang.key)) is not None and part.modules]
-    results: list[EvaluationResult] = []
-    for lang in present or [default_language()]:
-        sites = lang.labelled(project.part(lang.key), paths, code_imports_only, wanted)
-        records = [Record(render_slice(s), tuple(s.scope_names), label, s.slot.kind.value, s.slot.id,
-                          _package_of(s.slot.file, roots))
-                   for s, label in zip(sites.slices, sites.labels)]
-        results.append(evaluate_records(predictor.for_language(lang.key), records, batch_size, sites.baselines,
-                                        language=lang.key))
+    results = [evaluate_records(predictor.for_language(key), records, batch_size, answers, language=key)
+               for key, records, answers in live_records(paths, code_imports_only, engine, wanted, project)]
+    diagnostics = list(project.diagnostics)
     for i, result in enumerate(results):
         result.diagnostics = diagnostics
         if report_dir is not None:

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import functools
 import importlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -35,6 +36,20 @@ WINGS = (
     "typetool.python.language",
     "typetool.ts.language",
 )
+
+
+class EngineError(Exception):
+    """A language's checker engine is missing, crashed or timed out (`Language.engine_types`): a clear error that
+    stops the run before anything is written (`--no-engine` runs without it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class GateVerdict:
+    """What a language's gate found (`Language.gate`): the engine's errors that the planned annotations add
+    (as "path:line: kind: message"), and the written slots (ids) blamed for them."""
+
+    new_errors: tuple[str, ...]
+    blamed: frozenset[str]
 
 
 class Language(Protocol):
@@ -73,6 +88,17 @@ class Language(Protocol):
 
     def votes(self, project: object, kinds: frozenset[SlotKind], files: set[str] | None) -> list[Annotation]:
         """The annotated slots of `kinds` whose types vote for their namesakes' predictions."""
+        ...
+
+    def engine_types(self, project: object) -> dict[str, str] | None:
+        """Its checker engine's inferred type at the unannotated slots of `project`, by slot id, run on the code
+        as the project holds it; None when the language has no engine. Raises EngineError when it fails."""
+        ...
+
+    def gate(self, before: Mapping[str, str], after: Mapping[str, str], written: Iterable[str]) -> GateVerdict | None:
+        """The checker engine's verdict on a plan: `before` the files as the project holds them, `after` with
+        the planned annotations (project-relative path -> text, this language's files), `written` the slot ids
+        the plan writes; None when the language has no engine. Raises EngineError when it fails."""
         ...
 
     def graph_scope(self, file: Path, project_root: Path | None) -> list[Path]:

@@ -30,6 +30,9 @@ class LabelledSites:
     slices: list[UsageSlice] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
     baselines: dict[str, list[list[str]]] = field(default_factory=dict)
+    # the checker engine's inferred type per slot (None: it gives none), when the language's engine was run: the
+    # engine stage's input (`model/engine_stage.py`); empty when it was not
+    engine: list[str | None] = field(default_factory=list)
 
 
 @dataclass

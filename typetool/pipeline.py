@@ -138,7 +138,35 @@ def predict_project(project: Workspace, predictor: TypePredictor, kinds: frozens
     if stage is not None:
         stage(label, len(slices))
     notes = annotated_slots(project, files) if only_unannotated and predictor.consistency is not None else []
-    return predictor.predict(slices, top_k=top_k, batch_size=batch_size, progress=progress, annotated=notes)
+    engine = engine_types(project, predictor, stage)
+    return predictor.predict(slices, top_k=top_k, batch_size=batch_size, progress=progress, annotated=notes,
+                             engine=engine)
+
+
+def engine_types(project: Workspace, predictor: TypePredictor, stage: Stage | None = None) -> dict[str, str] | None:
+    """The checker engines' inferred types by slot id (`Language.engine_types`), for the languages whose model
+    ships the engine stage, unless the run turned the engine off (`TypePredictor.use_engine`); None: no engine
+    ran. Raises `languages.EngineError` when an engine fails."""
+    from typetool.languages import by_key
+    from typetool.predictions import ModelNotFound
+
+    if not predictor.use_engine:
+        return None
+    found: dict[str, str] | None = None
+    for key, part in project.parts.items():
+        if not part.modules:
+            continue
+        try:
+            if predictor.for_language(key).engine_stage is None:
+                continue
+        except ModelNotFound:
+            continue
+        if stage is not None:
+            stage(f"running the {by_key(key).name} checker engine", None)
+        types = by_key(key).engine_types(part)
+        if types is not None:
+            found = {**(found or {}), **types}
+    return found
 
 
 def predictions_payload(project: Workspace, predictions: Sequence[Prediction], predictor: TypePredictor
@@ -224,7 +252,8 @@ class Plan:
 def plan_project(paths: Sequence[Path], predictor: TypePredictor, options: WriteOptions | None = None,
                  kinds: frozenset[SlotKind] = ALL_KINDS, batch_size: int = 64,
                  progress: Callable[[int], None] | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
-                 max_rounds: int = MAX_ROUNDS, stage: Stage | None = None, top_k: int = 5) -> Plan:
+                 max_rounds: int = MAX_ROUNDS, stage: Stage | None = None, top_k: int = 5,
+                 gate: bool = True) -> Plan:
     """Predict the unannotated slots under `paths` and plan their writes, as one run that reaches its fixpoint:
     what `annotate` writes, and what `predict --format json` prints for `apply` to write.
 
@@ -234,6 +263,8 @@ def plan_project(paths: Sequence[Path], predictor: TypePredictor, options: Write
     is the same as in an earlier round (its records, the same file on disk, the same options and name index)
     keeps that round's outcome instead of being rewritten and proven again (`writeback.ProofMemo`); with the
     predictor's prediction cache (`predictor.store`), so does one whose input an earlier run proved.
+    Last, with `gate` (and the engine on, `TypePredictor.use_engine`), the checker engines judge the final plan
+    (`_gate`): an annotation that makes one report a new error is left out.
     """
     from typetool.sources import overlay
 
@@ -274,20 +305,75 @@ def plan_project(paths: Sequence[Path], predictor: TypePredictor, options: Write
                 preds = predict_project(load_project(paths, max_bytes=max_bytes), predictor, kinds, True,
                                         batch_size, progress=progress, stage=stage,
                                         label=f"round {rounds}: predicting", top_k=top_k)
+        if gate and predictor.use_engine and chosen:
+            plan, gated = _gate(project, plan, chosen, predictor, options, memo, stage)
+            for sid in gated:  # what predict prints for apply: nothing to write there either
+                if sid in latest:
+                    latest[sid] = replace(latest[sid], partial=None, holes=0)
     return Plan(project, [chosen.get(sid) or p for sid, p in latest.items()], list(chosen.values()), plan, rounds,
                 memo.misses, memo.hits, memo.stored)
+
+
+MAX_GATE_ROUNDS = 4  # re-check after leaving out the blamed annotations, at most this often
+
+
+def _gate(project: Workspace, plan: RunResult, chosen: dict[str, Prediction], predictor: TypePredictor,
+          options: WriteOptions, memo: ProofMemo, stage: Stage) -> tuple[RunResult, set[str]]:
+    """The gate: each language's checker engine (`Language.gate`) compares the project as read with the plan's
+    files; the annotations it blames for a new error are removed from `chosen` (with an info diagnostic each, in
+    the project's diagnostics) and the plan is made again, until no new error is blamed (at most
+    `MAX_GATE_ROUNDS` times). Returns the plan and the slot ids left out. Raises `languages.EngineError` when an
+    engine fails."""
+    from typetool.languages import by_key
+    from typetool.outcomes import SlotStatus
+
+    gated: set[str] = set()
+    for _ in range(MAX_GATE_ROUNDS):
+        written = {o.slot_id for f in plan.files for o in f.slots if o.status == SlotStatus.WRITTEN}
+        planned = {f.path: f.data for f in plan.files if f.data is not None}
+        blamed: dict[str, str] = {}
+        for key, part in project.parts.items():
+            mine = part.source_files()
+            if not any(rel in mine for rel in planned):
+                continue
+            before = {rel: src.text for rel, src in mine.items()}
+            after = dict(before)
+            for rel, data in planned.items():
+                if rel in mine:
+                    after[rel] = data.decode(mine[rel].encoding, errors="replace").removeprefix("\ufeff")
+            lang = by_key(key)
+            stage(f"checking the plan with the {lang.name} checker engine", None)
+            verdict = lang.gate(before, after, [sid for sid in written if sid.split("::", 1)[0] in mine])
+            if verdict is None:
+                continue
+            first = verdict.new_errors[0] if verdict.new_errors else "a new error"
+            for sid in verdict.blamed & written:
+                blamed[sid] = next((e for e in verdict.new_errors if e.startswith(sid.split("::", 1)[0] + ":")),
+                                   first)
+        if not blamed:
+            break
+        for sid, error in sorted(blamed.items()):
+            p = chosen.pop(sid, None)
+            gated.add(sid)
+            if p is not None:
+                code, message = M.msg(M.GATE_REFUSED, type=p.partial, slot=f"{p.slot.kind.value} {p.slot.name} "
+                                      f"of {p.slot.scope}", engine="the checker engine", error=error)
+                project.diagnostics.append(Diagnostic(p.slot.file, code, message, Severity.INFO, p.slot.line))
+        plan = _apply(project, list(chosen.values()), predictor, WriteMode.CHECK, options, memo)
+    return plan, gated
 
 
 def annotate(paths: Sequence[Path], predictor: TypePredictor, mode: WriteMode = WriteMode.WRITE,
              options: WriteOptions | None = None, kinds: frozenset[SlotKind] = ALL_KINDS, batch_size: int = 64,
              progress: Callable[[int], None] | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
-             max_rounds: int = MAX_ROUNDS, stage: Stage | None = None) -> AnnotateOutcome:
+             max_rounds: int = MAX_ROUNDS, stage: Stage | None = None, gate: bool = True) -> AnnotateOutcome:
     """Slice, predict, build prediction sets and write them back safely (or diff/check), as one run that
     reaches its fixpoint (`plan_project`): a second run on the result writes nothing. The final plan is carried
     out once, on the files as read at the start: each changed file gets the bytes the plan proved, written
     atomically if its hash is still the one read at the start (`writeback.write_plan`)."""
     options = options or WriteOptions()
-    plan = plan_project(paths, predictor, options, kinds, batch_size, progress, max_bytes, max_rounds, stage)
+    plan = plan_project(paths, predictor, options, kinds, batch_size, progress, max_bytes, max_rounds, stage,
+                        gate=gate)
     run = plan.run
     if mode != WriteMode.CHECK:
         if stage is not None:

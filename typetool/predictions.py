@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -36,6 +36,7 @@ from typetool.typeexpr import TypeNode, hole_count, parse_type, to_str
 if TYPE_CHECKING:
     from typetool.model.consistency import Consistency, Key
     from typetool.model.decoder import Candidate
+    from typetool.model.engine_stage import EngineStage
     from typetool.predcache import PredictionCache
 
 # The shipped models live in two places: inside the installed package (a wheel force-includes the repository's
@@ -149,6 +150,7 @@ class TypePredictor:
     """The shipped model with its calibration; `predict` turns slices into `Prediction`s."""
 
     consistency: Consistency | None  # the consistency stage the model ships (`model/consistency.py`), if any
+    engine_stage: EngineStage | None  # the engine stage it ships (`model/engine_stage.py`), if any
 
     def __init__(self, model_dir: Path | None = None, device: str = "cpu", epsilon: float = 0.1,
                  delta: float = 0.1, language: str | None = None, precision: str = "fp32",
@@ -163,6 +165,7 @@ class TypePredictor:
 
         from typetool.model import load_model
         from typetool.model.consistency import Consistency
+        from typetool.model.engine_stage import EngineStage
         from typetool.settings import check_precision
 
         check_precision(precision)  # before loading: a ValueError there reads as a damaged model
@@ -170,6 +173,7 @@ class TypePredictor:
         try:
             self.predictor = load_model(self.model_dir, device, precision)
             self.consistency = Consistency.load(self.model_dir)
+            self.engine_stage = EngineStage.load(self.model_dir)
             if self.consistency is not None and self.predictor.linker is None:
                 raise ValueError("consistency.json is fitted on the name linker's output, and linker.safetensors "
                                  "is missing")
@@ -182,6 +186,7 @@ class TypePredictor:
         self.epsilon = epsilon
         self.delta = delta
         self.guarantee = guarantee
+        self.use_engine = True  # run the languages' checker engines for the engine stage (`--no-engine`: off)
         self._others: dict[str, TypePredictor] = {}
         self._prior_cache: dict[str, float] = {}
         self._memo: dict[tuple[str, tuple[str, ...], int, int], list[Candidate]] | None = None
@@ -348,34 +353,39 @@ class TypePredictor:
             if self._memo is not None:
                 other._memo = {}
             other.store = self.store
+            other.use_engine = self.use_engine
         return other
 
     def predict(self, slices: Sequence[UsageSlice], top_k: int = 5, batch_size: int = 64,
                 progress: Callable[[int], None] | None = None, consistency: bool = True,
-                annotated: Sequence[Annotation] = ()) -> list[Prediction]:
+                annotated: Sequence[Annotation] = (), engine: Mapping[str, str] | None = None) -> list[Prediction]:
         """Predictions in the order of `slices`; each slice goes to the model of its language. `consistency`:
         re-score each slot by its namesakes among `slices` and `annotated` (the run's annotated parameters and
         returns, `pipeline.annotated_slots`) (`model/consistency.py`), so the slices should be a whole run (a
-        project, the files a hook was given), not an arbitrary few."""
+        project, the files a hook was given), not an arbitrary few. `engine`: the checker engine's inferred type
+        by slot id (`Language.engine_types`), for the engine stage."""
         languages = {s.language for s in slices}
         if languages - {self.language}:
             results: dict[int, Prediction] = {}
             for lang in sorted(languages):
                 idx = [i for i, s in enumerate(slices) if s.language == lang]
                 preds = self.for_language(lang)._predict([slices[i] for i in idx], top_k, batch_size, progress,
-                                                         consistency, annotated)
+                                                         consistency, annotated, engine)
                 results.update(zip(idx, preds))
             return [results[i] for i in range(len(slices))]
-        return self._predict(slices, top_k, batch_size, progress, consistency, annotated)
+        return self._predict(slices, top_k, batch_size, progress, consistency, annotated, engine)
 
     def candidates(self, texts: Sequence[str], scopes: Sequence[Sequence[str]], groups: Sequence[Hashable],
                    top_k: int = 5, batch_size: int = 64, progress: Callable[[int], None] | None = None,
                    consistency: bool = True, keep: int | None = None,
-                   annotated: Sequence[tuple[Key, str]] = ()) -> list[list[Candidate]]:
+                   annotated: Sequence[tuple[Key, str]] = (), engine: Sequence[str | None] | None = None,
+                   kinds: Sequence[str] | None = None) -> list[list[Candidate]]:
         """The model's candidates for rendered slices `texts` (with their scope names), best first: the search
         and linker (`TypeDecoder.predict`), then, if the model has it and `consistency` is set, the consistency
         stage among slots of the same `groups` entry (a run passes one group; evaluation, each record's
         package) and the `annotated` namesakes ((`consistency.key_of`, canonical type) of annotated slots).
+        Last, when the model ships the engine stage and `engine` gives the checker engine's type of each slot
+        (None: none; `kinds`, each slot's kind), the engine stage (`model/engine_stage.py`).
         Returns `top_k` per slot, or `keep` (the linker's union, for fitting the stage)."""
         from typetool.model.consistency import KEEP, namesake_key
 
@@ -421,11 +431,56 @@ class TypePredictor:
                     for t, c in zip(types[i], raw[i]):
                         by_type.setdefault(t, c)  # the best spelling of a type, as the stage dedupes
                     raw[i] = [rescored(by_type[t], score) for t, score in new] + raw[i][KEEP:]
+        if self.engine_stage is not None and engine is not None:
+            self._engine(raw, texts, scopes, engine, kinds or [""] * len(raw))
         return [cands[:keep if keep is not None else top_k] for cands in raw]
+
+    def engine_usable(self, engine_type: str | None, text: str, scope: Sequence[str], types: Sequence[str],
+                      kind: str) -> Candidate | bool:
+        """Whether the engine stage can use the engine's type at a slot of `kind` with candidate `types`
+        (canonical): False when the language's own rules reject it there (`Language.admits`: Python's `None` for
+        a stub body, which the engine reads as returning None); True when it is among the candidates; its
+        candidate when the decoding grammar allows it there (its names known or in scope: what the write-back can
+        spell); False otherwise (the stage leaves the slot alone)."""
+        if not engine_type:
+            return False
+        lang = by_key(self.language)
+        if lang.checks_candidates and not lang.admits(kind, text, engine_type):
+            return False
+        if engine_type in types:
+            return True
+        cand = self.predictor.decodable(engine_type, text, list(scope))
+        return cand if cand is not None else False
+
+    def _engine(self, raw: list[list[Candidate]], texts: Sequence[str], scopes: Sequence[Sequence[str]],
+                engine: Sequence[str | None], kinds: Sequence[str]) -> None:
+        from typetool.model.decoder import as_link, rescored
+        from typetool.model.engine_stage import ABSENT_LOGP
+
+        stage = self.engine_stage
+        assert stage is not None
+        for i, e in enumerate(engine):
+            if not e:
+                continue
+            e = canonical(e, self.language)
+            by_type: dict[str, Candidate] = {}
+            for c in raw[i]:
+                by_type.setdefault(canonical(c.type, self.language), c)  # the best spelling of each type
+            usable = self.engine_usable(e, texts[i], scopes[i], list(by_type), kinds[i])
+            if usable is False:
+                continue
+            if not isinstance(usable, bool):
+                by_type[e] = as_link(usable, ABSENT_LOGP)
+                ranked = [(t, c.score) for t, c in by_type.items() if t != e]
+            else:
+                ranked = [(t, c.score) for t, c in by_type.items()]
+            new = stage.rescore(ranked, e, kinds[i])
+            if new is not None:
+                raw[i] = [rescored(by_type[t], score) for t, score in new]
 
     def _predict(self, slices: Sequence[UsageSlice], top_k: int, batch_size: int,
                  progress: Callable[[int], None] | None, consistency: bool = True,
-                 annotated: Sequence[Annotation] = ()) -> list[Prediction]:
+                 annotated: Sequence[Annotation] = (), engine: Mapping[str, str] | None = None) -> list[Prediction]:
         from typetool.model.consistency import key_of
 
         notes = [(k, canonical(" ".join(a.type.split()), self.language))  # a multi-line annotation too
@@ -433,7 +488,9 @@ class TypePredictor:
                  if a.language == self.language
                  for k in [key_of(0, a.kind, a.name, a.function)] if k is not None]
         raw = self.candidates([render_slice(s) for s in slices], [s.scope_names for s in slices],
-                              [0] * len(slices), top_k, batch_size, progress, consistency, annotated=notes)
+                              [0] * len(slices), top_k, batch_size, progress, consistency, annotated=notes,
+                              engine=None if engine is None else [engine.get(s.slot.id) for s in slices],
+                              kinds=[s.slot.kind.value for s in slices])
         self.prefetch_priors(c.type for cands in raw for c in cands)
         return [self._one(s, cands) for s, cands in zip(slices, raw)]
 

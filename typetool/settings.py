@@ -57,6 +57,8 @@ class Settings:
     max_file_size: float = 2.0  # MB
     min_confidence: float = 0.5  # `typetool check`: report missing annotations at least this confident
     guarantee: str = "written"  # written: at most epsilon of what is written is wrong; sites: marginal (docs/guarantees.md)
+    engine: bool = True  # run the checker engine (pyrefly for Python) for the engine stage; false: model only
+    gate: bool = True  # annotate/predict: leave out an annotation with which the checker engine reports a new error
     source: str | None = None  # the pyproject.toml these came from
 
     def with_overrides(self, **values: Any) -> Settings:
@@ -113,6 +115,8 @@ def validate(s: Settings, where: str = "settings") -> None:
         raise SettingsError(f"{where}: device must be auto, cpu or cuda")
     if s.guarantee not in GUARANTEES:
         raise SettingsError(f"{where}: guarantee must be {' or '.join(GUARANTEES)}, not {s.guarantee!r}")
+    if not isinstance(s.engine, bool) or not isinstance(s.gate, bool):
+        raise SettingsError(f"{where}: engine and gate must be true or false")
     if s.precision not in PRECISIONS:
         raise SettingsError(f"{where}: precision must be {' or '.join(PRECISIONS)}")
     if not s.target_version.startswith("py3"):

@@ -409,6 +409,11 @@ class TypeDecoder:
                 out[i] = self._decodable(link, text, scope)
         return out
 
+    def decodable(self, type_text: str, text: str, scope: list[str]) -> Candidate | None:
+        """`type_text` as a candidate of input `text` (token log-probs 0) when the decoding grammar could produce
+        it there (its names known or in scope), else None: how a later stage adds a type the search did not find."""
+        return self._decodable(type_text, text, scope)
+
     def _decodable(self, type_text: str, text: str, scope: list[str]) -> Candidate | None:
         """`type_text` as a candidate of the input `text` with token log-probs 0 (the model is not run), or None
         when the decoding grammar would not produce it there."""

@@ -36,7 +36,34 @@ def labelled(project: PythonProject | None, paths: Sequence[Path], code_imports_
     out.baselines["heuristic"] = [[t] if (t := _norm(heuristic_type(i.slice))) else [] for i in items]
     if "autotyping" in baselines:
         out.baselines["autotyping"] = autotyping_predictions(paths, items)
+    if "pyrefly" in baselines or "engine" in baselines:
+        engine = engine_predictions(project if project is not None else PythonProject(), items)
+        out.engine = [e[0] if e else None for e in engine]
+        out.baselines["pyrefly"] = engine
     return out
+
+
+def stripped_texts(project: PythonProject) -> dict[str, str]:
+    """Each module's text with its annotations removed (`strip_annotations`), as the engine sees stripped code;
+    a file the stripper refuses is left out."""
+    from typetool.outcomes import Refused
+    from typetool.python.writeback import strip_annotations
+
+    out: dict[str, str] = {}
+    for relpath, module in project.modules.items():
+        try:
+            out[relpath] = strip_annotations(module.parsed.source.text, relpath).new
+        except (Refused, RecursionError, ValueError):
+            continue
+    return out
+
+
+def engine_predictions(project: PythonProject, items: Sequence[LabelledSlice]) -> list[list[str]]:
+    """The engine's inferred type (`python/engine.py`) at each labelled slot, run on the stripped code."""
+    from typetool.python.engine import infer_types
+
+    run = infer_types(stripped_texts(project))
+    return predictions_from_annotated_copy(items, run.types)
 
 
 def _norm(t: str | None) -> str | None:

@@ -8,7 +8,7 @@ imported when first needed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from typetool.diagnostics import Diagnostic
     from typetool.ide import LanguageAdapter
-    from typetool.languages import Language
+    from typetool.languages import GateVerdict, Language
     from typetool.metrics import LabelledSites
     from typetool.outcomes import FileOutcome, SlotOutcome, WriteMode, WriteOptions
     from typetool.python.project import PythonProject
@@ -61,6 +61,18 @@ class PythonLanguage:
         from typetool.python.slices import annotated_python
 
         return annotated_python(project, kinds, files)  # type: ignore[arg-type]
+
+    def engine_types(self, project: object) -> dict[str, str] | None:
+        from typetool.python.engine import infer_types
+        from typetool.python.project import PythonProject
+
+        assert isinstance(project, PythonProject)
+        return infer_types({rel: m.parsed.source.text for rel, m in project.modules.items()}).types
+
+    def gate(self, before: Mapping[str, str], after: Mapping[str, str], written: Iterable[str]) -> GateVerdict | None:
+        from typetool.python.engine import gate
+
+        return gate(before, after, written)
 
     def strip_skip(self, name: str) -> tuple[str, str] | None:
         from typetool.messages import STUB_SKIPPED

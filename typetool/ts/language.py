@@ -8,7 +8,7 @@ Does not: import the Python wing, or do any work itself: every method defers to 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from typetool.diagnostics import Diagnostic
     from typetool.ide import LanguageAdapter
-    from typetool.languages import Language
+    from typetool.languages import GateVerdict, Language
     from typetool.metrics import LabelledSites
     from typetool.outcomes import FileOutcome, SlotOutcome, WriteMode, WriteOptions
     from typetool.slices import UsageSlice
@@ -68,6 +68,12 @@ class TypeScriptLanguage:
         from typetool.ts.slices import annotated_typescript
 
         return annotated_typescript(project, kinds, files)  # type: ignore[arg-type]
+
+    def engine_types(self, project: object) -> dict[str, str] | None:
+        return None  # the TypeScript compiler as engine is issue 17
+
+    def gate(self, before: Mapping[str, str], after: Mapping[str, str], written: Iterable[str]) -> GateVerdict | None:
+        return None  # the TypeScript compiler as the gate is issue 17
 
     def strip_skip(self, name: str) -> tuple[str, str] | None:
         from typetool.messages import TS_DECLARATION_SKIPPED
