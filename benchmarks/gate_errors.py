@@ -23,7 +23,7 @@ from pathlib import Path
 def _errors_pyrefly(root: Path) -> int:
     from typetool.python.engine import check_errors
 
-    files = {str(p.relative_to(root)): p.read_text(encoding="utf-8") for p in root.rglob("*.py")}
+    files = {str(p.relative_to(root.parent)): p.read_text(encoding="utf-8") for p in root.rglob("*.py")}
     return len(check_errors(files)[0])
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -54,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("model", type=Path)
     p.add_argument("--cap", type=int, default=2000, help="calibration sites per package at most")
+    p.add_argument("--features", default="margin,engine", help="the calibrator's features, comma-separated "
+                   "(evaluation.calibrate: margin, kind, engine)")
     a = p.parse_args(argv)
     from typetool.evaluation import calibrate, fit_engine, live_records
     from typetool.predictions import TypePredictor
@@ -68,7 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     for r in calib:
         counts[r.package] += 1
     print(f"calibration: {len(calib)} of {len(calib_all)} sites: {dict(sorted(counts.items()))}", flush=True)
-    data = calibrate(predictor, calib, packages=[r.package for r in calib])
+    # the package names without their versions, as the corpus names them (the guarantee sentence lists them)
+    names = [re.sub(r"-\d[\w.]*$", "", r.package).replace("_", "-") for r in calib]
+    data = calibrate(predictor, calib, packages=names,
+                     features=tuple(f for f in a.features.split(",") if f))
     print(json.dumps({"engine": info, "calibration": data["fit"]}, indent=1))
     return 0
 

@@ -219,3 +219,65 @@ def test_gate_leaves_out_an_annotation_that_breaks_a_call_site(tmp_path: Path,
     text = next(f.data for f in gated.files if f.data is not None).decode()
     assert "def g(a, b: int):" in text and "def h(x: int) -> int:" in text
     assert (tmp_path / "m.py").read_text(encoding="utf-8") == GATED  # a plan: nothing written
+
+
+def test_calibration_with_the_engine_feature_raises_an_agreeing_candidate(tiny_model: Path, tmp_path: Path) -> None:
+    """A calibration fitted with the engine feature keeps one offset per engine key (`predictions.engine_key`):
+    the same candidate scores higher when the engine gave that type, lower when it gave another."""
+    import json
+    import shutil
+
+    from typetool.predictions import TypePredictor, engine_key
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    cal = json.loads((model / "calibration.json").read_text(encoding="utf-8"))
+    cal["features"] = ["margin", "engine"]
+    for scaler in cal["confidence"]["scalers"]:
+        scaler["kind_bias"] = [["engine-agrees", 2.0], ["engine-differs", -2.0]]
+    (model / "calibration.json").write_text(json.dumps(cal), encoding="utf-8")
+    predictor = TypePredictor(model)
+    types, logps = ["int", "str"], [-0.7, -1.2]
+    none = predictor.confidences(types, logps, "param")
+    agree = predictor.confidences(types, logps, "param", engine="int")
+    differ = predictor.confidences(types, logps, "param", engine="bytes")
+    assert agree[0] > none[0] > differ[0]
+    assert agree[1] < none[1]  # "str" is not the engine's type
+    assert [engine_key("int", None), engine_key("int", "int"), engine_key("int", "str")] == [
+        "engine-none", "engine-agrees", "engine-differs"]
+
+
+def test_protocol_methods_get_their_fixed_types(tmp_path: Path) -> None:
+    """`__exit__`'s three exception parameters, `__eq__`'s `object` and `bool`, `__repr__`'s `str`: the data
+    model's fixed types join the engine's (issue 20); a module-level function of such a name and an annotated
+    slot get none."""
+    from typetool.python.language import LANGUAGE
+    from typetool.python.project import PythonProject
+
+    (tmp_path / "m.py").write_text('''\
+class Box:
+    def __eq__(self, other):
+        return isinstance(other, Box)
+
+    def __exit__(self, exc_type, exc, tb):
+        return None
+
+    def __repr__(self) -> str:
+        return "Box()"
+
+    def __len__(self):
+        return 0
+
+
+def __len__(x):
+    return 1
+''', encoding="utf-8")
+    types = LANGUAGE.engine_types(PythonProject.load([tmp_path / "m.py"], root=tmp_path))
+    assert types is not None
+    assert types["m.py::param::Box.__eq__::other"] == "object"
+    assert types["m.py::return::Box.__eq__::return"] == "bool"
+    assert [types[f"m.py::param::Box.__exit__::{n}"] for n in ("exc_type", "exc", "tb")] == [
+        "type[BaseException] | None", "BaseException | None", "TracebackType | None"]
+    assert types["m.py::return::Box.__len__::return"] == "int"
+    assert "m.py::return::Box.__repr__::return" not in types  # annotated by the user
+    assert "m.py::param::__len__::x" not in types  # not a method: no protocol rule (and no call site)

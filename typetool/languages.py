@@ -46,10 +46,10 @@ class EngineError(Exception):
 @dataclass(frozen=True, slots=True)
 class GateVerdict:
     """What a language's gate found (`Language.gate`): the engine's errors that the planned annotations add
-    (as "path:line: kind: message"), and the written slots (ids) blamed for them."""
+    (as "path:line: kind: message"), and the written slots (ids) blamed, each with the error it is blamed for."""
 
     new_errors: tuple[str, ...]
-    blamed: frozenset[str]
+    blamed: Mapping[str, str]
 
 
 class Language(Protocol):

@@ -346,10 +346,7 @@ def _gate(project: Workspace, plan: RunResult, chosen: dict[str, Prediction], pr
             verdict = lang.gate(before, after, [sid for sid in written if sid.split("::", 1)[0] in mine])
             if verdict is None:
                 continue
-            first = verdict.new_errors[0] if verdict.new_errors else "a new error"
-            for sid in verdict.blamed & written:
-                blamed[sid] = next((e for e in verdict.new_errors if e.startswith(sid.split("::", 1)[0] + ":")),
-                                   first)
+            blamed.update((sid, error) for sid, error in verdict.blamed.items() if sid in written)
         if not blamed:
             break
         for sid, error in sorted(blamed.items()):

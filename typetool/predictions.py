@@ -312,14 +312,19 @@ class TypePredictor:
                 self._prior_cache[t] = s if math.isfinite(s) else -50.0
         return [self._prior_cache[t] for t in types]
 
-    def confidences(self, types: Sequence[str], logps: Sequence[float], kind: str = "") -> list[float]:
+    def confidences(self, types: Sequence[str], logps: Sequence[float], kind: str = "",
+                    engine: str | None = None) -> list[float]:
         """The calibrated probability that each candidate is the type, from its log-probability, its prior, its
-        margin over the best other candidate and the site's `kind` (`calibration.Calibrator`)."""
+        margin over the best other candidate, and the site's `kind` or, when the calibration was fitted with the
+        engine feature, whether the checker engine's type at the site (`engine`) is the candidate
+        (`calibration.Calibrator`, `engine_key`)."""
         cal = self.calibrator
         if cal is None:
             return [math.exp(lp) for lp in logps]
         priors = self.prior_logp(types)
-        return [cal.prob(lp, pr, self.type_counts.get(t, 0), m, kind)
+        with_engine = "engine" in (self.calibration or {}).get("features", ())
+        e = canonical(engine, self.language) if engine else None
+        return [cal.prob(lp, pr, self.type_counts.get(t, 0), m, engine_key(t, e) if with_engine else kind)
                 for t, lp, pr, m in zip(types, logps, priors, margins(logps))]
 
     @contextmanager
@@ -492,9 +497,9 @@ class TypePredictor:
                               engine=None if engine is None else [engine.get(s.slot.id) for s in slices],
                               kinds=[s.slot.kind.value for s in slices])
         self.prefetch_priors(c.type for cands in raw for c in cands)
-        return [self._one(s, cands) for s, cands in zip(slices, raw)]
+        return [self._one(s, cands, engine.get(s.slot.id) if engine else None) for s, cands in zip(slices, raw)]
 
-    def _one(self, s: UsageSlice, cands: Sequence[Any]) -> Prediction:
+    def _one(self, s: UsageSlice, cands: Sequence[Any], engine: str | None = None) -> Prediction:
         evidence = tuple(line for line in render_slice(s).split("\n")[1:4])
         lang = by_key(s.language)
         if lang.checks_candidates:  # drop candidates the language's own rules reject (as calibration did)
@@ -503,7 +508,7 @@ class TypePredictor:
         if not cands:
             return Prediction(s.slot, (), None, 0, 0.0, evidence)
         types = [canonical(c.type, self.language) for c in cands]
-        confs = self.confidences(types, [c.score for c in cands], s.slot.kind.value)
+        confs = self.confidences(types, [c.score for c in cands], s.slot.kind.value, engine)
         scored = tuple(Scored(t, c.score, p) for t, c, p in zip(types, cands, confs))
         top = cands[0]
         partial: str | None = types[0]
@@ -529,6 +534,14 @@ class TypePredictor:
                 else:
                     partial, holes = to_str(pt), hole_count(pt)
         return Prediction(s.slot, scored, partial, holes, confs[0], evidence, nc)
+
+
+def engine_key(candidate: str, engine: str | None) -> str:
+    """The calibration's engine feature of a candidate (`calibration.Calibrator`'s per-key offset): whether the
+    checker engine gave the site a type, and whether it is this candidate (both canonical)."""
+    if not engine:
+        return "engine-none"
+    return "engine-agrees" if candidate == engine else "engine-differs"
 
 
 def display_type(t: str, language: str) -> str:

@@ -205,13 +205,18 @@ def check_errors(files: Mapping[str, str], timeout: float = TIMEOUT_S) -> tuple[
         if e.get("severity", "error") != "error":
             continue
         path = str(e.get("path", ""))
+        # the concise message, without the copy's temporary path (it differs from one run to the next): the
+        # same error before and after the annotations reads the same
+        text = str(e.get("concise_description") or e.get("description", "")).split("\n", 1)[0]
         out.append(EngineDiagnostic(path[len(str(root)) + 1:] if path.startswith(str(root)) else path,
-                                    int(e.get("line", 0)), str(e.get("name", "")), str(e.get("description", ""))))
+                                    int(e.get("line", 0)), str(e.get("name", "")),
+                                    text.replace(str(root) + "/", "").replace(str(root), ".")))
     return out, None
 
 
 _IN_FUNCTION = re.compile(r"in function `([\w.]+)`")
 _PARAMETER = re.compile(r"parameter `(\w+)`")
+_OVERRIDE = re.compile(r"Class member `[\w.]+?\.(\w+)` overrides parent class `(\w+)`")
 
 
 def gate(before: Mapping[str, str], after: Mapping[str, str], written: Iterable[str],
@@ -236,7 +241,7 @@ def gate(before: Mapping[str, str], after: Mapping[str, str], written: Iterable[
         else:
             fresh.append(e)
     if not fresh:
-        return GateVerdict((), frozenset())
+        return GateVerdict((), {})
     wanted = set(written)
     with tempfile.TemporaryDirectory(prefix="typetool-gate-") as tmp:
         root = Path(tmp)
@@ -247,19 +252,42 @@ def gate(before: Mapping[str, str], after: Mapping[str, str], written: Iterable[
     by_file: dict[str, list[Any]] = {}
     for s in sites:
         by_file.setdefault(s.slot.file, []).append(s)
-    blamed: set[str] = set()
+    blamed: dict[str, str] = {}
     for e in fresh:
-        found = _blame(e, sites, by_file.get(e.path, []))
-        blamed |= found if found else {s.slot.id for s in by_file.get(e.path, [])}
-    return GateVerdict(tuple(str(e) for e in fresh), frozenset(blamed))
+        lines = after.get(e.path, "").splitlines()
+        text = lines[e.line - 1] if 0 < e.line <= len(lines) else ""
+        found = _blame(e, text, sites, by_file.get(e.path, [])) or {s.slot.id for s in by_file.get(e.path, [])}
+        for sid in found:
+            blamed.setdefault(sid, str(e))
+    return GateVerdict(tuple(str(e) for e in fresh), blamed)
 
 
-def _blame(e: EngineDiagnostic, sites: list[Any], in_file: list[Any]) -> set[str]:
+_CALLED = re.compile(r"([A-Za-z_]\w*)\s*\(")
+
+
+def _blame(e: EngineDiagnostic, text: str, sites: list[Any], in_file: list[Any]) -> set[str]:
+    """The written slots to blame for `e` (`text`: its line in the planned file), in this order: the parameter
+    an argument error names; a base method's slots that its overrides now contradict; the written returns of
+    the functions called on the error's line (`f(x).replace` fails when `f` was given a wrong return); the
+    written slots of the innermost function around the line; a written slot on the line. Empty: none."""
+    override = _OVERRIDE.search(e.description)
+    if override is not None:  # one wrong annotation of a base method breaks every override: blame the base's
+        member, parent = override.groups()
+        scope = re.compile(rf"(^|\.){re.escape(parent)}\.{re.escape(member)}(@\d+)?$")
+        hits = {s.slot.id for s in sites if s.slot.kind.value in ("param", "return") and scope.search(s.slot.scope)}
+        if hits:
+            return hits
     fn, param = _IN_FUNCTION.search(e.description), _PARAMETER.search(e.description)
     if fn is not None and param is not None:
         name = fn.group(1).rsplit(".", 1)[-1]
         hits = {s.slot.id for s in sites if s.slot.kind.value == "param" and s.slot.name == param.group(1)
                 and s.function is not None and s.function.name == name}
+        if hits:
+            return hits
+    called = set(_CALLED.findall(text))
+    if called:
+        hits = {s.slot.id for s in sites if s.slot.kind.value == "return"
+                and s.slot.scope.rsplit(".", 1)[-1].split("@", 1)[0] in called}
         if hits:
             return hits
     around = [s for s in in_file if s.function is not None
@@ -268,3 +296,42 @@ def _blame(e: EngineDiagnostic, sites: list[Any], in_file: list[Any]) -> set[str
         inner = max(around, key=lambda s: s.function.node.start_point[0])
         return {s.slot.id for s in around if s.function is inner.function}
     return {s.slot.id for s in in_file if s.slot.line == e.line}
+
+
+# The fixed signatures of Python's protocol methods: what the data model requires or what nearly every typed
+# project writes (measured on the 37 unpacked corpus packages, strict labels: each rule's type is the authors'
+# at 85-100% of its sites, `__eq__`'s `other: object` at 56%, the rest writing the class or Any).
+PROTOCOL_RETURNS: dict[str, str] = {
+    "__repr__": "str", "__str__": "str", "__format__": "str", "__bytes__": "bytes", "__hash__": "int",
+    "__len__": "int", "__index__": "int", "__int__": "int", "__float__": "float", "__bool__": "bool",
+    "__contains__": "bool", "__eq__": "bool", "__ne__": "bool", "__setattr__": "None", "__delattr__": "None",
+    "__setitem__": "None", "__delitem__": "None", "__set_name__": "None", "__init_subclass__": "None",
+    "__init__": "None", "__dir__": "list[str]",
+}
+PROTOCOL_PARAMS: dict[str, tuple[str, ...]] = {  # by position after self
+    "__exit__": ("type[BaseException] | None", "BaseException | None", "TracebackType | None"),
+    "__aexit__": ("type[BaseException] | None", "BaseException | None", "TracebackType | None"),
+    "__eq__": ("object",), "__ne__": ("object",), "__getattr__": ("str",), "__getattribute__": ("str",),
+    "__setattr__": ("str",), "__delattr__": ("str",), "__format__": ("str",), "__contains__": ("object",),
+}
+
+
+def protocol_types(project: Any, annotated_too: bool = False) -> dict[str, str]:
+    """The protocol methods' fixed types at the unannotated slots of `project` (a `PythonProject`; with
+    `annotated_too`, at the annotated ones as well: strip-and-recover), by slot id: a method of a class named
+    like a data-model method (`PROTOCOL_RETURNS`, `PROTOCOL_PARAMS`)."""
+    from typetool.python.slots import iter_sites
+
+    out: dict[str, str] = {}
+    for site in iter_sites(project, skip_too_deep=True):
+        fn, slot = site.function, site.slot
+        if (slot.annotation and not annotated_too) or fn is None or fn.cls is None or not fn.name.startswith("__"):
+            continue
+        if slot.kind.value == "return" and fn.name in PROTOCOL_RETURNS:
+            out[slot.id] = PROTOCOL_RETURNS[fn.name]
+        elif slot.kind.value == "param" and site.param is not None and fn.name in PROTOCOL_PARAMS:
+            position = site.param.index - 1  # after self
+            rule = PROTOCOL_PARAMS[fn.name]
+            if 0 <= position < len(rule) and site.param.kind in ("positional", "posonly"):
+                out[slot.id] = rule[position]
+    return out

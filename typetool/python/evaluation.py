@@ -37,8 +37,12 @@ def labelled(project: PythonProject | None, paths: Sequence[Path], code_imports_
     if "autotyping" in baselines:
         out.baselines["autotyping"] = autotyping_predictions(paths, items)
     if "pyrefly" in baselines or "engine" in baselines:
-        engine = engine_predictions(project if project is not None else PythonProject(), items)
-        out.engine = [e[0] if e else None for e in engine]
+        from typetool.python.engine import protocol_types
+
+        whole = project if project is not None else PythonProject()
+        engine = engine_predictions(whole, items)  # pyrefly alone, the baseline
+        fixed = protocol_types(whole, annotated_too=True)  # the engine stage's input: with the protocol types
+        out.engine = [fixed.get(i.site.slot.id) or (e[0] if e else None) for i, e in zip(items, engine)]
         out.baselines["pyrefly"] = engine
     return out
 

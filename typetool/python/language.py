@@ -63,11 +63,13 @@ class PythonLanguage:
         return annotated_python(project, kinds, files)  # type: ignore[arg-type]
 
     def engine_types(self, project: object) -> dict[str, str] | None:
-        from typetool.python.engine import infer_types
+        from typetool.python.engine import infer_types, protocol_types
         from typetool.python.project import PythonProject
 
         assert isinstance(project, PythonProject)
-        return infer_types({rel: m.parsed.source.text for rel, m in project.modules.items()}).types
+        # pyrefly's inferred types, and the protocol methods' fixed ones over them
+        return {**infer_types({rel: m.parsed.source.text for rel, m in project.modules.items()}).types,
+                **protocol_types(project)}
 
     def gate(self, before: Mapping[str, str], after: Mapping[str, str], written: Iterable[str]) -> GateVerdict | None:
         from typetool.python.engine import gate
