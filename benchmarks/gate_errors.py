@@ -24,7 +24,7 @@ def _errors_pyrefly(root: Path) -> int:
     from typetool.python.engine import check_errors
 
     files = {str(p.relative_to(root.parent)): p.read_text(encoding="utf-8") for p in root.rglob("*.py")}
-    return len(check_errors(files)[0])
+    return len(check_errors(files))
 
 
 def _errors_mypy(root: Path) -> int:

@@ -185,6 +185,10 @@ def use():
 
 def h(x):
     return x + 1
+
+
+def names():
+    return [1, 2]
 '''
 
 
@@ -200,7 +204,7 @@ def test_gate_leaves_out_an_annotation_that_breaks_a_call_site(tmp_path: Path,
     project = load_project([Path("m.py")])
     slots = {s.slot.id: s.slot for s in iter_sites(project.part("py"))}  # type: ignore[arg-type]
     planned = {"m.py::param::g::a": "str", "m.py::param::g::b": "int", "m.py::param::h::x": "int",
-               "m.py::return::h::return": "int"}
+               "m.py::return::h::return": "int", "m.py::return::names::return": "list[str]"}
     chosen = {sid: Prediction(slots[sid], (), t, 0, 0.99, ()) for sid, t in planned.items()}
 
     class Engine:  # the predictor's one attribute the gate reads
@@ -211,13 +215,18 @@ def test_gate_leaves_out_an_annotation_that_breaks_a_call_site(tmp_path: Path,
     plan = _apply(project, list(chosen.values()), Engine(), WriteMode.CHECK, options, memo)  # type: ignore[arg-type]
     gated, left_out = _gate(project, plan, chosen, Engine(), options, memo,  # type: ignore[arg-type]
                             lambda label, total: None)
-    assert left_out == {"m.py::param::g::a"}
-    assert set(chosen) == {"m.py::param::g::b", "m.py::param::h::x", "m.py::return::h::return"}
+    softened = left_out.pop("m.py::return::names::return")
+    assert left_out == {"m.py::param::g::a": None}  # a bare name has no argument to hollow: left out
+    assert softened is not None and softened.partial == "list[?]" and softened.holes == 1
+    assert set(chosen) == {"m.py::param::g::b", "m.py::param::h::x", "m.py::return::h::return",
+                           "m.py::return::names::return"}
     refused = [d for d in project.diagnostics if d.code == "gate-refused"]
     assert len(refused) == 1 and "`str` for param a of g" in refused[0].message
     assert "bad-argument-type" in refused[0].message and refused[0].line == 1
     text = next(f.data for f in gated.files if f.data is not None).decode()
     assert "def g(a, b: int):" in text and "def h(x: int) -> int:" in text
+    assert "def names() -> list[Any]:" in text and "from typing import Any" in text  # `list[str]` made it fail
+    assert any(d.code == "gate-softened" and "`list[?]`" in d.message for d in project.diagnostics)
     assert (tmp_path / "m.py").read_text(encoding="utf-8") == GATED  # a plan: nothing written
 
 

@@ -19,6 +19,8 @@ UNKNOWN_ENCODING = ("unknown-encoding", "unknown encoding declared: {reason}; sk
 EMPTY = ("empty", "empty file: nothing to analyse")
 # the gate (pipeline._gate): a planned annotation the checker engine rejects is not written
 GATE_REFUSED = ("gate-refused", "not written: `{type}` for {slot}: with it, {engine} reports {error}")
+GATE_SOFTENED = ("gate-softened", "written as `{hollow}`, not `{type}`, for {slot}: with `{type}`, {engine} reports "
+                 "{error}")
 # a file named or found that could not be read at all: exit 1 from every command that reads files (a syntax
 # error is not one of them: the intact part of the file is analysed, and `annotate` reports it as not written)
 READ_FAILURES = frozenset(e[0] for e in (NOT_FOUND, UNREADABLE, SYMLINK_LOOP, BAD_ENCODING, UNKNOWN_ENCODING))

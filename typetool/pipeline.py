@@ -307,9 +307,9 @@ def plan_project(paths: Sequence[Path], predictor: TypePredictor, options: Write
                                         label=f"round {rounds}: predicting", top_k=top_k)
         if gate and predictor.use_engine and chosen:
             plan, gated = _gate(project, plan, chosen, predictor, options, memo, stage)
-            for sid in gated:  # what predict prints for apply: nothing to write there either
+            for sid, new in gated.items():  # what predict prints for apply: the same
                 if sid in latest:
-                    latest[sid] = replace(latest[sid], partial=None, holes=0)
+                    latest[sid] = new if new is not None else replace(latest[sid], partial=None, holes=0)
     return Plan(project, [chosen.get(sid) or p for sid, p in latest.items()], list(chosen.values()), plan, rounds,
                 memo.misses, memo.hits, memo.stored)
 
@@ -318,16 +318,17 @@ MAX_GATE_ROUNDS = 4  # re-check after leaving out the blamed annotations, at mos
 
 
 def _gate(project: Workspace, plan: RunResult, chosen: dict[str, Prediction], predictor: TypePredictor,
-          options: WriteOptions, memo: ProofMemo, stage: Stage) -> tuple[RunResult, set[str]]:
+          options: WriteOptions, memo: ProofMemo, stage: Stage) -> tuple[RunResult, dict[str, Prediction | None]]:
     """The gate: each language's checker engine (`Language.gate`) compares the project as read with the plan's
-    files; the annotations it blames for a new error are removed from `chosen` (with an info diagnostic each, in
-    the project's diagnostics) and the plan is made again, until no new error is blamed (at most
-    `MAX_GATE_ROUNDS` times). Returns the plan and the slot ids left out. Raises `languages.EngineError` when an
-    engine fails."""
+    files; an annotation it blames for a new error is softened the first time, when it is a generic type (its
+    arguments become holes, `dict[str, int]` -> `dict[?, ?]`: `_hollow`), and removed from `chosen` otherwise or
+    the second time (an info diagnostic each, in the project's diagnostics); the plan is made again, until no new
+    error is blamed (at most `MAX_GATE_ROUNDS` times). Returns the plan and what changed: slot id -> the softened
+    prediction, or None for one left out. Raises `languages.EngineError` when an engine fails."""
     from typetool.languages import by_key
     from typetool.outcomes import SlotStatus
 
-    gated: set[str] = set()
+    changed: dict[str, Prediction | None] = {}
     for _ in range(MAX_GATE_ROUNDS):
         written = {o.slot_id for f in plan.files for o in f.slots if o.status == SlotStatus.WRITTEN}
         planned = {f.path: f.data for f in plan.files if f.data is not None}
@@ -350,14 +351,49 @@ def _gate(project: Workspace, plan: RunResult, chosen: dict[str, Prediction], pr
         if not blamed:
             break
         for sid, error in sorted(blamed.items()):
-            p = chosen.pop(sid, None)
-            gated.add(sid)
-            if p is not None:
-                code, message = M.msg(M.GATE_REFUSED, type=p.partial, slot=f"{p.slot.kind.value} {p.slot.name} "
-                                      f"of {p.slot.scope}", engine="the checker engine", error=error)
-                project.diagnostics.append(Diagnostic(p.slot.file, code, message, Severity.INFO, p.slot.line))
+            p = chosen.get(sid)
+            if p is None:
+                continue
+            slot = f"{p.slot.kind.value} {p.slot.name} of {p.slot.scope}"
+            hollow = _hollow(p.partial) if sid not in changed else None
+            if hollow is not None:
+                chosen[sid] = changed[sid] = replace(p, partial=hollow[0], holes=hollow[1])
+                code, message = M.msg(M.GATE_SOFTENED, type=p.partial, hollow=hollow[0], slot=slot,
+                                      engine="the checker engine", error=error)
+            else:
+                del chosen[sid]
+                changed[sid] = None
+                code, message = M.msg(M.GATE_REFUSED, type=p.partial, slot=slot, engine="the checker engine",
+                                      error=error)
+            project.diagnostics.append(Diagnostic(p.slot.file, code, message, Severity.INFO, p.slot.line))
         plan = _apply(project, list(chosen.values()), predictor, WriteMode.CHECK, options, memo)
-    return plan, gated
+    return plan, changed
+
+
+def _hollow(partial: str | None) -> tuple[str, int] | None:
+    """A generic type with its arguments made holes (`dict[str, int]` -> `dict[?, ?]`, `list[C] | None` ->
+    `list[?] | None`), and its hole count; None for what has no argument to hollow (a bare name, a Callable, a
+    type that is already all holes)."""
+    from typetool.typeexpr import HOLE, TypeNode, TypeParseError, hole_count, parse_type, to_str
+
+    if partial is None:
+        return None
+    try:
+        t = parse_type(partial)
+    except TypeParseError:
+        return None
+
+    def hollow(n: TypeNode) -> TypeNode:
+        if n.name == "|":
+            return TypeNode("|", tuple(hollow(a) for a in n.args))
+        if n.name in ("Callable", "?", "[]", "...", "()") or not n.args:
+            return n
+        return TypeNode(n.name, tuple(a if a.name in ("...", "()") else HOLE for a in n.args))
+
+    new = hollow(t)
+    if new == t:
+        return None
+    return to_str(new), hole_count(new)
 
 
 def annotate(paths: Sequence[Path], predictor: TypePredictor, mode: WriteMode = WriteMode.WRITE,

@@ -184,7 +184,7 @@ class EngineDiagnostic:
         return f"{self.path}:{self.line}: {self.name}: {self.description}"
 
 
-def check_errors(files: Mapping[str, str], timeout: float = TIMEOUT_S) -> tuple[list[EngineDiagnostic], None]:
+def check_errors(files: Mapping[str, str], timeout: float = TIMEOUT_S) -> list[EngineDiagnostic]:
     """The errors the engine reports on `files` (`pyrefly check --preset default`, JSON)."""
     import json
 
@@ -193,7 +193,7 @@ def check_errors(files: Mapping[str, str], timeout: float = TIMEOUT_S) -> tuple[
         root = Path(tmp)
         written = _write_copy(root, files)
         if not written:
-            return [], None
+            return []
         proc = _run([str(binary), "check", "--output-format", "json", "--preset", "default",
                      *_common_args(root, files), "."], root, timeout, len(written))
         try:
@@ -211,7 +211,25 @@ def check_errors(files: Mapping[str, str], timeout: float = TIMEOUT_S) -> tuple[
         out.append(EngineDiagnostic(path[len(str(root)) + 1:] if path.startswith(str(root)) else path,
                                     int(e.get("line", 0)), str(e.get("name", "")),
                                     text.replace(str(root) + "/", "").replace(str(root), ".")))
-    return out, None
+    return out
+
+
+_CHECKED: dict[str, list[EngineDiagnostic]] = {}  # fingerprint of the files -> their errors (a few, newest last)
+
+
+def _check_memo(files: Mapping[str, str], timeout: float) -> list[EngineDiagnostic]:
+    """`check_errors(files)`, remembered for the last few sets of files (by their paths and texts)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for rel in sorted(files):
+        h.update(rel.encode("utf-8", "surrogatepass") + b"\0" + files[rel].encode("utf-8", "surrogatepass") + b"\0")
+    key = h.hexdigest()
+    if key not in _CHECKED:
+        _CHECKED[key] = check_errors(files, timeout)
+        while len(_CHECKED) > 4:
+            _CHECKED.pop(next(iter(_CHECKED)))
+    return _CHECKED[key]
 
 
 _IN_FUNCTION = re.compile(r"in function `([\w.]+)`")
@@ -231,8 +249,8 @@ def gate(before: Mapping[str, str], after: Mapping[str, str], written: Iterable[
     from typetool.python.project import PythonProject
     from typetool.python.slots import iter_sites
 
-    old, _ = check_errors(before, timeout)
-    new, _ = check_errors(after, timeout)
+    old = _check_memo(before, timeout)  # the same project as read in every gate round of a run: checked once
+    new = check_errors(after, timeout)
     seen = Counter(e.key for e in old)
     fresh: list[EngineDiagnostic] = []
     for e in new:
