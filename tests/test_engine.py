@@ -126,6 +126,10 @@ def test_annotate_without_engine_leaves_files_untouched(tmp_path: Path) -> None:
     assert ran.returncode == 2, ran.stderr
     assert "checker engine (pyrefly) failed" in ran.stderr and "no file was changed" in ran.stderr
     assert (project / "m.py").read_text(encoding="utf-8") == SMALL
+    checked = subprocess.run([sys.executable, "-m", "typetool", "check", str(project)], capture_output=True,
+                             text=True, env={**os.environ, "TYPETOOL_PYREFLY": _fake_engine(tmp_path, 3)},
+                             cwd=project, check=False)
+    assert checked.returncode == 2 and "checker engine (pyrefly) failed" in checked.stderr  # check runs it too
     ran = _annotate(project, "--no-engine", env={"TYPETOOL_PYREFLY": _fake_engine(tmp_path, 3)})
     assert ran.returncode in (0, 1), ran.stderr  # model-only predictions: the broken engine is never started
     assert "Traceback (most recent call last)" not in ran.stderr

@@ -39,7 +39,7 @@ from urllib.parse import quote
 from typetool import __version__
 from typetool.diagnostics import Diagnostic, Severity
 from typetool.languages import by_key, key_of
-from typetool.pipeline import ALL_KINDS, annotated_slots, load_project, slice_project
+from typetool.pipeline import ALL_KINDS, annotated_slots, engine_types, load_project, slice_project
 from typetool.predictions import Prediction, TypePredictor, normalizer
 from typetool.predsets import DEFAULT_MAX_HOLES, TAU_GRID, choose_tau, prediction_set
 from typetool.slots import MODULE_SCOPE, SlotKind
@@ -441,14 +441,15 @@ def run_check(paths: Sequence[Path], load_predictor: Callable[[], TypePredictor]
     # the annotated parameters and returns vote for their namesakes (not under --verify, where a slot's own
     # annotation would vote for itself)
     notes = annotated_slots(project, files) if predictor.consistency is not None and not verify else []
+    engine = engine_types(project, predictor)  # the checker engine's types, as annotate predicts with them
     if changed is not None and predictor.consistency is not None and len(touched) > len(slices):
         # the run is the touched files, whole: their slots' namesakes vote as in a check of those files, so a
         # slot on a changed line gets the type a full check of them gives it
         wanted = {id(s) for s in slices}
-        every = predictor.predict(touched, batch_size=batch_size, progress=progress, annotated=notes)
+        every = predictor.predict(touched, batch_size=batch_size, progress=progress, annotated=notes, engine=engine)
         preds = [p for s, p in zip(touched, every) if id(s) in wanted]
     else:
-        preds = predictor.predict(slices, batch_size=batch_size, progress=progress, annotated=notes)
+        preds = predictor.predict(slices, batch_size=batch_size, progress=progress, annotated=notes, engine=engine)
     findings = missing_findings(preds, min_confidence, predictor.epsilon)
     if verify:
         tau = verify_tau(predictor, verify_epsilon)

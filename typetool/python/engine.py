@@ -127,7 +127,7 @@ def _run(cmd: list[str], root: Path, timeout: float, files: int) -> subprocess.C
     if proc.returncode not in (0, 1):
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
         raise EngineError(f"the type checker engine ({ENGINE_NAME}) failed (exit {proc.returncode}): "
-                          + " | ".join(tail))
+                          + (" | ".join(tail) or "it printed nothing"))
     return proc
 
 
