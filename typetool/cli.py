@@ -164,9 +164,9 @@ app.add_typer(cache_app, name="cache")
 
 
 def main() -> None:
+    """Entry point: run the app, turning unexpected exceptions into exit code 123 with a short message."""
     from typetool.languages import EngineError
 
-    """Entry point: run the app, turning unexpected exceptions into exit code 123 with a short message."""
     try:
         rc = app(standalone_mode=False)
         sys.exit(rc if isinstance(rc, int) else EXIT_OK)

@@ -127,7 +127,7 @@ def fit(ranked: Sequence[Ranked], engines: Sequence[str | None], kinds: Sequence
     after = 0
     for r, e, k, g in zip(ranked, engines, kinds, golds):
         new = stage.rescore(r, e, k) if e else None
-        after += int(bool(new) and new is not None and new[0][0] == g)
+        after += int(new is not None and new[0][0] == g)  # never empty: E is among the candidates
     engine_right = sum(int(e == g) for e, g in zip(engines, golds) if e)
     stage.fit_report = {"slots": float(len(golds)), "with_engine": float(n_engine),
                         "engine_exact": engine_right / max(n_engine, 1), "top1_before": before / max(n_engine, 1),
