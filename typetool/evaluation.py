@@ -247,14 +247,10 @@ def fit_engine(predictor: TypePredictor, held: Sequence[Record], batch_size: int
                                batch_size=batch_size, keep=KEEP)
     ranked: list[list[tuple[str, float]]] = []
     engines: list[str | None] = []
-    for r, cands in zip(held, raw):
-        by_type: dict[str, float] = {}
-        for c in cands:
-            by_type.setdefault(canonical(c.type, r.language), c.score)
-        ranked.append(list(by_type.items()))
-        e = canonical(r.engine, r.language) if r.engine else None
-        engines.append(e if e and predictor.engine_usable(e, r.input, r.names, list(by_type), r.kind) is not False
-                       else None)
+    for r, cands in zip(held, raw):  # the stage's input as prediction builds it
+        e, _, model_ranked = predictor.engine_input(cands, r.engine or None, r.input, r.names, r.kind)
+        ranked.append(model_ranked)
+        engines.append(e)
     stage = fit(ranked, engines, [r.kind for r in held], [canonical(r.target, r.language) for r in held])
     stage.save(predictor.model_dir)
     predictor.engine_stage = stage

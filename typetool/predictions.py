@@ -457,28 +457,37 @@ class TypePredictor:
         cand = self.predictor.decodable(engine_type, text, list(scope))
         return cand if cand is not None else False
 
+    def engine_input(self, cands: Sequence[Candidate], engine: str | None, text: str, scope: Sequence[str],
+                     kind: str) -> tuple[str | None, dict[str, Candidate], list[tuple[str, float]]]:
+        """The engine stage's input at one slot, as prediction and `evaluation.fit_engine` both build it: the
+        engine's type E (canonical; None when there is none or the stage cannot use it, `engine_usable`), the
+        candidates by canonical type (the best spelling of each, and E's own candidate, scored `ABSENT_LOGP`, when
+        the model lacks it), and the model's (type, log-prob) list without an absent E (the stage adds it)."""
+        from typetool.model.decoder import as_link
+        from typetool.model.engine_stage import ABSENT_LOGP
+
+        by_type: dict[str, Candidate] = {}
+        for c in cands:
+            by_type.setdefault(canonical(c.type, self.language), c)  # the best spelling of each type
+        ranked = [(t, c.score) for t, c in by_type.items()]
+        e = canonical(engine, self.language) if engine else None
+        usable = self.engine_usable(e, text, scope, list(by_type), kind) if e else False
+        if usable is False:
+            return None, by_type, ranked
+        if e is not None and not isinstance(usable, bool):
+            by_type[e] = as_link(usable, ABSENT_LOGP)
+        return e, by_type, ranked
+
     def _engine(self, raw: list[list[Candidate]], texts: Sequence[str], scopes: Sequence[Sequence[str]],
                 engine: Sequence[str | None], kinds: Sequence[str]) -> None:
-        from typetool.model.decoder import as_link, rescored
-        from typetool.model.engine_stage import ABSENT_LOGP
+        from typetool.model.decoder import rescored
 
         stage = self.engine_stage
         assert stage is not None
-        for i, e in enumerate(engine):
-            if not e:
+        for i, found in enumerate(engine):
+            if not found:
                 continue
-            e = canonical(e, self.language)
-            by_type: dict[str, Candidate] = {}
-            for c in raw[i]:
-                by_type.setdefault(canonical(c.type, self.language), c)  # the best spelling of each type
-            usable = self.engine_usable(e, texts[i], scopes[i], list(by_type), kinds[i])
-            if usable is False:
-                continue
-            if not isinstance(usable, bool):
-                by_type[e] = as_link(usable, ABSENT_LOGP)
-                ranked = [(t, c.score) for t, c in by_type.items() if t != e]
-            else:
-                ranked = [(t, c.score) for t, c in by_type.items()]
+            e, by_type, ranked = self.engine_input(raw[i], found, texts[i], scopes[i], kinds[i])
             new = stage.rescore(ranked, e, kinds[i])
             if new is not None:
                 raw[i] = [rescored(by_type[t], score) for t, score in new]
